@@ -1,0 +1,3 @@
+from fleetward.entrypoints.cli import main
+
+main()

@@ -1,0 +1,377 @@
+"""SQL repositories over one open connection (one transaction).
+
+Every query on tenant data names the tenant; `owner_of` is the one unscoped
+look-up, used only to notice (and audit) attempts on another tenant's object.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Connection, Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from fleetward.adapters.storage import schema
+from fleetward.domain.audit import GENESIS_HASH, AuditEntry, entry_hash
+from fleetward.domain.errors import Conflict, InvalidInput
+from fleetward.domain.identity import Role
+from fleetward.domain.pagination import Page, decode_cursor, encode_cursor
+from fleetward.domain.tenancy import ApiKey, Client, Site, Tenant, User
+
+T = TypeVar("T")
+
+
+def _to(cls: type[T], row: Mapping[Any, Any]) -> T:
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    return cls(**{name: row[name] for name in names})
+
+
+def _conflict_field(error: IntegrityError, unique_fields: Sequence[str]) -> Conflict:
+    # Both engines name the violated constraint or columns in the message.
+    text = str(error.orig)
+    for field in unique_fields:
+        if field in text:
+            return Conflict(f"another object already has this {field}", field=field)
+    return Conflict("this conflicts with an existing object")
+
+
+class TenantRows(Generic[T]):
+    """Tenant-scoped CRUD for one table mapped to one frozen dataclass."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        table: Table,
+        model: type[T],
+        unique_fields: Sequence[str] = ("name",),
+        convert: Callable[[Mapping[Any, Any]], T] | None = None,
+    ) -> None:
+        self.conn = conn
+        self.table = table
+        self.model = model
+        self.unique_fields = unique_fields
+        self._convert = convert or (lambda row: _to(model, row))
+
+    def _columns(self) -> list[Any]:
+        names = [f.name for f in dataclasses.fields(self.model)]  # type: ignore[arg-type]
+        return [self.table.c[name] for name in names]
+
+    def get(self, tenant_id: uuid.UUID, object_id: uuid.UUID, **where: Any) -> T | None:
+        t = self.table
+        query = select(*self._columns()).where(t.c.tenant_id == tenant_id, t.c.id == object_id)
+        for key, value in where.items():
+            query = query.where(t.c[key] == value)
+        row = self.conn.execute(query).mappings().first()
+        return None if row is None else self._convert(row)
+
+    def owner_of(self, object_id: uuid.UUID) -> uuid.UUID | None:
+        return self.conn.execute(
+            select(self.table.c.tenant_id).where(self.table.c.id == object_id)
+        ).scalar_one_or_none()
+
+    def page(self, tenant_id: uuid.UUID, limit: int, cursor: str | None, **where: Any) -> Page[T]:
+        """Oldest first, keyset on (created_at, id)."""
+        t = self.table
+        query = select(*self._columns()).where(t.c.tenant_id == tenant_id)
+        for key, value in where.items():
+            query = query.where(t.c[key] == value)
+        if cursor:
+            at_raw, id_raw = decode_cursor(cursor, 2)
+            try:
+                after_at = datetime.fromisoformat(str(at_raw))
+                after_id = uuid.UUID(str(id_raw))
+            except ValueError:
+                raise InvalidInput(
+                    "cursor is not one this server handed out", field="cursor"
+                ) from None
+            query = query.where(
+                or_(
+                    t.c.created_at > after_at,
+                    and_(t.c.created_at == after_at, t.c.id > after_id),
+                )
+            )
+        rows = (
+            self.conn.execute(query.order_by(t.c.created_at, t.c.id).limit(limit + 1))
+            .mappings()
+            .all()
+        )
+        items = [self._convert(row) for row in rows[:limit]]
+        next_cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_cursor = encode_cursor(last["created_at"].isoformat(), str(last["id"]))
+        return Page(items, next_cursor)
+
+    def insert(self, obj: T) -> T:
+        try:
+            self.conn.execute(insert(self.table).values(**dataclasses.asdict(obj)))  # type: ignore[call-overload]
+        except IntegrityError as error:
+            raise _conflict_field(error, self.unique_fields) from None
+        return obj
+
+    def update(self, tenant_id: uuid.UUID, object_id: uuid.UUID, **values: Any) -> None:
+        t = self.table
+        try:
+            self.conn.execute(
+                update(t).where(t.c.tenant_id == tenant_id, t.c.id == object_id).values(**values)
+            )
+        except IntegrityError as error:
+            raise _conflict_field(error, self.unique_fields) from None
+
+    def delete(self, tenant_id: uuid.UUID, object_id: uuid.UUID) -> bool:
+        t = self.table
+        result = self.conn.execute(delete(t).where(t.c.tenant_id == tenant_id, t.c.id == object_id))
+        return result.rowcount > 0
+
+    def count(self, tenant_id: uuid.UUID, **where: Any) -> int:
+        t = self.table
+        query = select(func.count()).select_from(t).where(t.c.tenant_id == tenant_id)
+        for key, value in where.items():
+            query = query.where(t.c[key] == value)
+        return int(self.conn.execute(query).scalar_one())
+
+
+def _user(row: Mapping[Any, Any]) -> User:
+    return _to(User, {**row, "role": Role(row["role"])})
+
+
+class TenantRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, tenant: Tenant) -> Tenant:
+        try:
+            self.conn.execute(insert(schema.tenant).values(**dataclasses.asdict(tenant)))
+        except IntegrityError:
+            raise Conflict(f"a tenant named {tenant.name!r} exists", field="name") from None
+        return tenant
+
+    def by_name(self, name: str) -> Tenant | None:
+        row = (
+            self.conn.execute(select(schema.tenant).where(schema.tenant.c.name == name))
+            .mappings()
+            .first()
+        )
+        return None if row is None else _to(Tenant, row)
+
+    def get(self, tenant_id: uuid.UUID) -> Tenant | None:
+        row = (
+            self.conn.execute(select(schema.tenant).where(schema.tenant.c.id == tenant_id))
+            .mappings()
+            .first()
+        )
+        return None if row is None else _to(Tenant, row)
+
+    def lock(self, tenant_id: uuid.UUID) -> None:
+        """Serialise writers of one tenant's hash chain (SQLite has one writer anyway)."""
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(
+                select(schema.tenant.c.id).where(schema.tenant.c.id == tenant_id).with_for_update()
+            )
+
+
+class UserRepository(TenantRows[User]):
+    def __init__(self, conn: Connection) -> None:
+        super().__init__(conn, schema.app_user, User, unique_fields=("email",), convert=_user)
+
+    def add(self, user: User, password_hash: str) -> User:
+        values = {
+            **dataclasses.asdict(user),
+            "role": user.role.value,
+            "password_hash": password_hash,
+        }
+        try:
+            self.conn.execute(insert(schema.app_user).values(**values))
+        except IntegrityError:
+            raise Conflict(f"a user with e-mail {user.email!r} exists", field="email") from None
+        return user
+
+    def credentials(self, email: str) -> tuple[User, str] | None:
+        """Unscoped by design: logging in is how a person's tenant is found."""
+        row = (
+            self.conn.execute(select(schema.app_user).where(schema.app_user.c.email == email))
+            .mappings()
+            .first()
+        )
+        return None if row is None else (_user(row), row["password_hash"])
+
+    def by_id_any_tenant(self, user_id: uuid.UUID) -> User | None:
+        row = (
+            self.conn.execute(select(schema.app_user).where(schema.app_user.c.id == user_id))
+            .mappings()
+            .first()
+        )
+        return None if row is None else _user(row)
+
+    def by_email_any_tenant(self, email: str) -> User | None:
+        found = self.credentials(email)
+        return None if found is None else found[0]
+
+
+class ApiKeyRepository(TenantRows[ApiKey]):
+    def __init__(self, conn: Connection) -> None:
+        super().__init__(conn, schema.api_key, ApiKey)
+
+    def add(self, key: ApiKey, key_hash: str) -> ApiKey:
+        self.conn.execute(
+            insert(schema.api_key).values(**dataclasses.asdict(key), key_hash=key_hash)
+        )
+        return key
+
+    def by_hash(self, key_hash: str) -> ApiKey | None:
+        t = schema.api_key
+        row = (
+            self.conn.execute(select(*self._columns()).where(t.c.key_hash == key_hash))
+            .mappings()
+            .first()
+        )
+        return None if row is None else _to(ApiKey, row)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SessionRow:
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    user_id: uuid.UUID
+    csrf_token: str
+    created_at: datetime
+    expires_at: datetime
+
+
+class SessionRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, session: SessionRow, token_hash: str) -> None:
+        self.conn.execute(
+            insert(schema.user_session).values(**dataclasses.asdict(session), token_hash=token_hash)
+        )
+
+    def by_hash(self, token_hash: str) -> SessionRow | None:
+        t = schema.user_session
+        row = (
+            self.conn.execute(
+                select(
+                    t.c.id,
+                    t.c.tenant_id,
+                    t.c.user_id,
+                    t.c.csrf_token,
+                    t.c.created_at,
+                    t.c.expires_at,
+                ).where(t.c.token_hash == token_hash)
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else _to(SessionRow, row)
+
+    def remove(self, token_hash: str) -> None:
+        self.conn.execute(
+            delete(schema.user_session).where(schema.user_session.c.token_hash == token_hash)
+        )
+
+    def remove_expired(self, now: datetime) -> int:
+        t = schema.user_session
+        return self.conn.execute(delete(t).where(t.c.expires_at <= now)).rowcount
+
+
+class LoginAttemptRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def failures_since(self, subject: str, since: datetime) -> int:
+        t = schema.login_attempt
+        return int(
+            self.conn.execute(
+                select(func.count()).select_from(t).where(t.c.subject == subject, t.c.at >= since)
+            ).scalar_one()
+        )
+
+    def record_failure(self, subjects: Sequence[str], at: datetime) -> None:
+        self.conn.execute(
+            insert(schema.login_attempt), [{"subject": s, "at": at} for s in subjects]
+        )
+
+    def forget_before(self, before: datetime) -> None:
+        t = schema.login_attempt
+        self.conn.execute(delete(t).where(t.c.at < before))
+
+
+def _audit_entry(row: Mapping[Any, Any]) -> AuditEntry:
+    return _to(AuditEntry, row)
+
+
+class AuditRepository:
+    def __init__(self, conn: Connection, tenants: TenantRepository) -> None:
+        self.conn = conn
+        self.tenants = tenants
+
+    def append(self, draft: AuditEntry) -> AuditEntry:
+        """Append at the head of the tenant's chain; the given seq and prev_hash are ignored."""
+        t = schema.audit_log
+        self.tenants.lock(draft.tenant_id)
+        last = self.conn.execute(
+            select(t.c.seq, t.c.hash)
+            .where(t.c.tenant_id == draft.tenant_id)
+            .order_by(t.c.seq.desc())
+            .limit(1)
+        ).first()
+        seq, prev_hash = (1, GENESIS_HASH) if last is None else (last.seq + 1, last.hash)
+        entry = dataclasses.replace(draft, seq=seq, prev_hash=prev_hash)
+        self.conn.execute(
+            insert(t).values(id=uuid.uuid4(), **dataclasses.asdict(entry), hash=entry_hash(entry))
+        )
+        return entry
+
+    def page(
+        self,
+        tenant_id: uuid.UUID,
+        limit: int,
+        cursor: str | None,
+        action: str | None = None,
+        object_id: str | None = None,
+    ) -> Page[tuple[AuditEntry, uuid.UUID, str]]:
+        """Newest first, keyset on seq."""
+        t = schema.audit_log
+        query = select(t).where(t.c.tenant_id == tenant_id)
+        if action:
+            query = query.where(t.c.action == action)
+        if object_id:
+            query = query.where(t.c.object_id == object_id)
+        if cursor:
+            (before_seq,) = decode_cursor(cursor, 1)
+            if not isinstance(before_seq, int):
+                raise InvalidInput("cursor is not one this server handed out", field="cursor")
+            query = query.where(t.c.seq < before_seq)
+        rows = self.conn.execute(query.order_by(t.c.seq.desc()).limit(limit + 1)).mappings().all()
+        items = [(_audit_entry(row), row["id"], row["hash"]) for row in rows[:limit]]
+        next_cursor = encode_cursor(rows[limit - 1]["seq"]) if len(rows) > limit else None
+        return Page(items, next_cursor)
+
+    def chain(self, tenant_id: uuid.UUID) -> list[tuple[AuditEntry, str]]:
+        t = schema.audit_log
+        rows = (
+            self.conn.execute(select(t).where(t.c.tenant_id == tenant_id).order_by(t.c.seq))
+            .mappings()
+            .all()
+        )
+        return [(_audit_entry(row), row["hash"]) for row in rows]
+
+
+class SqlRepositories:
+    """All repositories over one transaction: the unit of work services see."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.tenants = TenantRepository(conn)
+        self.users = UserRepository(conn)
+        self.api_keys = ApiKeyRepository(conn)
+        self.sessions = SessionRepository(conn)
+        self.login_attempts = LoginAttemptRepository(conn)
+        self.clients = TenantRows(conn, schema.client, Client)
+        self.sites = TenantRows(conn, schema.site, Site)
+        self.audit = AuditRepository(conn, self.tenants)

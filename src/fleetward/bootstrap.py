@@ -1,0 +1,75 @@
+"""The one place where adapters are wired to services."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import structlog
+
+from fleetward.adapters.security.passwords import Argon2Passwords
+from fleetward.adapters.storage import migrate
+from fleetward.adapters.storage.database import Database, SqlUnitOfWork
+from fleetward.config import Settings
+from fleetward.services.audit import AuditService
+from fleetward.services.clients import ClientService
+from fleetward.services.identity import IdentityService, LoginPolicy
+from fleetward.services.ports import Clock
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Container:
+    settings: Settings
+    db: Database
+    identity: IdentityService
+    clients: ClientService
+    audit: AuditService
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def configure_logging(settings: Settings) -> None:
+    level = logging.getLevelNamesMapping().get(settings.log_level.upper(), logging.INFO)
+    renderer: structlog.typing.Processor = (
+        structlog.processors.JSONRenderer()
+        if settings.log_json
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+
+
+def build(settings: Settings, clock: Clock = utc_now, migrate_schema: bool = False) -> Container:
+    db = Database(settings.resolved_database_url())
+    if migrate_schema:
+        migrate.upgrade(db)
+    uow = SqlUnitOfWork(db)
+    policy = LoginPolicy(
+        max_failures=settings.login_max_failures,
+        window=timedelta(seconds=settings.login_window_seconds),
+        session_ttl=timedelta(hours=settings.session_ttl_hours),
+    )
+    return Container(
+        settings=settings,
+        db=db,
+        identity=IdentityService(uow, clock, Argon2Passwords(), policy),
+        clients=ClientService(uow, clock),
+        audit=AuditService(uow),
+    )

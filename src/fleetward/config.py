@@ -1,0 +1,38 @@
+"""Settings read from FLEETWARD_* environment variables (and CLI flags)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FLEETWARD_", extra="ignore")
+
+    data_dir: Path = Path("./data")
+    # Empty means the embedded default: a SQLite file inside data_dir.
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    # Public base URL, used in links Fleetward hands out (webhook URLs, mails).
+    base_url: str = ""
+    # Requests with a larger body are refused with 413 before they are read whole.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    session_ttl_hours: int = Field(default=12, ge=1)
+    # Failed logins allowed per e-mail address and per client address in the window.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_seconds: int = Field(default=900, ge=1)
+    # Set when served over HTTPS so session cookies carry the Secure flag.
+    secure_cookies: bool = False
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'fleetward.db').resolve()}"
+
+    def public_base_url(self) -> str:
+        return self.base_url.rstrip("/") or f"http://{self.host}:{self.port}"

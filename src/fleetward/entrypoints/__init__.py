@@ -1,0 +1,1 @@
+"""Entrypoints: thin translations of HTTP, CLI and agent input into service calls."""

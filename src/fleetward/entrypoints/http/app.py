@@ -1,0 +1,47 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CollectorRegistry
+
+from fleetward import __version__
+from fleetward.bootstrap import Container
+from fleetward.entrypoints.http import errors
+from fleetward.entrypoints.http.middleware import BodySizeLimit, RequestMetrics
+from fleetward.entrypoints.http.pages import router as pages
+from fleetward.entrypoints.http.routers import audit, clients, health, users
+
+WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+
+
+def create_app(container: Container) -> FastAPI:
+    app = FastAPI(
+        title="Fleetward",
+        version=__version__,
+        description="Operations platform for managed service providers.",
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.container = container
+    # One registry per app: several apps in one test process must not collide.
+    app.state.metrics = CollectorRegistry()
+    errors.install(app)
+    for router in (
+        health.router,
+        clients.router,
+        users.users,
+        users.api_keys,
+        audit.router,
+        pages.router,
+    ):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    # Outermost first: metrics see the 413s the size limit answers.
+    app.add_middleware(BodySizeLimit, max_bytes=container.settings.max_body_bytes)
+    app.add_middleware(RequestMetrics, registry=app.state.metrics)
+    return app

@@ -1,0 +1,94 @@
+"""Every error answers {"error": {"code", "message", "field"}} and never leaks a trace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from fleetward.domain import errors
+
+STATUS = {
+    errors.NotFound: 404,
+    errors.Forbidden: 403,
+    errors.Unauthenticated: 401,
+    errors.Conflict: 409,
+    errors.InvalidInput: 422,
+    errors.RateLimited: 429,
+}
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "rate_limited",
+}
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if field:
+        body["field"] = field
+    return {"error": body}
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(error_body(code, message, field), status_code=status, headers=headers)
+
+
+def _field_of(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    return ".".join(parts)
+
+
+def validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
+    problems = []
+    first_field: str | None = None
+    for err in exc.errors():
+        field = _field_of(tuple(err.get("loc", ())))
+        if first_field is None and field:
+            first_field = field
+        msg = str(err.get("msg", "invalid"))
+        problems.append(f"{field}: {msg}" if field else msg)
+    return "; ".join(problems[:5]) or "invalid request", first_field
+
+
+def install(app: FastAPI) -> None:
+    log = structlog.get_logger("fleetward.http")
+
+    @app.exception_handler(errors.FleetwardError)
+    async def _domain(_: Request, exc: errors.FleetwardError) -> JSONResponse:
+        return error_response(STATUS.get(type(exc), 400), exc.code, exc.message, exc.field)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        message, field = validation_message(exc)
+        return error_response(422, "invalid", message, field)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = HTTP_CODES.get(exc.status_code, "error")
+        return error_response(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(DBAPIError)
+    async def _storage(_: Request, exc: DBAPIError) -> JSONResponse:
+        # Nothing was acknowledged; the caller may retry.
+        log.error("storage_error", error=str(exc.orig))
+        return error_response(503, "storage_unavailable", "storage failed; retry later")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled_error")
+        return error_response(500, "internal", "internal error")

@@ -1,0 +1,329 @@
+"""Tenants, users, API keys, browser sessions and logging in."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from fleetward.domain.audit import SYSTEM_CLI, Actor, snapshot
+from fleetward.domain.errors import Conflict, InvalidInput, NotFound, RateLimited, Unauthenticated
+from fleetward.domain.identity import (
+    Access,
+    Principal,
+    Role,
+    normalize_email,
+    validate_email,
+    validate_password,
+)
+from fleetward.domain.pagination import Page
+from fleetward.domain.tenancy import ApiKey, Tenant, User, clean_name
+from fleetward.domain.tokens import (
+    API_KEY_PREFIX,
+    display_prefix,
+    hash_secret,
+    new_secret,
+)
+from fleetward.services.audit import actor_of, record
+from fleetward.services.ports import Clock, PasswordHasher, UnitOfWork
+from fleetward.services.resources import ScopedResource
+
+# Touching last_used_at on every request would make every API read a write.
+LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    token: str
+    csrf_token: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    principal: Principal
+    csrf_token: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoginPolicy:
+    max_failures: int
+    window: timedelta
+    session_ttl: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class _SessionValues:
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    user_id: uuid.UUID
+    csrf_token: str
+    created_at: datetime
+    expires_at: datetime
+
+
+class IdentityService:
+    def __init__(
+        self, uow: UnitOfWork, clock: Clock, passwords: PasswordHasher, policy: LoginPolicy
+    ) -> None:
+        self.uow = uow
+        self.clock = clock
+        self.passwords = passwords
+        self.policy = policy
+        self.users = ScopedResource(
+            uow, clock, "user", lambda r: r.users, Access.ADMIN, Access.ADMIN
+        )
+        self.keys = ScopedResource(uow, clock, "api_key", lambda r: r.api_keys)
+
+    # Tenants (created from the CLI; there is no cross-tenant superuser API)
+
+    def create_tenant(self, name: str) -> Tenant:
+        tenant = Tenant(uuid.uuid4(), clean_name(name), self.clock())
+        with self.uow.write() as repos:
+            repos.tenants.add(tenant)
+            record(
+                repos,
+                self.clock,
+                tenant.id,
+                SYSTEM_CLI,
+                "tenant.create",
+                "tenant",
+                tenant.id,
+                after=snapshot(tenant),
+            )
+        return tenant
+
+    def tenant_by_name(self, name: str) -> Tenant:
+        with self.uow.read() as repos:
+            tenant = repos.tenants.by_name(name)
+        if tenant is None:
+            raise NotFound(f"no tenant named {name!r}", field="tenant")
+        return tenant
+
+    # Users
+
+    def create_user(
+        self,
+        actor: Actor | Principal,
+        tenant_id: uuid.UUID,
+        email: str,
+        role: Role,
+        password: str,
+        display_name: str = "",
+    ) -> User:
+        if isinstance(actor, Principal):
+            actor.require(Access.ADMIN)
+            tenant_id = actor.tenant_id
+            actor = actor_of(actor)
+        validate_password(password)
+        now = self.clock()
+        user = User(
+            uuid.uuid4(),
+            tenant_id,
+            validate_email(email),
+            display_name.strip(),
+            role,
+            False,
+            now,
+            now,
+        )
+        password_hash = self.passwords.hash(password)
+        with self.uow.write() as repos:
+            repos.users.add(user, password_hash)
+            record(
+                repos,
+                self.clock,
+                tenant_id,
+                actor,
+                "user.create",
+                "user",
+                user.id,
+                after=snapshot(user),
+            )
+        return user
+
+    def update_user(
+        self,
+        principal: Principal,
+        user_id: uuid.UUID,
+        role: Role | None = None,
+        display_name: str | None = None,
+        disabled: bool | None = None,
+        password: str | None = None,
+    ) -> User:
+        principal.require(Access.ADMIN)
+        if user_id == principal.user_id and (disabled or (role and role != Role.ADMIN)):
+            raise Conflict("you cannot demote or disable yourself; ask another admin", field="role")
+        changes: dict[str, object] = {}
+        if role is not None:
+            changes["role"] = role
+        if display_name is not None:
+            changes["display_name"] = display_name.strip()
+        if disabled is not None:
+            changes["disabled"] = disabled
+        user = self.users.update(principal, user_id, changes)
+        if password is not None:
+            validate_password(password)
+            password_hash = self.passwords.hash(password)
+            with self.uow.write() as repos:
+                repos.users.update(principal.tenant_id, user_id, password_hash=password_hash)
+                record(
+                    repos,
+                    self.clock,
+                    principal.tenant_id,
+                    actor_of(principal),
+                    "user.password_set",
+                    "user",
+                    user_id,
+                )
+        return user
+
+    def delete_user(self, principal: Principal, user_id: uuid.UUID) -> None:
+        principal.require(Access.ADMIN)
+        if user_id == principal.user_id:
+            raise Conflict("you cannot delete yourself; ask another admin", field="id")
+        self.users.delete(principal, user_id)
+
+    def list_users(self, principal: Principal, limit: int | None, cursor: str | None) -> Page[User]:
+        return self.users.page(principal, limit, cursor)
+
+    def current_user(self, principal: Principal) -> User:
+        """The caller's own record; needs no admin role."""
+        with self.uow.read() as repos:
+            user = repos.users.get(principal.tenant_id, principal.user_id)
+        if user is None:
+            raise Unauthenticated("your user no longer exists")
+        return user
+
+    def get_user(self, principal: Principal, user_id: uuid.UUID) -> User:
+        return self.users.get(principal, user_id)
+
+    def user_by_email(self, email: str) -> User:
+        with self.uow.read() as repos:
+            user = repos.users.by_email_any_tenant(normalize_email(email))
+        if user is None:
+            raise NotFound(f"no user with e-mail {email!r}", field="email")
+        return user
+
+    # API keys: a key acts as the user who made it, with that user's role.
+
+    def create_api_key(self, actor: Actor | Principal, user: User, name: str) -> tuple[ApiKey, str]:
+        if isinstance(actor, Principal):
+            actor.require(Access.WRITE)
+            actor = actor_of(actor)
+        secret = new_secret(API_KEY_PREFIX)
+        key = ApiKey(
+            uuid.uuid4(),
+            user.tenant_id,
+            user.id,
+            clean_name(name),
+            display_prefix(secret),
+            self.clock(),
+            None,
+        )
+        with self.uow.write() as repos:
+            repos.api_keys.add(key, hash_secret(secret))
+            record(
+                repos,
+                self.clock,
+                user.tenant_id,
+                actor,
+                "api_key.create",
+                "api_key",
+                key.id,
+                after=snapshot(key),
+            )
+        return key, secret
+
+    def list_api_keys(
+        self, principal: Principal, limit: int | None, cursor: str | None
+    ) -> Page[ApiKey]:
+        # Admins see every key of the tenant; others see their own.
+        if principal.can(Access.ADMIN):
+            return self.keys.page(principal, limit, cursor)
+        return self.keys.page(principal, limit, cursor, user_id=principal.user_id)
+
+    def delete_api_key(self, principal: Principal, key_id: uuid.UUID) -> None:
+        if principal.can(Access.ADMIN):
+            self.keys.delete(principal, key_id)
+        else:
+            self.keys.delete(principal, key_id, user_id=principal.user_id)
+
+    def authenticate_api_key(self, secret: str) -> Principal:
+        now = self.clock()
+        with self.uow.read() as repos:
+            key = repos.api_keys.by_hash(hash_secret(secret))
+            user = None if key is None else repos.users.get(key.tenant_id, key.user_id)
+        if key is None or user is None or user.disabled:
+            raise Unauthenticated("invalid API key")
+        if key.last_used_at is None or now - key.last_used_at > LAST_USED_GRANULARITY:
+            with self.uow.write() as repos:
+                repos.api_keys.update(key.tenant_id, key.id, last_used_at=now)
+        return Principal(user.tenant_id, user.id, user.email, user.role, api_key_id=key.id)
+
+    # Logging in
+
+    def login(self, email: str, password: str, remote_addr: str) -> tuple[User, NewSession]:
+        now = self.clock()
+        email = normalize_email(email)
+        subjects = [f"email:{email}", f"ip:{remote_addr}"]
+        since = now - self.policy.window
+        with self.uow.read() as repos:
+            if any(
+                repos.login_attempts.failures_since(s, since) >= self.policy.max_failures
+                for s in subjects
+            ):
+                raise RateLimited("too many failed logins; try again later")
+            found = repos.users.credentials(email)
+        user, password_hash = found if found else (None, None)
+        # Verify even when no user matched, so timing does not reveal addresses.
+        ok = (
+            self.passwords.verify(password_hash, password)
+            and user is not None
+            and not user.disabled
+        )
+        if not ok or user is None:
+            with self.uow.write() as repos:
+                repos.login_attempts.forget_before(since)
+                repos.login_attempts.record_failure(subjects, now)
+            raise Unauthenticated("wrong e-mail address or password")
+        return user, self.start_session(user)
+
+    def start_session(self, user: User) -> NewSession:
+        now = self.clock()
+        token = new_secret()
+        session = _SessionValues(
+            uuid.uuid4(),
+            user.tenant_id,
+            user.id,
+            secrets.token_urlsafe(32),
+            now,
+            now + self.policy.session_ttl,
+        )
+        with self.uow.write() as repos:
+            repos.sessions.remove_expired(now)
+            repos.sessions.add(session, hash_secret(token))
+        return NewSession(token, session.csrf_token, session.expires_at)
+
+    def authenticate_session(self, token: str) -> SessionInfo:
+        with self.uow.read() as repos:
+            session = repos.sessions.by_hash(hash_secret(token))
+            user = None if session is None else repos.users.get(session.tenant_id, session.user_id)
+        if session is None or user is None or user.disabled or session.expires_at <= self.clock():
+            raise Unauthenticated("session expired; log in again")
+        return SessionInfo(
+            Principal(user.tenant_id, user.id, user.email, user.role), session.csrf_token
+        )
+
+    def logout(self, token: str) -> None:
+        with self.uow.write() as repos:
+            repos.sessions.remove(hash_secret(token))
+
+
+def parse_role(value: str) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        allowed = ", ".join(r.value for r in Role)
+        raise InvalidInput(f"role must be one of {allowed}", field="role") from None
