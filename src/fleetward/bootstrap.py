@@ -16,7 +16,7 @@ from fleetward.config import Settings
 from fleetward.services.audit import AuditService
 from fleetward.services.clients import ClientService
 from fleetward.services.identity import IdentityService, LoginPolicy
-from fleetward.services.ports import Clock
+from fleetward.services.ports import Clock, PasswordHasher
 
 
 def utc_now() -> datetime:
@@ -56,7 +56,12 @@ def configure_logging(settings: Settings) -> None:
     )
 
 
-def build(settings: Settings, clock: Clock = utc_now, migrate_schema: bool = False) -> Container:
+def build(
+    settings: Settings,
+    clock: Clock = utc_now,
+    migrate_schema: bool = False,
+    passwords: PasswordHasher | None = None,
+) -> Container:
     db = Database(settings.resolved_database_url())
     if migrate_schema:
         migrate.upgrade(db)
@@ -69,7 +74,7 @@ def build(settings: Settings, clock: Clock = utc_now, migrate_schema: bool = Fal
     return Container(
         settings=settings,
         db=db,
-        identity=IdentityService(uow, clock, Argon2Passwords(), policy),
+        identity=IdentityService(uow, clock, passwords or Argon2Passwords(), policy),
         clients=ClientService(uow, clock),
         audit=AuditService(uow),
     )
