@@ -56,7 +56,6 @@ class PostgresServer:
         self.sockets.mkdir(parents=True)
         if self.user:
             entry = pwd.getpwnam(self.user)
-            os.chmod(self.base, 0o755)
             for path in (self.base, self.sockets):
                 os.chown(path, entry.pw_uid, entry.pw_gid)
         self._run(
