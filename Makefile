@@ -1,0 +1,40 @@
+# Fleetward's everyday commands. `make help` lists them.
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: help demo setup setup-dev test lint format bench clean
+
+help:
+	@echo "make demo   set up, create a demo tenant on SQLite, print a login and serve on :8080"
+	@echo "make test   set up (PostgreSQL and Chromium too, when root), lint, run every test"
+	@echo "make lint   ruff and mypy"
+	@echo "make bench  run the benchmarks with their baselines"
+
+setup:
+	./scripts/setup.sh
+
+setup-dev:
+	./scripts/setup.sh --dev
+
+demo: setup
+	$(BIN)/fleetward demo
+	$(BIN)/fleetward serve
+
+lint: setup-dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+test: setup-dev lint
+	./scripts/install-test-services.sh
+	./scripts/run-tests.sh
+
+format: setup-dev
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+bench: setup-dev
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache bench/results

@@ -1,0 +1,296 @@
+"""The `fleetward` command line (typer + rich).
+
+User errors print one red line and exit non-zero; they never show a traceback.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from fleetward.adapters.storage import migrate
+from fleetward.bootstrap import Container, build, configure_logging
+from fleetward.config import Settings
+from fleetward.domain.audit import SYSTEM_CLI
+from fleetward.domain.errors import Conflict, FleetwardError
+from fleetward.domain.identity import Principal, Role
+from fleetward.domain.tenancy import Tenant
+
+app = typer.Typer(
+    help="Fleetward: alerts to tickets, agents and compliance evidence for MSPs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+tenant_app = typer.Typer(help="Manage tenants (one per MSP).", no_args_is_help=True)
+user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+apikey_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(user_app, name="user")
+app.add_typer(apikey_app, name="apikey")
+
+out = Console()
+err = Console(stderr=True)
+
+DEMO_TENANT = "Demo MSP"
+DEMO_ADMIN = "admin@demo.fleetward.test"
+DEMO_CLIENTS = {
+    "Contoso Dental": ["Main Street Surgery", "Riverside Clinic"],
+    "Fabrikam Logistics": ["Warehouse North", "Head Office"],
+    "Northwind Legal": ["City Office"],
+}
+
+T = TypeVar("T")
+
+
+class UserError(Exception):
+    """A mistake the person at the keyboard can fix; shown without a traceback."""
+
+
+class _State:
+    data_dir: Path | None = None
+    database_url: str | None = None
+
+
+_state = _State()
+
+
+@app.callback()
+def _options(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where Fleetward keeps its data (env FLEETWARD_DATA_DIR, default ./data)."
+        ),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="sqlite:///path or postgresql://... (env FLEETWARD_DATABASE_URL)."),
+    ] = None,
+) -> None:
+    _state.data_dir = data_dir
+    _state.database_url = database_url
+
+
+def _settings(**overrides: object) -> Settings:
+    values: dict[str, object] = {k: v for k, v in overrides.items() if v is not None}
+    if _state.data_dir is not None:
+        values["data_dir"] = _state.data_dir
+    if _state.database_url is not None:
+        values["database_url"] = _state.database_url
+    try:
+        return Settings(**values)  # type: ignore[arg-type]
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise UserError(f"setting {field}: {first['msg']}") from None
+
+
+@contextmanager
+def _container(
+    settings: Settings | None = None, migrate_schema: bool = False
+) -> Iterator[Container]:
+    settings = settings or _settings()
+    configure_logging(settings)
+    try:
+        container = build(settings, migrate_schema=migrate_schema)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    try:
+        if not migrate_schema and migrate.current_revision(container.db) != migrate.head_revision(
+            container.db
+        ):
+            raise UserError(
+                "the database is not initialised or is out of date: run `fleetward init`"
+            )
+        yield container
+    finally:
+        container.close()
+
+
+def _run(action: Callable[[], T]) -> T:
+    """Turn expected failures into one clear line and a non-zero exit."""
+    try:
+        return action()
+    except (UserError, FleetwardError) as error:
+        message = error.message if isinstance(error, FleetwardError) else str(error)
+        err.print(f"[red]error:[/red] {message}", highlight=False)
+        raise typer.Exit(1) from None
+    except (OperationalError, ProgrammingError) as error:
+        err.print(f"[red]error:[/red] database: {error.orig}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+def _read_password() -> str:
+    """From stdin when piped, a hidden prompt on a terminal; empty means generate one."""
+    if sys.stdin is None:
+        return ""
+    if sys.stdin.isatty():
+        return str(
+            typer.prompt(
+                "Password (empty to generate)", default="", hide_input=True, show_default=False
+            )
+        )
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _generated_password() -> str:
+    return secrets.token_urlsafe(15)
+
+
+@app.command()
+def init() -> None:
+    """Create the database, or migrate it to this version. Safe to run again."""
+
+    def action() -> None:
+        with _container(migrate_schema=True) as c:
+            out.print(
+                f"database ready at {c.db.engine.url.render_as_string(hide_password=True)} "
+                f"(revision {migrate.current_revision(c.db)})",
+                highlight=False,
+            )
+
+    _run(action)
+
+
+@tenant_app.command("create")
+def tenant_create(name: Annotated[str, typer.Argument(help="The tenant's name.")]) -> None:
+    """Create a tenant."""
+
+    def action() -> None:
+        with _container() as c:
+            tenant = c.identity.create_tenant(name)
+            out.print(f"tenant {tenant.name!r} created (id {tenant.id})", highlight=False)
+
+    _run(action)
+
+
+@user_app.command("create")
+def user_create(
+    tenant: Annotated[str, typer.Option(help="Name of the tenant the user belongs to.")],
+    email: Annotated[str, typer.Option(help="Login e-mail address.")],
+    role: Annotated[Role, typer.Option(help="admin, operator or readonly.")] = Role.OPERATOR,
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+) -> None:
+    """Create a user. The password is read from stdin, or generated and printed."""
+
+    def action() -> None:
+        password = _read_password()
+        generated = not password
+        password = password or _generated_password()
+        with _container() as c:
+            found = c.identity.tenant_by_name(tenant)
+            user = c.identity.create_user(SYSTEM_CLI, found.id, email, role, password, name)
+        out.print(
+            f"user {user.email} ({user.role.value}) created in {found.name!r}", highlight=False
+        )
+        if generated:
+            out.print(f"password: {password}", highlight=False)
+
+    _run(action)
+
+
+@apikey_app.command("create")
+def apikey_create(
+    email: Annotated[str, typer.Option(help="The user the key acts as.")],
+    name: Annotated[str, typer.Option(help="What the key is for.")],
+) -> None:
+    """Create an API key acting as a user. The key is printed once and never again."""
+
+    def action() -> None:
+        with _container() as c:
+            user = c.identity.user_by_email(email)
+            key, secret = c.identity.create_api_key(SYSTEM_CLI, user, name)
+        err.print(f"API key {key.name!r} for {user.email} (store it now; it is not shown again):")
+        out.print(secret, highlight=False)
+
+    _run(action)
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default 8080).")] = None,
+) -> None:
+    """Serve the API and dashboard."""
+    import uvicorn
+
+    from fleetward.entrypoints.http.app import create_app
+
+    def action() -> None:
+        settings = _settings(host=host, port=port)
+        with _container(settings) as c:
+            out.print(
+                f"Fleetward on http://{settings.host}:{settings.port}/ (Ctrl+C stops)",
+                highlight=False,
+            )
+            uvicorn.run(
+                create_app(c),
+                host=settings.host,
+                port=settings.port,
+                access_log=False,
+                log_level="warning",
+                proxy_headers=False,
+            )
+
+    _run(action)
+
+
+def _ensure_demo(c: Container) -> tuple[Tenant, str]:
+    """Create the demo tenant, its clients and an admin; re-running resets the password."""
+    password = _generated_password()
+    try:
+        tenant = c.identity.create_tenant(DEMO_TENANT)
+    except Conflict:
+        tenant = c.identity.tenant_by_name(DEMO_TENANT)
+    try:
+        admin = c.identity.create_user(
+            SYSTEM_CLI, tenant.id, DEMO_ADMIN, Role.ADMIN, password, "Demo Admin"
+        )
+    except Conflict:
+        admin = c.identity.user_by_email(DEMO_ADMIN)
+        acting = Principal(tenant.id, admin.id, admin.email, admin.role)
+        c.identity.update_user(acting, admin.id, password=password)
+    acting = Principal(tenant.id, admin.id, admin.email, admin.role)
+    existing = {client.name for client in c.clients.list_clients(acting, 500, None).items}
+    for client_name, sites in DEMO_CLIENTS.items():
+        if client_name in existing:
+            continue
+        client = c.clients.create_client(
+            acting, client_name, "Sample client created by `fleetward demo`."
+        )
+        for site_name in sites:
+            c.clients.create_site(acting, client.id, site_name)
+    return tenant, password
+
+
+@app.command()
+def demo() -> None:
+    """Initialise the database and add a demo tenant with sample clients; prints a login."""
+
+    def action() -> None:
+        settings = _settings()
+        with _container(settings, migrate_schema=True) as c:
+            tenant, password = _ensure_demo(c)
+        out.print(
+            f"demo tenant {tenant.name!r} is ready. Log in at {settings.public_base_url()}/login"
+        )
+        out.print(f"  e-mail:   {DEMO_ADMIN}", highlight=False)
+        out.print(f"  password: {password}", highlight=False)
+
+    _run(action)
+
+
+def main() -> None:
+    app()
