@@ -1,0 +1,92 @@
+"""Alerts from RMM tools, normalised to one shape whatever sent them."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class Severity(enum.StrEnum):
+    CRITICAL = "critical"
+    MAJOR = "major"
+    MODERATE = "moderate"
+    MINOR = "minor"
+    NONE = "none"
+
+
+class EventKind(enum.StrEnum):
+    TRIGGERED = "triggered"
+    RESET = "reset"
+    ACKNOWLEDGED = "acknowledged"
+
+
+class AlertStatus(enum.StrEnum):
+    ACTIVE = "active"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    AUTO_RESOLVED = "auto_resolved"
+    SUPPRESSED = "suppressed"
+
+
+OPEN_STATUSES = frozenset({AlertStatus.ACTIVE, AlertStatus.ACKNOWLEDGED})
+
+
+class IngestResult(enum.StrEnum):
+    """What the webhook answers in `result`."""
+
+    CREATED = "created"  # a new ticket was opened or an open one re-triggered
+    DUPLICATE = "duplicate"  # this exact occurrence was seen before: nothing changed
+    SUPPRESSED = "suppressed"  # inside a maintenance window
+    RECORDED = "recorded"  # stored, but no rule asked for a ticket (or no client)
+    IGNORED = "ignored"  # not an alert Fleetward acts on
+    RESOLVED = "resolved"
+    ACKNOWLEDGED = "acknowledged"
+
+
+class Provider(enum.StrEnum):
+    NINJAONE = "ninjaone"
+    TACTICALRMM = "tacticalrmm"
+    ALERTMANAGER = "alertmanager"
+    GENERIC = "generic"
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    external_id: str
+    name: str = ""
+    external_org_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedEvent:
+    """One alert occurrence, or its reset or acknowledgement, from any provider."""
+
+    provider: Provider
+    kind: EventKind
+    external_alert_id: str  # one occurrence: a replay carries the same id
+    series_key: str  # pairs a reset with its trigger
+    device: Device
+    severity: Severity
+    condition_identity: str  # what went wrong, stable across occurrences
+    title: str
+    message: str
+    occurred_at: datetime
+    activity_type: str = ""
+    alert_class: str = ""
+    source_type: str = ""
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    """A payload that is valid but not something Fleetward acts on, and why."""
+
+    reason: str
+
+
+def dedup_key(client_id: uuid.UUID, device_external_id: str, condition_identity: str) -> str:
+    """One open ticket per client, device and condition."""
+    return f"{client_id}|{device_external_id}|{condition_identity}"

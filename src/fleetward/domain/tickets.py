@@ -1,0 +1,79 @@
+"""Tickets, the boards they live on, and how alerts become them."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from fleetward.domain.alerts import Severity
+
+
+class StatusKind(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+# Matched against the tenant's priority names, case-insensitively.
+SEVERITY_PRIORITY = {
+    Severity.CRITICAL: "urgent",
+    Severity.MAJOR: "high",
+    Severity.MODERATE: "medium",
+    Severity.MINOR: "low",
+    Severity.NONE: "low",
+}
+
+DEFAULT_STATUSES = (
+    ("New", StatusKind.OPEN),
+    ("In progress", StatusKind.OPEN),
+    ("Waiting", StatusKind.OPEN),
+    ("Resolved", StatusKind.CLOSED),
+    ("Closed", StatusKind.CLOSED),
+)
+DEFAULT_PRIORITIES = ("Urgent", "High", "Medium", "Low")
+
+
+def retrigger_comment(occurrence: int) -> str:
+    return f"Alert re-triggered: occurrence {occurrence}"
+
+
+@dataclass(frozen=True, slots=True)
+class TicketActivity:
+    """What people have done to a ticket, which decides whether a reset may close it."""
+
+    status_id: uuid.UUID
+    board_default_status_id: uuid.UUID
+    user_comments: int
+    time_entries: int
+    other_active_alerts: int
+
+
+def untouched(activity: TicketActivity) -> bool:
+    """Nobody has worked on it: still in the board's default status, no comment, no time."""
+    return (
+        activity.status_id == activity.board_default_status_id
+        and activity.user_comments == 0
+        and activity.time_entries == 0
+    )
+
+
+def may_auto_resolve(activity: TicketActivity) -> bool:
+    return untouched(activity) and activity.other_active_alerts == 0
+
+
+def default_title(device_name: str, title: str) -> str:
+    return f"{device_name}: {title}" if device_name else title
+
+
+@dataclass(frozen=True, slots=True)
+class TicketDraft:
+    title: str
+    description: str
+    board_id: uuid.UUID
+    status_id: uuid.UUID
+    priority_id: uuid.UUID | None
+    assignee_id: uuid.UUID | None
+    client_id: uuid.UUID
+    dedup_key: str
+    opened_at: datetime
