@@ -27,6 +27,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -182,4 +183,275 @@ audit_log = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     UniqueConstraint("tenant_id", "seq"),
+)
+
+
+# --- Pipeline A: integrations, alerts, rules, windows, tickets -------------------
+
+integration = Table(
+    "integration",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    Column("provider", String(20), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("enabled", Boolean, nullable=False, server_default="1"),
+    # Non-secret settings: default_client_id, client_label, poll interval, API base URL.
+    Column("settings", JSONDoc, nullable=False),
+    # Encrypted at rest (Fernet): HMAC signatures need the secret itself, not a hash.
+    Column("webhook_secret", Text, nullable=False),
+    Column("credentials", Text, nullable=True),
+    _created(),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("tenant_id", "name"),
+    Index(None, "tenant_id", "created_at", "id"),
+)
+
+org_mapping = Table(
+    "org_mapping",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    Column(
+        "integration_id", Uuid, ForeignKey("integration.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("external_org_id", String(200), nullable=False),
+    Column("client_id", Uuid, ForeignKey("client.id", ondelete="CASCADE"), nullable=False),
+    _created(),
+    UniqueConstraint("integration_id", "external_org_id"),
+    Index(None, "tenant_id", "integration_id", "created_at", "id"),
+)
+
+asset = Table(
+    "asset",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    Column(
+        "integration_id", Uuid, ForeignKey("integration.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("external_device_id", String(200), nullable=False),
+    Column("name", String(300), nullable=False, server_default=""),
+    Column("external_org_id", String(200), nullable=True),
+    Column("client_id", Uuid, ForeignKey("client.id", ondelete="SET NULL"), nullable=True),
+    _created(),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("integration_id", "external_device_id"),
+    Index(None, "tenant_id", "created_at", "id"),
+)
+
+dead_letter = Table(
+    "dead_letter",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    Column(
+        "integration_id", Uuid, ForeignKey("integration.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("body", Text, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("field", String(200), nullable=True),
+    _created(),
+    Column("replayed_at", UTCDateTime, nullable=True),
+    Column("replay_result", String(200), nullable=True),
+    Index(None, "tenant_id", "integration_id", "created_at", "id"),
+)
+
+board = Table(
+    "board",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    Column("name", String(200), nullable=False),
+    # Not a foreign key: board and status refer to each other.
+    Column("default_status_id", Uuid, nullable=True),
+    _created(),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("tenant_id", "name"),
+    Index(None, "tenant_id", "created_at", "id"),
+)
+
+ticket_status = Table(
+    "ticket_status",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    Column("board_id", Uuid, ForeignKey("board.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("kind", String(10), nullable=False),  # open | closed
+    Column("position", Integer, nullable=False),
+    _created(),
+    UniqueConstraint("board_id", "name"),
+    Index(None, "tenant_id", "board_id", "created_at", "id"),
+)
+
+priority = Table(
+    "priority",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    Column("name", String(100), nullable=False),
+    Column("position", Integer, nullable=False),
+    _created(),
+    UniqueConstraint("tenant_id", "name"),
+    Index(None, "tenant_id", "created_at", "id"),
+)
+
+ticket = Table(
+    "ticket",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    Column("number", BigInteger, nullable=False),
+    Column("board_id", Uuid, ForeignKey("board.id"), nullable=False),
+    Column("status_id", Uuid, ForeignKey("ticket_status.id"), nullable=False),
+    Column("priority_id", Uuid, ForeignKey("priority.id", ondelete="SET NULL"), nullable=True),
+    Column("assignee_id", Uuid, ForeignKey("app_user.id", ondelete="SET NULL"), nullable=True),
+    Column("client_id", Uuid, ForeignKey("client.id", ondelete="SET NULL"), nullable=True),
+    Column("title", String(500), nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("dedup_key", String(600), nullable=True),
+    Column("occurrence_count", Integer, nullable=False, server_default="1"),
+    # Copied from the status kind so one index can say "one open ticket per key".
+    Column("is_closed", Boolean, nullable=False, server_default="0"),
+    _created(),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime, nullable=True),
+    UniqueConstraint("tenant_id", "number"),
+    Index(None, "tenant_id", "created_at", "id"),
+    Index(
+        "uq_ticket_open_dedup_key",
+        "tenant_id",
+        "dedup_key",
+        unique=True,
+        sqlite_where=text("is_closed = 0 AND dedup_key IS NOT NULL"),
+        postgresql_where=text("is_closed = false AND dedup_key IS NOT NULL"),
+    ),
+)
+
+ticket_comment = Table(
+    "ticket_comment",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    Column("ticket_id", Uuid, ForeignKey("ticket.id", ondelete="CASCADE"), nullable=False),
+    Column("author_type", String(10), nullable=False),  # system | user
+    Column("author_id", Uuid, nullable=True),
+    Column("body", Text, nullable=False),
+    _created(),
+    Index(None, "tenant_id", "ticket_id", "created_at", "id"),
+)
+
+time_entry = Table(
+    "time_entry",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    Column("ticket_id", Uuid, ForeignKey("ticket.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Uuid, ForeignKey("app_user.id", ondelete="SET NULL"), nullable=True),
+    Column("minutes", Integer, nullable=False),
+    Column("note", Text, nullable=False, server_default=""),
+    _created(),
+    Index(None, "tenant_id", "ticket_id", "created_at", "id"),
+)
+
+alert_rule = Table(
+    "alert_rule",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    Column("name", String(200), nullable=False),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("position", Integer, nullable=False),
+    Column("conditions", JSONDoc, nullable=False),
+    Column("actions", JSONDoc, nullable=False),
+    _created(),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "tenant_id", "position"),
+    Index(None, "tenant_id", "created_at", "id"),
+)
+
+maintenance_window = Table(
+    "maintenance_window",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    Column("name", String(200), nullable=False),
+    Column("integration_id", Uuid, ForeignKey("integration.id", ondelete="CASCADE"), nullable=True),
+    Column("client_id", Uuid, ForeignKey("client.id", ondelete="CASCADE"), nullable=True),
+    Column("asset_id", Uuid, ForeignKey("asset.id", ondelete="CASCADE"), nullable=True),
+    Column("starts_at", UTCDateTime, nullable=True),
+    Column("ends_at", UTCDateTime, nullable=True),
+    Column("recurrence", JSONDoc, nullable=True),
+    _created(),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "tenant_id", "created_at", "id"),
+)
+
+alert = Table(
+    "alert",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    Column(
+        "integration_id", Uuid, ForeignKey("integration.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("provider", String(20), nullable=False),
+    Column("external_alert_id", String(300), nullable=False),
+    Column("series_key", String(300), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("severity", String(10), nullable=False),
+    Column("title", String(500), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("condition_identity", String(300), nullable=False),
+    Column("activity_type", String(100), nullable=False, server_default=""),
+    Column("alert_class", String(200), nullable=False, server_default=""),
+    Column("source_type", String(100), nullable=False, server_default=""),
+    Column("device_external_id", String(200), nullable=False),
+    Column("device_name", String(300), nullable=False, server_default=""),
+    Column("external_org_id", String(200), nullable=True),
+    Column("asset_id", Uuid, ForeignKey("asset.id", ondelete="SET NULL"), nullable=True),
+    Column("client_id", Uuid, ForeignKey("client.id", ondelete="SET NULL"), nullable=True),
+    Column("rule_id", Uuid, ForeignKey("alert_rule.id", ondelete="SET NULL"), nullable=True),
+    Column("ticket_id", Uuid, ForeignKey("ticket.id", ondelete="SET NULL"), nullable=True),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    _created(),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime, nullable=True),
+    Column("trace", JSONDoc, nullable=False),
+    Column("raw", JSONDoc, nullable=False),
+    Column("outbound_error", Text, nullable=True),
+    # A replayed occurrence is the same row: this is what makes ingest idempotent.
+    UniqueConstraint("integration_id", "external_alert_id"),
+    Index(None, "integration_id", "series_key", "status"),
+    Index(None, "tenant_id", "created_at", "id"),
+    Index(None, "ticket_id"),
+)
+
+notification = Table(
+    "notification",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    Column("user_id", Uuid, ForeignKey("app_user.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(50), nullable=False),
+    Column("title", String(500), nullable=False),
+    Column("ref_type", String(50), nullable=True),
+    Column("ref_id", Uuid, nullable=True),
+    _created(),
+    Column("read_at", UTCDateTime, nullable=True),
+    Index(None, "tenant_id", "user_id", "created_at", "id"),
+)
+
+domain_event = Table(
+    "domain_event",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    _tenant_fk(),
+    Column("type", String(100), nullable=False),
+    Column("payload", JSONDoc, nullable=False),
+    _created(),
+    Column("published_at", UTCDateTime, nullable=True),
 )
