@@ -1,0 +1,49 @@
+"""`python -m bench --quick` runs end to end (no timing assertions: machines are noisy)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FIGURES = (
+    "raw_sqlite_insert",
+    "raw_sqlite_duplicate_insert",
+    "trivial_http",
+    "fleetward_healthz",
+    "fleetward_api_list_clients",
+)
+
+
+def test_quick_bench_run_prints_every_figure(tmp_path: Path) -> None:
+    output = tmp_path / "results.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--output", str(output)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=110,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    for name in FIGURES:
+        assert name in done.stdout
+    assert "ratio" in done.stdout
+    results = {r["name"]: r for r in json.loads(output.read_text())["results"]}
+    assert set(results) == set(FIGURES)
+    assert all(r["value"] > 0 and r["error"] is None for r in results.values())
+    assert results["fleetward_healthz"]["baseline"] == "trivial_http"
+    assert results["fleetward_healthz"]["ratio"] is not None
+
+
+def test_unknown_benchmark_is_refused() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "no_such_figure", "--quick"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "no_such_figure" in done.stderr
