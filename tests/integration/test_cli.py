@@ -13,6 +13,8 @@ from click.testing import Result
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from fleetward.adapters.storage.database import Database
+from fleetward.adapters.storage.migrate import head_revision as _head
 from fleetward.bootstrap import build
 from fleetward.config import Settings
 from fleetward.domain.audit import SYSTEM_CLI
@@ -20,6 +22,14 @@ from fleetward.entrypoints.cli import DEMO_ADMIN, app
 from fleetward.entrypoints.http.app import create_app
 
 runner = CliRunner()
+
+
+def head_revision() -> str | None:
+    db = Database("sqlite://")
+    try:
+        return _head(db)
+    finally:
+        db.dispose()
 
 
 Cli = Callable[..., Result]
@@ -42,7 +52,7 @@ def test_init_is_idempotent(cli: Cli) -> None:
     second = cli("init")
     assert first.exit_code == 0, first.output
     assert second.exit_code == 0, second.output
-    assert "revision 0001" in second.output
+    assert f"revision {head_revision()}" in second.output
 
 
 def test_tenant_user_and_key_make_a_working_api_login(

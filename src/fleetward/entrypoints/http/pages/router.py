@@ -1,7 +1,14 @@
-"""Dashboard pages (server-rendered with Jinja2, enhanced with HTMX)."""
+"""Dashboard pages (server-rendered with Jinja2, enhanced with HTMX).
+
+One router for app.py to mount; the pages live in a module per area.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
+from fleetward.entrypoints.http.pages import auth, clients, users
+
 router = APIRouter(include_in_schema=False)
+for _area in (auth.router, clients.router, users.router):
+    router.include_router(_area)

@@ -1,0 +1,235 @@
+"""What every dashboard page shares: templates, the session, and errors as HTML pages.
+
+The API answers errors as JSON (errors.py); a person in a browser gets a page
+instead. PageRoute turns what a page handler raises into that page, so the
+handlers only catch the errors they re-render a form for.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, unquote, urlencode, urlsplit
+
+import jinja2
+from fastapi import Depends, Form, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+
+from fleetward.bootstrap import Container
+from fleetward.domain.errors import FleetwardError, NotFound
+from fleetward.domain.identity import Access
+from fleetward.entrypoints.http.deps import ContainerDep, check_csrf, session_of
+from fleetward.entrypoints.http.errors import STATUS
+from fleetward.services.identity import SessionInfo
+
+# pages/ -> http/ -> entrypoints/ -> fleetward/; app.py imports this package, so
+# the path is computed here rather than taken from app.WEB_DIR.
+TEMPLATES_DIR = Path(__file__).resolve().parents[3] / "web" / "templates"
+FLASH_COOKIE = "fw_flash"
+LANDING = "/clients"
+
+# Pages show tenant data: keep them out of caches, frames and other origins' forms.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'self'; frame-ancestors 'none'; form-action 'self'; "
+        "base-uri 'none'; object-src 'none'"
+    ),
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+}
+
+ERROR_TITLES = {
+    401: "Please log in",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Conflict",
+    422: "Invalid request",
+    429: "Too many attempts",
+}
+
+
+def _when(value: datetime) -> str:
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _environment() -> jinja2.Environment:
+    # autoescape=True for every template whatever its suffix; StrictUndefined
+    # turns a misspelt variable into an error in tests instead of a blank.
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["when"] = _when
+    return env
+
+
+templates = Jinja2Templates(env=_environment())
+
+
+class LoginRequired(Exception):
+    """No valid session: PageRoute answers with a redirect to the login page."""
+
+
+def container_of(request: Request) -> Container:
+    c: Container = request.app.state.container
+    return c
+
+
+def set_cookie(
+    request: Request, response: Response, name: str, value: str, max_age: int | None
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=container_of(request).settings.secure_cookies,
+    )
+
+
+def clear_cookie(request: Request, response: Response, name: str) -> None:
+    response.delete_cookie(
+        name,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=container_of(request).settings.secure_cookies,
+    )
+
+
+def render(
+    request: Request,
+    name: str,
+    session: SessionInfo | None,
+    status_code: int = 200,
+    **context: Any,
+) -> Response:
+    """A page, with the navigation for `session` and any flash message waiting."""
+    flash = request.cookies.get(FLASH_COOKIE)
+    principal = session.principal if session else None
+    values: dict[str, Any] = {
+        "principal": principal,
+        "csrf_token": session.csrf_token if session else "",
+        "can_write": bool(principal and principal.can(Access.WRITE)),
+        "is_admin": bool(principal and principal.can(Access.ADMIN)),
+        "flash": unquote(flash) if flash else None,
+        "error": None,
+        # Which navigation entry to mark; page templates set their own.
+        "active": "",
+        **context,
+    }
+    response = templates.TemplateResponse(
+        request, name, values, status_code=status_code, headers=PAGE_HEADERS
+    )
+    if flash:
+        clear_cookie(request, response, FLASH_COOKIE)
+    return response
+
+
+def redirect(request: Request, url: str, flash: str | None = None) -> Response:
+    """303 after a form post (post/redirect/get), with a message for the next page."""
+    response = RedirectResponse(url, status_code=303)
+    if flash:
+        # Quoted: a cookie value cannot carry arbitrary text (a client's name, say).
+        set_cookie(request, response, FLASH_COOKIE, quote(flash, safe=""), max_age=60)
+    return response
+
+
+def error_page(request: Request, status_code: int, message: str) -> Response:
+    session: SessionInfo | None = getattr(request.state, "session", None)
+    title = ERROR_TITLES.get(status_code, "Something went wrong")
+    return render(request, "error.html", session, status_code, title=title, message=message)
+
+
+def safe_next(value: str | None) -> str:
+    """A local path to go to after logging in; anything else becomes the landing page.
+
+    `//evil.example` and `/\\evil.example` are other hosts to a browser, so only
+    a single leading slash followed by a path character is accepted.
+    """
+    if (
+        not value
+        or not value.startswith("/")
+        or value.startswith("//")
+        or "\\" in value
+        or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value)
+    ):
+        return LANDING
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return LANDING
+    return value
+
+
+def login_url(request: Request) -> str:
+    # Only a GET can be replayed after logging in; a form post starts over.
+    if request.method not in ("GET", "HEAD"):
+        return "/login"
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return "/login?" + urlencode({"next": target})
+
+
+class PageRoute(APIRoute):
+    """Answers what a page handler raises with a redirect or an HTML error page."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def page_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except LoginRequired:
+                return RedirectResponse(login_url(request), status_code=303)
+            except FleetwardError as exc:
+                return error_page(request, STATUS.get(type(exc), 400), exc.message)
+            except RequestValidationError:
+                return error_page(request, 422, "The form was incomplete or malformed.")
+
+        return page_handler
+
+
+def page_session(request: Request, c: ContainerDep) -> SessionInfo:
+    session = session_of(request, c)
+    if session is None:
+        raise LoginRequired
+    # Kept for error_page, so an error still shows the navigation.
+    request.state.session = session
+    return session
+
+
+SessionDep = Annotated[SessionInfo, Depends(page_session)]
+
+
+def form_session(
+    request: Request,
+    session: SessionDep,
+    csrf_token: Annotated[str, Form()] = "",
+) -> SessionInfo:
+    """The session of a form post, which must carry the session's CSRF token."""
+    check_csrf(request, session, csrf_token)
+    return session
+
+
+FormSessionDep = Annotated[SessionInfo, Depends(form_session)]
+
+
+def parse_id(value: str, what: str) -> uuid.UUID:
+    """A malformed id names nothing, so it is as missing as an unknown one."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise NotFound(f"no such {what}") from None
