@@ -55,10 +55,13 @@ class Benchmark:
     baseline: str | None = None
     # The ratio value/baseline the figure should reach; printed, never enforced.
     target: float | None = None
+    # For figures with an absolute bound instead of a baseline (e.g. "under 1 ms").
+    limit: float | None = None
+    kind: str = "figure"  # baseline | figure
 
     @property
     def is_baseline(self) -> bool:
-        return self.baseline is None
+        return self.kind == "baseline"
 
 
 REGISTRY: dict[str, Benchmark] = {}
@@ -74,19 +77,26 @@ def baseline(name: str, unit: str) -> Callable[[BenchFn], BenchFn]:
     """Register a reference measurement that figures are compared with."""
 
     def decorate(fn: BenchFn) -> BenchFn:
-        _register(Benchmark(name, unit, fn, _first_line(fn)))
+        _register(Benchmark(name, unit, fn, _first_line(fn), kind="baseline"))
         return fn
 
     return decorate
 
 
 def figure(
-    name: str, unit: str, baseline: str, target: float | None = None
+    name: str,
+    unit: str,
+    baseline: str | None = None,
+    target: float | None = None,
+    limit: float | None = None,
 ) -> Callable[[BenchFn], BenchFn]:
-    """Register a Fleetward figure, compared with `baseline` (which must use the same unit)."""
+    """Register a Fleetward figure, compared with `baseline` (which must use the same unit),
+    or, for a figure no baseline fits, held to an absolute `limit` (value <= limit)."""
+    if (baseline is None) == (limit is None):
+        raise ValueError(f"{name}: give a baseline or an absolute limit, not both or neither")
 
     def decorate(fn: BenchFn) -> BenchFn:
-        _register(Benchmark(name, unit, fn, _first_line(fn), baseline, target))
+        _register(Benchmark(name, unit, fn, _first_line(fn), baseline, target, limit))
         return fn
 
     return decorate

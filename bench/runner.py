@@ -19,7 +19,7 @@ from typing import Any
 from bench.core import REGISTRY, Benchmark, RunConfig
 
 # Every module that registers benchmarks; add a new one here.
-BENCHMARK_MODULES = ("bench.baselines", "bench.fleetward_figures")
+BENCHMARK_MODULES = ("bench.baselines", "bench.fleetward_figures", "bench.pipeline_figures")
 # Cores used by other processes during a load window above which its figure is flagged.
 NOISY_OTHER_CPU = 0.3
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "latest.json"
@@ -38,7 +38,8 @@ class Result:
     baseline_value: float | None = None
     ratio: float | None = None
     target: float | None = None
-    verdict: str | None = None  # PASS | BELOW when there is a target and a ratio
+    limit: float | None = None
+    verdict: str | None = None  # PASS | BELOW (ratio under target) | ABOVE (value over limit)
 
 
 def load_registry() -> dict[str, Benchmark]:
@@ -68,7 +69,7 @@ def select(registry: dict[str, Benchmark], names: list[str]) -> list[Benchmark]:
 
 def run_one(bench: Benchmark, cfg: RunConfig, done: dict[str, Result]) -> Result:
     result = Result(bench.name, "baseline" if bench.is_baseline else "figure", bench.unit)
-    result.baseline, result.target = bench.baseline, bench.target
+    result.baseline, result.target, result.limit = bench.baseline, bench.target, bench.limit
     started = time.perf_counter()
     try:
         measured = bench.fn(cfg)
@@ -77,6 +78,8 @@ def run_one(bench: Benchmark, cfg: RunConfig, done: dict[str, Result]) -> Result
         traceback.print_exc(file=sys.stderr)
         result.error = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
     result.seconds = time.perf_counter() - started
+    if bench.limit is not None and result.value is not None:
+        result.verdict = "PASS" if result.value <= bench.limit else "ABOVE"
     base = done.get(bench.baseline) if bench.baseline else None
     if base is not None and base.value:
         result.baseline_value = base.value
@@ -93,6 +96,14 @@ def _number(value: float | None) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
 
 
+def _target(r: Result) -> str:
+    if r.limit is not None:
+        return f"<= {r.limit:.2f} {r.unit}"
+    if r.target is not None:
+        return f">= {r.target:.2f}"
+    return "-" if r.baseline else ""
+
+
 def format_table(results: list[Result]) -> str:
     header = ("figure", "value", "unit", "baseline", "baseline value", "ratio", "target", "result")
     rows = [header]
@@ -102,11 +113,11 @@ def format_table(results: list[Result]) -> str:
                 r.name,
                 "ERROR" if r.error else _number(r.value),
                 r.unit,
-                r.baseline or "(baseline)",
+                r.baseline or ("(absolute)" if r.kind == "figure" else "(baseline)"),
                 _number(r.baseline_value) if r.baseline else "",
                 f"{r.ratio:.2f}" if r.ratio is not None else ("-" if r.baseline else ""),
-                f">= {r.target:.2f}" if r.target is not None else ("-" if r.baseline else ""),
-                r.verdict or ("-" if r.baseline else ""),
+                _target(r),
+                r.verdict or ("-" if r.kind == "figure" else ""),
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]

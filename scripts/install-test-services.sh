@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Install the real components the tests drive (PostgreSQL, Chromium) when they
-# are missing. Only possible as root on Debian; otherwise say what is missing
-# and let the tests report it (they fail under CI=true, skip elsewhere).
+# Install the real components the tests drive (PostgreSQL, Chromium, Prometheus
+# Alertmanager) when they are missing. Only possible as root on Debian;
+# otherwise say what is missing and let the tests report it (they fail under
+# CI=true, skip elsewhere).
 set -euo pipefail
 
 need=()
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || need+=(postgresql)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# Debian's package installs /usr/bin/prometheus-alertmanager; its service may
+# fail to start in a container, which does not matter: the tests run their own.
+command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 
 if [ "${#need[@]}" -eq 0 ]; then
     exit 0

@@ -9,14 +9,26 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
+from fleetward.adapters.providers import PayloadError, ProviderSettings, normalizer_for
 from fleetward.adapters.security.passwords import Argon2Passwords
+from fleetward.adapters.security.secretbox import FernetSecretBox, load_or_create_key
 from fleetward.adapters.storage import migrate
 from fleetward.adapters.storage.database import Database, SqlUnitOfWork
 from fleetward.config import Settings
+from fleetward.domain.alerts import Ignored, NormalizedEvent
+from fleetward.domain.integrations import Integration
+from fleetward.services.alert_pipeline import AlertPipeline
+from fleetward.services.alerts import AlertService
 from fleetward.services.audit import AuditService
+from fleetward.services.boards import BoardService
 from fleetward.services.clients import ClientService
 from fleetward.services.identity import IdentityService, LoginPolicy
+from fleetward.services.integrations import IntegrationService
+from fleetward.services.maintenance import MaintenanceService
 from fleetward.services.ports import Clock, PasswordHasher
+from fleetward.services.rules import RuleService
+from fleetward.services.tickets import TicketService
+from fleetward.services.webhooks import WebhookService
 
 
 def utc_now() -> datetime:
@@ -30,6 +42,14 @@ class Container:
     identity: IdentityService
     clients: ClientService
     audit: AuditService
+    pipeline: AlertPipeline
+    webhooks: WebhookService
+    integrations: IntegrationService
+    boards: BoardService
+    tickets: TicketService
+    rules: RuleService
+    maintenance: MaintenanceService
+    alerts: AlertService
 
     def close(self) -> None:
         self.db.dispose()
@@ -69,6 +89,12 @@ def configure_logging(settings: Settings) -> None:
     )
 
 
+def normalize(integration: Integration, body: object) -> list[NormalizedEvent | Ignored]:
+    """The integration's provider reads the decoded body into events."""
+    settings = ProviderSettings.from_mapping(integration.settings)
+    return normalizer_for(integration.provider).normalize(body, settings)
+
+
 def build(
     settings: Settings,
     clock: Clock = utc_now,
@@ -84,10 +110,21 @@ def build(
         window=timedelta(seconds=settings.login_window_seconds),
         session_ttl=timedelta(hours=settings.session_ttl_hours),
     )
+    secrets = FernetSecretBox(load_or_create_key(settings.secret_key, settings.data_dir))
+    pipeline = AlertPipeline(uow, clock)
+    webhooks = WebhookService(uow, clock, pipeline, secrets, normalize, (PayloadError,))
     return Container(
         settings=settings,
         db=db,
         identity=IdentityService(uow, clock, passwords or Argon2Passwords(), policy),
         clients=ClientService(uow, clock),
         audit=AuditService(uow),
+        pipeline=pipeline,
+        webhooks=webhooks,
+        integrations=IntegrationService(uow, clock, secrets, webhooks),
+        boards=BoardService(uow, clock),
+        tickets=TicketService(uow, clock, pipeline),
+        rules=RuleService(uow, clock, pipeline, normalize, (PayloadError,)),
+        maintenance=MaintenanceService(uow, clock),
+        alerts=AlertService(uow, clock),
     )

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(default=900, ge=1)
     # Set when served over HTTPS so session cookies carry the Secure flag.
     secure_cookies: bool = False
+    # Fernet key for secrets kept at rest; empty: a key file in data_dir.
+    secret_key: str = ""
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -14,6 +14,9 @@ FIGURES = (
     "trivial_http",
     "fleetward_healthz",
     "fleetward_api_list_clients",
+    "webhook_triggers",
+    "webhook_duplicates",
+    "rules_1000_per_alert",
 )
 
 

@@ -11,7 +11,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_setting_is_documented_and_nothing_else() -> None:
-    documented = set(re.findall(r"`FLEETWARD_([A-Z_]+)`", (ROOT / "docs/configuration.md").read_text()))
+    documented = set(
+        re.findall(r"`FLEETWARD_([A-Z_]+)`", (ROOT / "docs/configuration.md").read_text())
+    )
     declared = {name.upper() for name in Settings.model_fields}
     assert documented == declared
 

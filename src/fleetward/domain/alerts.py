@@ -90,3 +90,48 @@ class Ignored:
 def dedup_key(client_id: uuid.UUID, device_external_id: str, condition_identity: str) -> str:
     """One open ticket per client, device and condition."""
     return f"{client_id}|{device_external_id}|{condition_identity}"
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One stored occurrence and where the pipeline took it."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    integration_id: uuid.UUID
+    provider: Provider
+    external_alert_id: str
+    series_key: str
+    status: AlertStatus
+    severity: Severity
+    title: str
+    message: str
+    condition_identity: str
+    activity_type: str
+    alert_class: str
+    source_type: str
+    device_external_id: str
+    device_name: str
+    external_org_id: str | None
+    asset_id: uuid.UUID | None
+    client_id: uuid.UUID | None
+    rule_id: uuid.UUID | None
+    ticket_id: uuid.UUID | None
+    occurred_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+    trace: dict[str, Any]
+    outbound_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertFilter:
+    statuses: tuple[str, ...] = ()
+    severities: tuple[str, ...] = ()
+    client_id: uuid.UUID | None = None
+    integration_id: uuid.UUID | None = None
+    ticket_id: uuid.UUID | None = None
+    device: str | None = None  # external id or name, exact
+    since: datetime | None = None
+    until: datetime | None = None

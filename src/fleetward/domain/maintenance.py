@@ -19,9 +19,11 @@ def zone(name: str, field: str = "recurrence.timezone") -> ZoneInfo:
         if not name or name != name.strip() or ".." in name or name.startswith("/"):
             raise ValueError
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    # OSError: a key naming a directory of the zone database ("Europe") or far too long.
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise InvalidInput(
-            f"unknown time zone {name!r}: use an IANA name such as Europe/Berlin", field=field
+            f"{field}: unknown time zone {name!r}: use an IANA name such as Europe/Berlin",
+            field=field,
         ) from None
 
 
@@ -32,7 +34,9 @@ def parse_hhmm(value: str, field: str) -> time:
             raise ValueError
         return time(int(hours), int(minutes))
     except ValueError:
-        raise InvalidInput(f"{value!r} is not a time of day as HH:MM", field=field) from None
+        raise InvalidInput(
+            f"{field}: {value!r} is not a time of day as HH:MM", field=field
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +49,13 @@ class WeeklyRecurrence:
     def __post_init__(self) -> None:
         if not self.days or any(d not in range(7) for d in self.days):
             raise InvalidInput(
-                "days must be a non-empty list of 0 (Sunday) to 6", field="recurrence.days"
+                "recurrence.days must be a non-empty list of 0 (Sunday) to 6",
+                field="recurrence.days",
             )
         if self.start == self.end:
-            raise InvalidInput("start_time and end_time must differ", field="recurrence.end_time")
+            raise InvalidInput(
+                "recurrence.end_time must differ from start_time", field="recurrence.end_time"
+            )
         zone(self.timezone)
 
     def covers(self, at: datetime) -> bool:
@@ -57,7 +64,10 @@ class WeeklyRecurrence:
         Compared on the local wall clock, so 02:00-04:00 means 02:00-04:00
         on both sides of a daylight-saving change.
         """
-        local = at.astimezone(zone(self.timezone))
+        try:
+            local = at.astimezone(zone(self.timezone))
+        except OverflowError:  # the calendar's first or last hours: no local time exists
+            return False
         day = (local.weekday() + 1) % 7  # Python's Monday=0 to Sunday=0
         clock = local.time().replace(tzinfo=None, fold=0)
         if self.start < self.end:

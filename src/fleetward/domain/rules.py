@@ -19,6 +19,9 @@ from fleetward.domain.errors import InvalidInput
 from fleetward.domain.templates import check_template
 
 MAX_PATTERN_CHARS = 1000
+# A pattern an admin mistyped is answered 422; it need not also go to stderr.
+_QUIET = re2.Options()
+_QUIET.log_errors = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,11 +63,18 @@ class AlertRule:
 def compile_pattern(pattern: str, field_name: str = "conditions.message_pattern") -> Any:
     """re2 runs in linear time, so a user's pattern cannot hang the pipeline."""
     if len(pattern) > MAX_PATTERN_CHARS:
-        raise InvalidInput(f"pattern longer than {MAX_PATTERN_CHARS} characters", field=field_name)
+        raise InvalidInput(
+            f"{field_name}: pattern longer than {MAX_PATTERN_CHARS} characters", field=field_name
+        )
     try:
-        return re2.compile(pattern)
+        return re2.compile(pattern, _QUIET)
     except re2.error as error:
-        raise InvalidInput(f"invalid regular expression: {error}", field=field_name) from None
+        # re2 reports its reason as bytes: say it as text, after the field it concerns.
+        reason = error.args[0] if error.args else ""
+        reason = reason.decode(errors="replace") if isinstance(reason, bytes) else str(reason)
+        raise InvalidInput(
+            f"{field_name}: invalid regular expression: {reason}", field=field_name
+        ) from None
 
 
 def validate_rule(rule: AlertRule) -> None:

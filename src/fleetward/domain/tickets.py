@@ -77,3 +77,75 @@ class TicketDraft:
     client_id: uuid.UUID
     dedup_key: str
     opened_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Board:
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    name: str
+    default_status_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TicketStatus:
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    board_id: uuid.UUID
+    name: str
+    kind: StatusKind
+    position: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Priority:
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    name: str
+    position: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    number: int
+    board_id: uuid.UUID
+    status_id: uuid.UUID
+    priority_id: uuid.UUID | None
+    assignee_id: uuid.UUID | None
+    client_id: uuid.UUID | None
+    title: str
+    description: str
+    dedup_key: str | None
+    occurrence_count: int
+    is_closed: bool
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    ticket_id: uuid.UUID
+    author_type: str  # system | user
+    author_id: uuid.UUID | None
+    body: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TimeEntry:
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    ticket_id: uuid.UUID
+    user_id: uuid.UUID | None
+    minutes: int
+    note: str
+    created_at: datetime

@@ -17,7 +17,17 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
+from fleetward.adapters.storage.alert_repositories import PipelineRepositories
 from fleetward.adapters.storage.repositories import SqlRepositories
+
+
+class AllRepositories(SqlRepositories, PipelineRepositories):
+    """Every repository, bound to one transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        SqlRepositories.__init__(self, conn)
+        PipelineRepositories.__init__(self, conn)
+
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -104,11 +114,11 @@ class SqlUnitOfWork:
         self.db = db
 
     @contextmanager
-    def write(self) -> Iterator[SqlRepositories]:
+    def write(self) -> Iterator[AllRepositories]:
         with self.db.write() as conn:
-            yield SqlRepositories(conn)
+            yield AllRepositories(conn)
 
     @contextmanager
-    def read(self) -> Iterator[SqlRepositories]:
+    def read(self) -> Iterator[AllRepositories]:
         with self.db.read() as conn:
-            yield SqlRepositories(conn)
+            yield AllRepositories(conn)

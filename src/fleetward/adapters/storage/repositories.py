@@ -9,10 +9,21 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from fleetward.adapters.storage import schema
@@ -25,9 +36,35 @@ from fleetward.domain.tenancy import ApiKey, Client, Site, Tenant, User
 T = TypeVar("T")
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
 def _to(cls: type[T], row: Mapping[Any, Any]) -> T:
-    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
-    return cls(**{name: row[name] for name in names})
+    return cls(**{name: row[name] for name in field_names(cls)})
+
+
+def values_of(obj: Any) -> dict[str, Any]:
+    """A dataclass as column values: shallow, unlike dataclasses.asdict's deep copy."""
+    return {name: getattr(obj, name) for name in field_names(type(obj))}
+
+
+# Statements built once and reused: SQLAlchemy then skips building the
+# statement and computing its cache key on every call, most of a query's cost.
+_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+
+
+def cached_statement(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        statement = _STATEMENTS.setdefault(key, build())
+    return statement
 
 
 def _conflict_field(error: IntegrityError, unique_fields: Sequence[str]) -> Conflict:
@@ -37,6 +74,29 @@ def _conflict_field(error: IntegrityError, unique_fields: Sequence[str]) -> Conf
         if field in text:
             return Conflict(f"another object already has this {field}", field=field)
     return Conflict("this conflicts with an existing object")
+
+
+_BAD_CURSOR = "cursor is not one this server handed out"
+# Audit seq is a BIGINT: a larger number cannot have been handed out.
+_MAX_SEQ = 2**63 - 1
+
+
+def _time_id_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The (created_at, id) a page ended on; anything else is the caller's mistake.
+
+    The server hands out aware UTC times; a naive or out-of-range one would
+    fail later in the UTC column type, as a 500.
+    """
+    at_raw, id_raw = decode_cursor(cursor, 2)
+    try:
+        after_at = datetime.fromisoformat(str(at_raw))
+        after_id = uuid.UUID(str(id_raw))
+        if after_at.tzinfo is None:
+            raise ValueError("naive time")
+        after_at = after_at.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise InvalidInput(_BAD_CURSOR, field="cursor") from None
+    return after_at, after_id
 
 
 class TenantRows(Generic[T]):
@@ -62,10 +122,20 @@ class TenantRows(Generic[T]):
 
     def get(self, tenant_id: uuid.UUID, object_id: uuid.UUID, **where: Any) -> T | None:
         t = self.table
-        query = select(*self._columns()).where(t.c.tenant_id == tenant_id, t.c.id == object_id)
-        for key, value in where.items():
-            query = query.where(t.c[key] == value)
-        row = self.conn.execute(query).mappings().first()
+        keys = tuple(sorted(where))
+        if any(value is None for value in where.values()):
+            raise ValueError("get() compares with =; None would never match")
+
+        def build() -> Any:
+            return select(*self._columns()).where(
+                t.c.tenant_id == bindparam("_tenant_id"),
+                t.c.id == bindparam("_id"),
+                *(t.c[key] == bindparam(key) for key in keys),
+            )
+
+        statement = cached_statement(("get", t.name, self.model, keys), build)
+        params = {"_tenant_id": tenant_id, "_id": object_id, **where}
+        row = self.conn.execute(statement, params).mappings().first()
         return None if row is None else self._convert(row)
 
     def owner_of(self, object_id: uuid.UUID) -> uuid.UUID | None:
@@ -80,14 +150,7 @@ class TenantRows(Generic[T]):
         for key, value in where.items():
             query = query.where(t.c[key] == value)
         if cursor:
-            at_raw, id_raw = decode_cursor(cursor, 2)
-            try:
-                after_at = datetime.fromisoformat(str(at_raw))
-                after_id = uuid.UUID(str(id_raw))
-            except ValueError:
-                raise InvalidInput(
-                    "cursor is not one this server handed out", field="cursor"
-                ) from None
+            after_at, after_id = _time_id_cursor(cursor)
             query = query.where(
                 or_(
                     t.c.created_at > after_at,
@@ -108,7 +171,8 @@ class TenantRows(Generic[T]):
 
     def insert(self, obj: T) -> T:
         try:
-            self.conn.execute(insert(self.table).values(**dataclasses.asdict(obj)))  # type: ignore[call-overload]
+            statement = cached_statement(("insert", self.table.name), lambda: insert(self.table))
+            self.conn.execute(statement, values_of(obj))
         except IntegrityError as error:
             raise _conflict_field(error, self.unique_fields) from None
         return obj
@@ -170,7 +234,9 @@ class TenantRepository:
         """Serialise writers of one tenant's hash chain (SQLite has one writer anyway)."""
         if self.conn.dialect.name == "postgresql":
             self.conn.execute(
-                select(schema.tenant.c.id).where(schema.tenant.c.id == tenant_id).with_for_update()
+                select(schema.tenant.c.id)
+                .where(schema.tenant.c.id == tenant_id)
+                .with_for_update(key_share=True)
             )
 
 
@@ -344,8 +410,8 @@ class AuditRepository:
             query = query.where(t.c.object_id == object_id)
         if cursor:
             (before_seq,) = decode_cursor(cursor, 1)
-            if not isinstance(before_seq, int):
-                raise InvalidInput("cursor is not one this server handed out", field="cursor")
+            if not isinstance(before_seq, int) or not 1 <= before_seq <= _MAX_SEQ:
+                raise InvalidInput(_BAD_CURSOR, field="cursor")
             query = query.where(t.c.seq < before_seq)
         rows = self.conn.execute(query.order_by(t.c.seq.desc()).limit(limit + 1)).mappings().all()
         items = [(_audit_entry(row), row["id"], row["hash"]) for row in rows[:limit]]

@@ -428,6 +428,22 @@ alert = Table(
     Index(None, "ticket_id"),
 )
 
+# Resets and acknowledgements that were processed, so a replayed one is a no-op
+# (a trigger's own row in `alert` plays that part for triggers).
+alert_receipt = Table(
+    "alert_receipt",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    Column(
+        "integration_id", Uuid, ForeignKey("integration.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("kind", String(20), nullable=False),
+    Column("external_id", String(300), nullable=False),
+    _created(),
+    UniqueConstraint("integration_id", "kind", "external_id"),
+)
+
 notification = Table(
     "notification",
     metadata,

@@ -13,7 +13,19 @@ from fleetward.bootstrap import Container
 from fleetward.entrypoints.http import errors
 from fleetward.entrypoints.http.middleware import BodySizeLimit, RequestMetrics
 from fleetward.entrypoints.http.pages import router as pages
-from fleetward.entrypoints.http.routers import audit, clients, health, users
+from fleetward.entrypoints.http.routers import (
+    alert_rules,
+    alerts,
+    audit,
+    boards,
+    clients,
+    health,
+    integrations,
+    maintenance_windows,
+    tickets,
+    users,
+    webhooks,
+)
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
@@ -37,6 +49,14 @@ def create_app(container: Container) -> FastAPI:
         users.users,
         users.api_keys,
         audit.router,
+        integrations.router,
+        boards.boards,
+        boards.priorities,
+        tickets.router,
+        alert_rules.router,
+        maintenance_windows.router,
+        alerts.router,
+        webhooks.router,
         pages.router,
     ):
         app.include_router(router)

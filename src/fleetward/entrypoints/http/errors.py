@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -43,13 +44,28 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, A
     return {"error": body}
 
 
-def error_response(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(error_body(code, message, field), status_code=status, headers=headers)
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    all_headers = dict(headers or {})
+    if status == 401:
+        all_headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(error_body(code, message, field), status_code=status, headers=all_headers)
 
 
-def _field_of(loc: tuple[Any, ...]) -> str:
+def _field_of(err: Mapping[str, Any]) -> str:
+    loc = tuple(err.get("loc", ()))
+    if err.get("type") == "json_invalid":
+        # The location of a JSON syntax error is a character offset, not a field.
+        return "body"
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    if not parts and loc[:1] == ("body",):
+        # The body as a whole: missing, or not a JSON object.
+        return "body"
     return ".".join(parts)
 
 
@@ -57,10 +73,12 @@ def validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     problems = []
     first_field: str | None = None
     for err in exc.errors():
-        field = _field_of(tuple(err.get("loc", ())))
+        field = _field_of(err)
         if first_field is None and field:
             first_field = field
         msg = str(err.get("msg", "invalid"))
+        if err.get("type") == "json_invalid" and (detail := err.get("ctx", {}).get("error")):
+            msg = f"{msg}: {detail} at character {err['loc'][-1]}"
         problems.append(f"{field}: {msg}" if field else msg)
     return "; ".join(problems[:5]) or "invalid request", first_field
 
@@ -79,8 +97,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+            # FastAPI's "error parsing the body" for JSON that is not UTF-8: say which.
+            return error_response(422, "invalid", "body: is not UTF-8 encoded JSON", "body")
         code = HTTP_CODES.get(exc.status_code, "error")
-        return error_response(exc.status_code, code, str(exc.detail))
+        # Keep the exception's headers: Allow on a 405, Connection: close on a 413.
+        return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
     @app.exception_handler(DBAPIError)
     async def _storage(_: Request, exc: DBAPIError) -> JSONResponse:

@@ -9,13 +9,24 @@ from typing import Any
 import orjson
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fleetward.entrypoints.http.errors import error_body
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    """Raised from receive() when a streamed body passes the limit.
+
+    An HTTPException, because FastAPI turns any other error met while reading
+    the body into "400 error parsing the body"; this one it lets through to
+    the error handlers, which answer 413.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(
+            413, f"request body is larger than {max_bytes} bytes", {"Connection": "close"}
+        )
 
 
 async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
@@ -65,7 +76,7 @@ class BodySizeLimit:
             if msg["type"] == "http.request":
                 received += len(msg.get("body", b""))
                 if received > self.max_bytes:
-                    raise _TooLarge
+                    raise _TooLarge(self.max_bytes)
             return msg
 
         async def tracking_send(msg: Message) -> None:

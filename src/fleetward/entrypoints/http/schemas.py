@@ -20,6 +20,10 @@ def _printable(value: str) -> str:
     return value
 
 
+def printable_or_none(value: str | None) -> str | None:
+    return None if value is None else _printable(value)
+
+
 Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_printable)]
 LongText = Annotated[str, Field(max_length=10_000), AfterValidator(_printable)]
 Email = Annotated[str, Field(min_length=3, max_length=254), AfterValidator(_printable)]

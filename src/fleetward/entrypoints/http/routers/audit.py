@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from fleetward.domain.audit import AuditEntry
 from fleetward.entrypoints.http.deps import ContainerDep, PrincipalDep
-from fleetward.entrypoints.http.routers.common import CursorQuery, Limit
+from fleetward.entrypoints.http.routers.common import CursorQuery, FilterQuery, Limit
 from fleetward.entrypoints.http.schemas import AuditEntryOut, Page
 
 router = APIRouter(prefix="/api/v1/audit-log", tags=["audit"])
@@ -21,8 +21,8 @@ def list_audit_log(
     who: PrincipalDep,
     limit: Limit = None,
     cursor: CursorQuery = None,
-    action: Annotated[str | None, Query(max_length=100)] = None,
-    object_id: Annotated[str | None, Query(max_length=100)] = None,
+    action: FilterQuery = None,
+    object_id: FilterQuery = None,
 ) -> Page[AuditEntryOut]:
     """Newest first. Filter by `action` (e.g. client.update) or `object_id`."""
     page = c.audit.page(who, limit, cursor, action, object_id)

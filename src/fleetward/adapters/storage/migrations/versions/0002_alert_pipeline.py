@@ -570,9 +570,38 @@ def upgrade() -> None:
             ["tenant_id", "ticket_id", "created_at", "id"],
             unique=False,
         )
+    op.create_table(
+        "alert_receipt",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("integration_id", sa.Uuid(), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("external_id", sa.String(length=300), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["integration_id"],
+            ["integration.id"],
+            name=op.f("fk_alert_receipt_integration_id_integration"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenant.id"],
+            name=op.f("fk_alert_receipt_tenant_id_tenant"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_receipt")),
+        sa.UniqueConstraint(
+            "integration_id",
+            "kind",
+            "external_id",
+            name=op.f("uq_alert_receipt_integration_id_kind_external_id"),
+        ),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("alert_receipt")
     with op.batch_alter_table("time_entry", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_time_entry_tenant_id_ticket_id_created_at_id"))
 

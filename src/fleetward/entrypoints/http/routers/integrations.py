@@ -1,0 +1,251 @@
+"""/api/v1/integrations: senders, their mappings, discovered assets, dead letters."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BeforeValidator, Field
+
+from fleetward.domain.alerts import Provider
+from fleetward.domain.integrations import Asset, DeadLetter, Integration, OrgMapping
+from fleetward.domain.pagination import Page as DomainPage
+from fleetward.entrypoints.http.deps import ContainerDep, PrincipalDep
+from fleetward.entrypoints.http.routers.common import CursorQuery, Limit
+from fleetward.entrypoints.http.schemas import In, Name, Out, Page
+
+
+def _as_text(value: Any) -> Any:
+    # Organisation ids arrive as numbers from some tools: compared as strings.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+ExternalId = Annotated[str, BeforeValidator(_as_text), Field(min_length=1, max_length=200)]
+
+
+class IntegrationIn(In):
+    provider: Provider
+    name: Name
+    settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="default_client_id, client_label (Alertmanager), poll_interval_minutes "
+        "(5-60), api_base_url",
+    )
+
+
+class IntegrationPatch(In):
+    name: Name | None = None
+    enabled: bool | None = None
+    settings: dict[str, Any] | None = None
+
+
+class IntegrationOut(Out):
+    id: uuid.UUID
+    provider: Provider
+    name: str
+    enabled: bool
+    settings: dict[str, Any]
+    webhook_url: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class IntegrationCreated(IntegrationOut):
+    webhook_secret: str = Field(description="Shown this once; stored encrypted")
+
+
+class SecretOut(Out):
+    webhook_secret: str
+
+
+class MappingIn(In):
+    external_org_id: ExternalId
+    client_id: uuid.UUID
+
+
+class MappingOut(Out):
+    id: uuid.UUID
+    integration_id: uuid.UUID
+    external_org_id: str
+    client_id: uuid.UUID
+    created_at: datetime
+
+
+class AssetOut(Out):
+    id: uuid.UUID
+    integration_id: uuid.UUID
+    external_device_id: str
+    name: str
+    external_org_id: str | None
+    client_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class AssetPatch(In):
+    client_id: uuid.UUID | None
+
+
+class DeadLetterOut(Out):
+    id: uuid.UUID
+    integration_id: uuid.UUID
+    body: str
+    error: str
+    field: str | None
+    created_at: datetime
+    replayed_at: datetime | None
+    replay_result: str | None
+
+
+class ReplayOut(Out):
+    dead_letter: DeadLetterOut
+    result: str
+    alert_id: uuid.UUID | None
+    error: str | None
+
+
+router = APIRouter(prefix="/api/v1/integrations", tags=["integrations"])
+
+
+def _out(request: Request, integration: Integration, secret: str | None = None) -> dict[str, Any]:
+    base = request.app.state.container.settings.public_base_url()
+    body: dict[str, Any] = {
+        "id": integration.id,
+        "provider": integration.provider,
+        "name": integration.name,
+        "enabled": integration.enabled,
+        "settings": integration.settings,
+        "webhook_url": f"{base}/api/v1/webhooks/{integration.id}",
+        "created_at": integration.created_at,
+        "updated_at": integration.updated_at,
+    }
+    if secret is not None:
+        body["webhook_secret"] = secret
+    return body
+
+
+@router.get("", response_model=Page[IntegrationOut])
+def list_integrations(
+    request: Request,
+    c: ContainerDep,
+    who: PrincipalDep,
+    limit: Limit = None,
+    cursor: CursorQuery = None,
+) -> dict[str, Any]:
+    page = c.integrations.page(who, limit, cursor)
+    return {"items": [_out(request, i) for i in page.items], "next": page.next}
+
+
+@router.post("", status_code=201, response_model=IntegrationCreated)
+def create_integration(
+    body: IntegrationIn, request: Request, c: ContainerDep, who: PrincipalDep
+) -> dict[str, Any]:
+    """Returns the webhook URL and its secret; the secret is not shown again."""
+    integration, secret = c.integrations.create(who, body.provider, body.name, body.settings)
+    return _out(request, integration, secret)
+
+
+@router.get("/{integration_id}", response_model=IntegrationOut)
+def get_integration(
+    integration_id: uuid.UUID, request: Request, c: ContainerDep, who: PrincipalDep
+) -> dict[str, Any]:
+    return _out(request, c.integrations.get(who, integration_id))
+
+
+@router.patch("/{integration_id}", response_model=IntegrationOut)
+def update_integration(
+    integration_id: uuid.UUID,
+    body: IntegrationPatch,
+    request: Request,
+    c: ContainerDep,
+    who: PrincipalDep,
+) -> dict[str, Any]:
+    updated = c.integrations.update(who, integration_id, body.name, body.enabled, body.settings)
+    return _out(request, updated)
+
+
+@router.delete("/{integration_id}", status_code=204)
+def delete_integration(integration_id: uuid.UUID, c: ContainerDep, who: PrincipalDep) -> Response:
+    c.integrations.delete(who, integration_id)
+    return Response(status_code=204)
+
+
+@router.post("/{integration_id}/rotate-secret", response_model=SecretOut)
+def rotate_secret(integration_id: uuid.UUID, c: ContainerDep, who: PrincipalDep) -> SecretOut:
+    """A new secret replaces the old one at once; update the sender."""
+    return SecretOut(webhook_secret=c.integrations.rotate_secret(who, integration_id))
+
+
+@router.get("/{integration_id}/mappings", response_model=Page[MappingOut])
+def list_mappings(
+    integration_id: uuid.UUID,
+    c: ContainerDep,
+    who: PrincipalDep,
+    limit: Limit = None,
+    cursor: CursorQuery = None,
+) -> DomainPage[OrgMapping]:
+    return c.integrations.list_mappings(who, integration_id, limit, cursor)
+
+
+@router.post("/{integration_id}/mappings", status_code=201, response_model=MappingOut)
+def create_mapping(
+    integration_id: uuid.UUID, body: MappingIn, c: ContainerDep, who: PrincipalDep
+) -> OrgMapping:
+    return c.integrations.add_mapping(who, integration_id, body.external_org_id, body.client_id)
+
+
+@router.delete("/{integration_id}/mappings/{mapping_id}", status_code=204)
+def delete_mapping(
+    integration_id: uuid.UUID, mapping_id: uuid.UUID, c: ContainerDep, who: PrincipalDep
+) -> Response:
+    c.integrations.delete_mapping(who, integration_id, mapping_id)
+    return Response(status_code=204)
+
+
+@router.get("/{integration_id}/assets", response_model=Page[AssetOut])
+def list_assets(
+    integration_id: uuid.UUID,
+    c: ContainerDep,
+    who: PrincipalDep,
+    limit: Limit = None,
+    cursor: CursorQuery = None,
+) -> DomainPage[Asset]:
+    return c.integrations.list_assets(who, integration_id, limit, cursor)
+
+
+@router.patch("/{integration_id}/assets/{asset_id}", response_model=AssetOut)
+def assign_asset(
+    integration_id: uuid.UUID,
+    asset_id: uuid.UUID,
+    body: AssetPatch,
+    c: ContainerDep,
+    who: PrincipalDep,
+) -> Asset:
+    """Re-assign a device to another client (or none); later alerts follow."""
+    return c.integrations.assign_asset(who, integration_id, asset_id, body.client_id)
+
+
+@router.get("/{integration_id}/dead-letters", response_model=Page[DeadLetterOut])
+def list_dead_letters(
+    integration_id: uuid.UUID,
+    c: ContainerDep,
+    who: PrincipalDep,
+    limit: Limit = None,
+    cursor: CursorQuery = None,
+) -> DomainPage[DeadLetter]:
+    return c.integrations.list_dead_letters(who, integration_id, limit, cursor)
+
+
+@router.post("/{integration_id}/dead-letters/{letter_id}/replay", response_model=ReplayOut)
+def replay_dead_letter(
+    integration_id: uuid.UUID, letter_id: uuid.UUID, c: ContainerDep, who: PrincipalDep
+) -> dict[str, Any]:
+    letter, answer, error = c.integrations.replay_dead_letter(who, integration_id, letter_id)
+    return {
+        "dead_letter": letter,
+        "result": letter.replay_result,
+        "alert_id": answer.outcome.alert_id if answer else None,
+        "error": error,
+    }

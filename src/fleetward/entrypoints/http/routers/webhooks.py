@@ -1,0 +1,63 @@
+"""POST /api/v1/webhooks/{integration_id}: where RMM tools deliver alerts."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from fleetward.domain.alerts import IngestResult
+from fleetward.domain.errors import Unauthenticated
+from fleetward.entrypoints.http.deps import ContainerDep
+from fleetward.entrypoints.http.errors import error_response
+from fleetward.services.webhooks import IntegrationDisabled
+
+router = APIRouter(tags=["webhooks"])
+
+
+class WebhookResult(BaseModel):
+    result: IngestResult
+    alert_id: uuid.UUID | None
+
+
+class WebhookAnswerOut(WebhookResult):
+    results: list[WebhookResult]
+
+
+@router.post(
+    "/api/v1/webhooks/{integration_id}",
+    response_model=WebhookAnswerOut,
+    responses={
+        400: {"description": "Unparseable or invalid body (kept as a dead letter)"},
+        401: {"description": "Unknown integration or wrong secret"},
+        413: {"description": "Body over 1 MiB"},
+        503: {"description": "Storage failed; retry"},
+    },
+)
+async def receive_webhook(integration_id: str, request: Request, c: ContainerDep) -> Any:
+    """Authenticate with `X-Fleetward-Token: <secret>`, `Authorization: Bearer <secret>` or
+    `X-Fleetward-Signature: sha256=<hex HMAC-SHA256 of the raw body>`."""
+    try:
+        parsed = uuid.UUID(integration_id)
+    except ValueError:
+        raise Unauthenticated("unknown integration or wrong secret") from None
+    body = await request.body()
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    try:
+        answer = await run_in_threadpool(c.webhooks.receive, parsed, body, headers)
+    except IntegrationDisabled as error:
+        return error_response(403, error.code, error.message)
+    return JSONResponse(
+        {
+            "result": answer.outcome.result.value,
+            "alert_id": str(answer.outcome.alert_id) if answer.outcome.alert_id else None,
+            "results": [
+                {"result": o.result.value, "alert_id": str(o.alert_id) if o.alert_id else None}
+                for o in answer.outcomes
+            ],
+        }
+    )

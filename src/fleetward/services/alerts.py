@@ -1,0 +1,30 @@
+"""Reading alerts, with the decision trace each one keeps."""
+
+from __future__ import annotations
+
+import uuid
+
+from fleetward.domain.alerts import Alert, AlertFilter
+from fleetward.domain.identity import Principal
+from fleetward.domain.pagination import Page, clamp_limit
+from fleetward.services.ports import Clock, UnitOfWork
+from fleetward.services.resources import ScopedResource
+
+
+class AlertService:
+    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+        self.uow = uow
+        self.alerts = ScopedResource[Alert](uow, clock, "alert", lambda r: r.alerts)
+
+    def search(
+        self, principal: Principal, where: AlertFilter, limit: int | None, cursor: str | None
+    ) -> Page[Alert]:
+        principal.require(self.alerts.read_access)
+        with self.uow.read() as repos:
+            items, next_cursor = repos.alerts.search(
+                principal.tenant_id, where, clamp_limit(limit), cursor
+            )
+        return Page(items, next_cursor)
+
+    def get(self, principal: Principal, alert_id: uuid.UUID) -> Alert:
+        return self.alerts.get(principal, alert_id)

@@ -1,0 +1,272 @@
+"""Integrations, their organisation mappings, discovered assets and dead letters."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from typing import Any
+
+from fleetward.domain.alerts import Provider
+from fleetward.domain.audit import snapshot
+from fleetward.domain.errors import InvalidInput
+from fleetward.domain.identity import Access, Principal
+from fleetward.domain.integrations import (
+    POLL_MINUTES_DEFAULT,
+    POLL_MINUTES_RANGE,
+    Asset,
+    DeadLetter,
+    Integration,
+    OrgMapping,
+)
+from fleetward.domain.pagination import Page
+from fleetward.domain.tenancy import clean_name
+from fleetward.domain.tokens import new_secret
+from fleetward.services.audit import actor_of, record
+from fleetward.services.ports import Clock, UnitOfWork
+from fleetward.services.resources import ScopedResource
+from fleetward.services.webhooks import SecretBox, WebhookAnswer, WebhookService
+
+SETTINGS_KEYS = frozenset(
+    {"default_client_id", "client_label", "poll_interval_minutes", "api_base_url"}
+)
+
+
+class IntegrationService:
+    def __init__(
+        self, uow: UnitOfWork, clock: Clock, secrets: SecretBox, webhooks: WebhookService
+    ) -> None:
+        self.uow = uow
+        self.clock = clock
+        self.secrets = secrets
+        self.webhooks = webhooks
+        # Integrations are settings: admins manage them, everyone may read them.
+        self.integrations = ScopedResource[Integration](
+            uow, clock, "integration", lambda r: r.integrations, Access.ADMIN
+        )
+        self.mappings = ScopedResource[OrgMapping](
+            uow, clock, "org_mapping", lambda r: r.org_mappings, Access.ADMIN
+        )
+        self.assets = ScopedResource[Asset](uow, clock, "asset", lambda r: r.assets)
+        self.dead_letters = ScopedResource[DeadLetter](
+            uow, clock, "dead_letter", lambda r: r.dead_letters
+        )
+
+    def _client_in_tenant(self, principal: Principal, client_id: Any, field: str) -> uuid.UUID:
+        try:
+            parsed = uuid.UUID(str(client_id))
+        except ValueError:
+            raise InvalidInput(f"{field} must be a client id", field=field) from None
+        with self.uow.read() as repos:
+            if repos.clients.get(principal.tenant_id, parsed) is None:
+                raise InvalidInput(f"{field} names no client of yours", field=field)
+        return parsed
+
+    def _clean_settings(self, principal: Principal, settings: dict[str, Any]) -> dict[str, Any]:
+        unknown = set(settings) - SETTINGS_KEYS
+        if unknown:
+            raise InvalidInput(
+                f"unknown setting {sorted(unknown)[0]!r}", field=f"settings.{sorted(unknown)[0]}"
+            )
+        clean: dict[str, Any] = {"poll_interval_minutes": POLL_MINUTES_DEFAULT}
+        clean.update(settings)
+        if clean.get("default_client_id") is not None:
+            clean["default_client_id"] = str(
+                self._client_in_tenant(
+                    principal, clean["default_client_id"], "settings.default_client_id"
+                )
+            )
+        minutes = clean["poll_interval_minutes"]
+        low, high = POLL_MINUTES_RANGE
+        if not isinstance(minutes, int) or isinstance(minutes, bool) or not low <= minutes <= high:
+            raise InvalidInput(
+                f"poll_interval_minutes must be a whole number from {low} to {high}",
+                field="settings.poll_interval_minutes",
+            )
+        label = clean.get("client_label")
+        if label is not None and (
+            not isinstance(label, str) or not label.strip() or len(label) > 100
+        ):
+            raise InvalidInput("client_label must be a label name", field="settings.client_label")
+        base = clean.get("api_base_url")
+        if base is not None and (
+            not isinstance(base, str) or not base.startswith(("http://", "https://"))
+        ):
+            raise InvalidInput("api_base_url must be an http(s) URL", field="settings.api_base_url")
+        return clean
+
+    def create(
+        self, principal: Principal, provider: Provider, name: str, settings: dict[str, Any]
+    ) -> tuple[Integration, str]:
+        principal.require(Access.ADMIN)
+        now = self.clock()
+        integration = Integration(
+            uuid.uuid4(),
+            principal.tenant_id,
+            provider,
+            clean_name(name),
+            True,
+            self._clean_settings(principal, settings),
+            now,
+            now,
+        )
+        secret = new_secret("fwh_")
+        with self.uow.write() as repos:
+            repos.integrations.add(integration, self.secrets.seal(secret))
+            record(
+                repos,
+                self.clock,
+                principal.tenant_id,
+                actor_of(principal),
+                "integration.create",
+                "integration",
+                integration.id,
+                after=snapshot(integration),
+            )
+        return integration, secret
+
+    def get(self, principal: Principal, integration_id: uuid.UUID) -> Integration:
+        return self.integrations.get(principal, integration_id)
+
+    def page(
+        self, principal: Principal, limit: int | None, cursor: str | None
+    ) -> Page[Integration]:
+        return self.integrations.page(principal, limit, cursor)
+
+    def update(
+        self,
+        principal: Principal,
+        integration_id: uuid.UUID,
+        name: str | None,
+        enabled: bool | None,
+        settings: dict[str, Any] | None,
+    ) -> Integration:
+        changes: dict[str, Any] = {}
+        if name is not None:
+            changes["name"] = clean_name(name)
+        if enabled is not None:
+            changes["enabled"] = enabled
+        if settings is not None:
+            principal.require(Access.ADMIN)
+            changes["settings"] = self._clean_settings(principal, settings)
+        updated = self.integrations.update(principal, integration_id, changes)
+        self.webhooks.forget(integration_id)
+        return updated
+
+    def delete(self, principal: Principal, integration_id: uuid.UUID) -> None:
+        self.integrations.delete(principal, integration_id)
+        self.webhooks.forget(integration_id)
+
+    def rotate_secret(self, principal: Principal, integration_id: uuid.UUID) -> str:
+        principal.require(Access.ADMIN)
+        self.get(principal, integration_id)
+        secret = new_secret("fwh_")
+        with self.uow.write() as repos:
+            repos.integrations.set_secret(
+                principal.tenant_id, integration_id, self.secrets.seal(secret)
+            )
+            record(
+                repos,
+                self.clock,
+                principal.tenant_id,
+                actor_of(principal),
+                "integration.rotate_secret",
+                "integration",
+                integration_id,
+            )
+        return secret
+
+    # Organisation mappings: external organisation id -> client
+
+    def add_mapping(
+        self,
+        principal: Principal,
+        integration_id: uuid.UUID,
+        external_org_id: str,
+        client_id: uuid.UUID,
+    ) -> OrgMapping:
+        self.get(principal, integration_id)
+        self._client_in_tenant(principal, client_id, "client_id")
+        external = external_org_id.strip()
+        if not external:
+            raise InvalidInput("external_org_id must not be empty", field="external_org_id")
+        mapping = OrgMapping(
+            uuid.uuid4(), principal.tenant_id, integration_id, external, client_id, self.clock()
+        )
+        return self.mappings.create(principal, mapping)
+
+    def list_mappings(
+        self, principal: Principal, integration_id: uuid.UUID, limit: int | None, cursor: str | None
+    ) -> Page[OrgMapping]:
+        self.get(principal, integration_id)
+        return self.mappings.page(principal, limit, cursor, integration_id=integration_id)
+
+    def delete_mapping(
+        self, principal: Principal, integration_id: uuid.UUID, mapping_id: uuid.UUID
+    ) -> None:
+        self.get(principal, integration_id)
+        self.mappings.delete(principal, mapping_id, integration_id=integration_id)
+
+    # Assets discovered from alerts
+
+    def list_assets(
+        self, principal: Principal, integration_id: uuid.UUID, limit: int | None, cursor: str | None
+    ) -> Page[Asset]:
+        self.get(principal, integration_id)
+        return self.assets.page(principal, limit, cursor, integration_id=integration_id)
+
+    def assign_asset(
+        self,
+        principal: Principal,
+        integration_id: uuid.UUID,
+        asset_id: uuid.UUID,
+        client_id: uuid.UUID | None,
+    ) -> Asset:
+        self.get(principal, integration_id)
+        if client_id is not None:
+            self._client_in_tenant(principal, client_id, "client_id")
+        return self.assets.update(
+            principal, asset_id, {"client_id": client_id}, integration_id=integration_id
+        )
+
+    # Dead letters
+
+    def list_dead_letters(
+        self, principal: Principal, integration_id: uuid.UUID, limit: int | None, cursor: str | None
+    ) -> Page[DeadLetter]:
+        self.get(principal, integration_id)
+        return self.dead_letters.page(principal, limit, cursor, integration_id=integration_id)
+
+    def replay_dead_letter(
+        self, principal: Principal, integration_id: uuid.UUID, letter_id: uuid.UUID
+    ) -> tuple[DeadLetter, WebhookAnswer | None, str | None]:
+        """Run a kept body through intake again; the letter records how that went."""
+        principal.require(Access.WRITE)
+        integration = self.get(principal, integration_id)
+        letter = self.dead_letters.get(principal, letter_id, integration_id=integration_id)
+        try:
+            answer: WebhookAnswer | None = self.webhooks.process(
+                integration, letter.body.encode("utf-8")
+            )
+            result, error = (answer.outcome.result.value if answer else "none"), None
+        except InvalidInput as failure:
+            answer, result, error = None, "failed", failure.message
+        except Exception as failure:
+            if not hasattr(failure, "message"):
+                raise
+            answer, result, error = None, "failed", str(failure.message)
+        now = self.clock()
+        with self.uow.write() as repos:
+            repos.dead_letters.update(
+                principal.tenant_id, letter.id, replayed_at=now, replay_result=result
+            )
+            record(
+                repos,
+                self.clock,
+                principal.tenant_id,
+                actor_of(principal),
+                "dead_letter.replay",
+                "dead_letter",
+                letter.id,
+                after={"result": result},
+            )
+        return dataclasses.replace(letter, replayed_at=now, replay_result=result), answer, error

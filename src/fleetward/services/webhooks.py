@@ -1,0 +1,165 @@
+"""Webhook intake: authenticate the sender, parse, normalise, hand to the pipeline.
+
+A body Fleetward cannot accept is answered 400 and kept as a dead letter, so
+nothing a sender delivered is lost; it can be replayed once the cause is fixed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import orjson
+
+from fleetward.domain.alerts import Ignored, NormalizedEvent
+from fleetward.domain.errors import FleetwardError, Unauthenticated
+from fleetward.domain.integrations import DeadLetter, Integration
+from fleetward.services.alert_pipeline import AlertPipeline, Outcome, summary
+from fleetward.services.ports import Clock, UnitOfWork
+
+TOKEN_HEADER = "x-fleetward-token"  # noqa: S105 (a header name, not a secret)
+SIGNATURE_HEADER = "x-fleetward-signature"
+CACHE_SECONDS = 5.0
+CACHE_SIZE = 10_000
+
+
+class BadPayload(FleetwardError):
+    """The body cannot be read as an alert (answered 400, kept as a dead letter)."""
+
+    code = "bad_payload"
+
+
+class IntegrationDisabled(FleetwardError):
+    code = "integration_disabled"
+
+
+class SecretBox(Protocol):
+    def seal(self, plaintext: str) -> str: ...
+    def open(self, token: str) -> str: ...
+
+
+Normalize = Callable[[Integration, Any], list[NormalizedEvent | Ignored]]
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookAnswer:
+    outcome: Outcome
+    outcomes: list[Outcome]
+
+
+def signature_of(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def authenticated(secret: str, body: bytes, headers: Mapping[str, str]) -> bool:
+    """Token header, Bearer, or an HMAC of the raw body; all compared in constant time."""
+    given = headers.get(TOKEN_HEADER)
+    if given is None:
+        scheme, _, value = headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and value:
+            given = value.strip()
+    if given is not None:
+        return hmac.compare_digest(given.encode("utf-8"), secret.encode("utf-8"))
+    signature = headers.get(SIGNATURE_HEADER)
+    if signature is not None:
+        return hmac.compare_digest(signature.strip().encode(), signature_of(secret, body).encode())
+    return False
+
+
+class WebhookService:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        clock: Clock,
+        pipeline: AlertPipeline,
+        secrets: SecretBox,
+        normalize: Normalize,
+        payload_errors: tuple[type[Exception], ...],
+    ) -> None:
+        self.uow = uow
+        self.clock = clock
+        self.pipeline = pipeline
+        self.secrets = secrets
+        self.normalize = normalize
+        self.payload_errors = payload_errors
+        self._cache: dict[uuid.UUID, tuple[float, Integration, str]] = {}
+
+    def receive(
+        self, integration_id: uuid.UUID, body: bytes, headers: Mapping[str, str]
+    ) -> WebhookAnswer:
+        found = self._lookup(integration_id)
+        # Unknown integration and wrong secret answer alike: no probing for ids.
+        if found is None or not authenticated(found[1], body, headers):
+            raise Unauthenticated("unknown integration or wrong secret")
+        integration = found[0]
+        if not integration.enabled:
+            raise IntegrationDisabled("this integration is disabled in Fleetward")
+        return self.process(integration, body)
+
+    def _lookup(self, integration_id: uuid.UUID) -> tuple[Integration, str] | None:
+        """The integration and its secret in clear, kept briefly: senders post in bursts.
+
+        Changes made through this process are seen at once (forget()); another
+        API node sees them within CACHE_SECONDS.
+        """
+        now = time.monotonic()
+        cached = self._cache.get(integration_id)
+        if cached is not None and cached[0] > now:
+            return cached[1], cached[2]
+        with self.uow.read() as repos:
+            found = repos.integrations.for_webhook(integration_id)
+        if found is None:
+            return None
+        integration, sealed = found
+        secret = self.secrets.open(sealed)
+        if len(self._cache) >= CACHE_SIZE:
+            self._cache.clear()
+        self._cache[integration_id] = (now + CACHE_SECONDS, integration, secret)
+        return integration, secret
+
+    def forget(self, integration_id: uuid.UUID) -> None:
+        self._cache.pop(integration_id, None)
+
+    def process(self, integration: Integration, body: bytes, keep: bool = True) -> WebhookAnswer:
+        """Parse and ingest a body known to come from the integration.
+
+        `keep` stores a failing body as a dead letter (off when replaying one).
+        """
+        try:
+            decoded = orjson.loads(body)
+        except orjson.JSONDecodeError as error:
+            message = f"body is not valid JSON: {error}"
+            raise self._reject(integration, body, message, None, keep) from None
+        try:
+            items = self.normalize(integration, decoded)
+        except self.payload_errors as error:
+            message = str(getattr(error, "message", error))
+            field = getattr(error, "field", None)
+            raise self._reject(integration, body, message, field, keep) from None
+        outcomes = self.pipeline.ingest(integration, items)
+        return WebhookAnswer(summary(outcomes), outcomes)
+
+    def _reject(
+        self, integration: Integration, body: bytes, message: str, field: str | None, keep: bool
+    ) -> BadPayload:
+        if not keep:
+            return BadPayload(message, field=field)
+        letter = DeadLetter(
+            id=uuid.uuid4(),
+            tenant_id=integration.tenant_id,
+            integration_id=integration.id,
+            body=body.decode("utf-8", errors="replace"),
+            error=message[:2000],
+            field=field,
+            created_at=self.clock(),
+            replayed_at=None,
+            replay_result=None,
+        )
+        with self.uow.write() as repos:
+            repos.dead_letters.insert(letter)
+        return BadPayload(message, field=field)

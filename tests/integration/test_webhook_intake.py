@@ -1,0 +1,197 @@
+"""The webhook's front door: authentication, bad bodies, dead letters, each provider."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+
+from fleetward.bootstrap import Container
+from tests.conftest import TenantFixture
+from tests.support.pipeline import (
+    add_rule,
+    make_client,
+    make_integration,
+    map_org,
+    post,
+    sample,
+    tickets,
+)
+
+
+@pytest.fixture
+def generic(client: TestClient, tenant: TenantFixture, container: Container) -> dict[str, Any]:
+    client_id = make_client(client, tenant)
+    add_rule(container, tenant.id)
+    return make_integration(client, tenant, "generic", {"default_client_id": client_id})
+
+
+def path(integration: dict[str, Any]) -> str:
+    return urlsplit(integration["webhook_url"]).path
+
+
+def test_every_way_to_authenticate(client: TestClient, generic: dict[str, Any]) -> None:
+    body = orjson.dumps(sample("generic", "trigger"))
+    secret = generic["webhook_secret"]
+    signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    for headers in (
+        {"X-Fleetward-Token": secret},
+        {"Authorization": f"Bearer {secret}"},
+        {"X-Fleetward-Signature": signature},
+    ):
+        answer = client.post(path(generic), content=body, headers=headers)
+        assert answer.status_code == 200, (headers, answer.text)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"X-Fleetward-Token": "wrong"},
+        {"Authorization": "Bearer wrong"},
+        {"X-Fleetward-Signature": "sha256=" + "0" * 64},
+        {"X-Fleetward-Signature": "garbage"},
+    ],
+)
+def test_bad_credentials_are_401_and_store_nothing(
+    client: TestClient,
+    tenant: TenantFixture,
+    container: Container,
+    generic: dict[str, Any],
+    headers: dict[str, str],
+) -> None:
+    answer = client.post(path(generic), json=sample("generic", "trigger"), headers=headers)
+    assert answer.status_code == 401
+    assert answer.json()["error"]["code"] == "unauthenticated"
+    assert tickets(container, tenant.id) == []
+
+
+def test_unknown_integration_answers_like_a_bad_secret(
+    client: TestClient, generic: dict[str, Any]
+) -> None:
+    for url in (
+        "/api/v1/webhooks/6f0b2d4e-8a1c-4e3f-9b5d-7c2a1e0f3b4d",
+        "/api/v1/webhooks/not-a-uuid",
+    ):
+        answer = client.post(url, json={}, headers={"X-Fleetward-Token": generic["webhook_secret"]})
+        assert answer.status_code == 401
+
+
+def test_truncated_json_is_400_kept_as_dead_letter_and_replayable(
+    client: TestClient, tenant: TenantFixture, container: Container, generic: dict[str, Any]
+) -> None:
+    whole = orjson.dumps(sample("generic", "trigger"))
+    answer = client.post(
+        path(generic), content=whole[:-10], headers={"X-Fleetward-Token": generic["webhook_secret"]}
+    )
+    assert answer.status_code == 400
+    assert "not valid JSON" in answer.json()["error"]["message"]
+
+    letters = client.get(
+        f"/api/v1/integrations/{generic['id']}/dead-letters", headers=tenant.operator.headers
+    )
+    (letter,) = letters.json()["items"]
+    assert letter["body"] == whole[:-10].decode()
+    replay = client.post(
+        f"/api/v1/integrations/{generic['id']}/dead-letters/{letter['id']}/replay",
+        headers=tenant.operator.headers,
+    )
+    assert replay.status_code == 200
+    assert replay.json()["result"] == "failed"  # still truncated: said so, not a 500
+    assert tickets(container, tenant.id) == []
+
+
+def test_wrong_types_name_the_field_and_a_fixed_body_can_be_replayed(
+    client: TestClient, tenant: TenantFixture, container: Container, generic: dict[str, Any]
+) -> None:
+    body = sample("generic", "trigger")
+    body["severity"] = 5
+    answer = post(client, generic, body)
+    assert answer.status_code == 400
+    assert answer.json()["error"]["field"] == "severity"
+
+    for bad in ([], "text", 12, None, {"kind": "triggered"}):
+        assert post(client, generic, bad).status_code == 400
+    assert tickets(container, tenant.id) == []
+
+
+def test_oversized_body_is_413(client: TestClient, generic: dict[str, Any]) -> None:
+    big = b'{"pad": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    answer = client.post(
+        path(generic), content=big, headers={"X-Fleetward-Token": generic["webhook_secret"]}
+    )
+    assert answer.status_code == 413
+
+
+def test_disabled_integration_refuses_with_a_message(
+    client: TestClient, tenant: TenantFixture, generic: dict[str, Any]
+) -> None:
+    client.patch(
+        f"/api/v1/integrations/{generic['id']}",
+        json={"enabled": False},
+        headers=tenant.admin.headers,
+    )
+    answer = post(client, generic, sample("generic", "trigger"))
+    assert answer.status_code == 403
+    assert "disabled" in answer.json()["error"]["message"]
+
+
+def test_rotated_secret_replaces_the_old_one(
+    client: TestClient, tenant: TenantFixture, generic: dict[str, Any]
+) -> None:
+    rotated = client.post(
+        f"/api/v1/integrations/{generic['id']}/rotate-secret", headers=tenant.admin.headers
+    )
+    assert rotated.status_code == 200
+    assert post(client, generic, sample("generic", "trigger")).status_code == 401
+    fresh = {**generic, "webhook_secret": rotated.json()["webhook_secret"]}
+    assert post(client, fresh, sample("generic", "trigger")).status_code == 200
+
+
+def test_generic_trigger_and_reset(
+    client: TestClient, tenant: TenantFixture, container: Container, generic: dict[str, Any]
+) -> None:
+    assert post(client, generic, sample("generic", "trigger")).json()["result"] == "created"
+    assert post(client, generic, sample("generic", "reset")).json()["result"] == "resolved"
+
+
+def test_tactical_trigger_and_resolve(
+    client: TestClient, tenant: TenantFixture, container: Container
+) -> None:
+    client_id = make_client(client, tenant)
+    add_rule(container, tenant.id)
+    tactical = make_integration(client, tenant, "tacticalrmm")
+    map_org(client, tenant, tactical, "Contoso Ltd", client_id)
+    created = post(client, tactical, sample("tacticalrmm", "alert_trigger")).json()
+    assert created["result"] == "created"
+    assert (
+        post(client, tactical, sample("tacticalrmm", "alert_trigger")).json()["result"]
+        == "duplicate"
+    )
+    assert (
+        post(client, tactical, sample("tacticalrmm", "alert_resolved")).json()["result"]
+        == "resolved"
+    )
+    (only,) = tickets(container, tenant.id)
+    assert only.title.startswith("FS01")
+
+
+def test_alertmanager_group_resend_is_per_alert(
+    client: TestClient, tenant: TenantFixture, container: Container
+) -> None:
+    client_id = make_client(client, tenant)
+    add_rule(container, tenant.id)
+    manager = make_integration(client, tenant, "alertmanager")
+    map_org(client, tenant, manager, "contoso", client_id)
+    first = post(client, manager, sample("alertmanager", "group_two_firing")).json()
+    assert [r["result"] for r in first["results"]] == ["created", "created"]
+    # Next notification of the group: web01 still firing (a re-send), web02 resolved.
+    second = post(client, manager, sample("alertmanager", "group_firing_and_resolved")).json()
+    assert [r["result"] for r in second["results"]] == ["duplicate", "resolved"]
+    assert second["result"] == "resolved"
+    assert len(tickets(container, tenant.id)) == 2
