@@ -154,7 +154,10 @@ class IdentityService:
     ) -> User:
         principal.require(Access.ADMIN)
         if user_id == principal.user_id and (disabled or (role and role != Role.ADMIN)):
-            raise Conflict("you cannot demote or disable yourself; ask another admin", field="role")
+            raise Conflict(
+                "you cannot demote or disable yourself; ask another admin",
+                field="disabled" if disabled else "role",
+            )
         changes: dict[str, object] = {}
         if role is not None:
             changes["role"] = role
@@ -187,6 +190,13 @@ class IdentityService:
 
     def list_users(self, principal: Principal, limit: int | None, cursor: str | None) -> Page[User]:
         return self.users.page(principal, limit, cursor)
+
+    def colleagues(self, principal: Principal, limit: int) -> list[User]:
+        """The tenant's people, for names on comments and assignee choices: any role may see
+        who their colleagues are, only admins may manage them."""
+        principal.require(Access.READ)
+        with self.uow.read() as repos:
+            return list(repos.users.page(principal.tenant_id, limit, None).items)
 
     def current_user(self, principal: Principal) -> User:
         """The caller's own record; needs no admin role."""

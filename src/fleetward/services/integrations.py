@@ -173,6 +173,7 @@ class IntegrationService:
                 "integration",
                 integration_id,
             )
+        self.webhooks.forget(integration_id)
         return secret
 
     # Organisation mappings: external organisation id -> client

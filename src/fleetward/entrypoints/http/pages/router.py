@@ -7,8 +7,28 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from fleetward.entrypoints.http.pages import auth, clients, users
+from fleetward.entrypoints.http.pages import (
+    alerts,
+    auth,
+    clients,
+    integrations,
+    rule_editor,
+    rules,
+    tickets,
+    users,
+    windows,
+)
 
 router = APIRouter(include_in_schema=False)
-for _area in (auth.router, clients.router, users.router):
+for _area in (
+    auth.router,
+    clients.router,
+    users.router,
+    alerts.router,
+    tickets.router,
+    rule_editor.router,
+    rules.router,
+    windows.router,
+    integrations.router,
+):
     router.include_router(_area)

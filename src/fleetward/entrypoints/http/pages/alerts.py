@@ -1,0 +1,124 @@
+"""The alerts pages: a filterable list, and one alert with its decision trace."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from fleetward.domain.alerts import Alert, AlertFilter, AlertStatus, Severity
+from fleetward.domain.errors import InvalidInput, NotFound
+from fleetward.domain.pagination import Page
+from fleetward.entrypoints.http.deps import ContainerDep
+from fleetward.entrypoints.http.pages import lookups
+from fleetward.entrypoints.http.pages.common import PageRoute, SessionDep, parse_id, render
+
+router = APIRouter(route_class=PageRoute)
+
+
+def _choice(value: str, allowed: type[AlertStatus] | type[Severity], field: str) -> tuple[str, ...]:
+    if not value:
+        return ()
+    if value not in {member.value for member in allowed}:
+        raise InvalidInput(f"{field} {value!r} is not one of the choices", field=field)
+    return (value,)
+
+
+def _filter(form: dict[str, str]) -> AlertFilter:
+    """The query's filters; times are datetime-local inputs read as UTC."""
+    since = lookups.local_to_utc(form["since"], "UTC", "since")
+    until = lookups.local_to_utc(form["until"], "UTC", "until")
+    if since and until and until <= since:
+        raise InvalidInput("until must be after since", field="until")
+    return AlertFilter(
+        statuses=_choice(form["status"], AlertStatus, "status"),
+        severities=_choice(form["severity"], Severity, "severity"),
+        client_id=lookups.optional_id(form["client_id"], "client_id"),
+        integration_id=lookups.optional_id(form["integration_id"], "integration_id"),
+        device=form["device"] or None,
+        since=since,
+        until=until,
+    )
+
+
+@router.get("/alerts")
+def list_alerts(
+    request: Request,
+    c: ContainerDep,
+    session: SessionDep,
+    status: str = "",
+    severity: str = "",
+    client_id: str = "",
+    integration_id: str = "",
+    device: str = "",
+    since: str = "",
+    until: str = "",
+    cursor: str = "",
+) -> Response:
+    who = session.principal
+    form = {
+        "status": status,
+        "severity": severity,
+        "client_id": client_id,
+        "integration_id": integration_id,
+        "device": device.strip(),
+        "since": since,
+        "until": until,
+    }
+    chosen = {key: value for key, value in form.items() if value}
+    page: Page[Alert] = Page([], None)
+    error, status_code = None, 200
+    try:
+        page = c.alerts.search(who, _filter(form), None, cursor or None)
+    except InvalidInput as exc:
+        # The filter form comes back with the reason, rather than a bare error page.
+        error, status_code = exc.message, 422
+    clients, integrations = lookups.clients(c, who), lookups.integrations(c, who)
+    next_url = f"/alerts?{urlencode({**chosen, 'cursor': page.next})}" if page.next else None
+    return render(
+        request,
+        "alerts.html",
+        session,
+        status_code,
+        error=error,
+        page=page,
+        form=form,
+        filtered=bool(chosen),
+        cursor=cursor,
+        first_url="/alerts" + (f"?{urlencode(chosen)}" if chosen else ""),
+        next_url=next_url,
+        statuses=list(AlertStatus),
+        severities=list(Severity),
+        clients=clients,
+        integrations=integrations,
+        client_names=lookups.names(clients),
+        integration_names=lookups.names(integrations),
+    )
+
+
+@router.get("/alerts/{alert_id}")
+def show_alert(request: Request, c: ContainerDep, session: SessionDep, alert_id: str) -> Response:
+    who = session.principal
+    alert = c.alerts.get(who, parse_id(alert_id, "alert"))
+    clients = lookups.clients(c, who)
+    integration, ticket = None, None
+    # Either may have been deleted since; the alert still names it, and still shows.
+    with contextlib.suppress(NotFound):
+        integration = c.integrations.get(who, alert.integration_id)
+    if alert.ticket_id is not None:
+        with contextlib.suppress(NotFound):
+            ticket = c.tickets.get(who, alert.ticket_id).ticket
+    return render(
+        request,
+        "alert_detail.html",
+        session,
+        alert=alert,
+        integration=integration,
+        ticket=ticket,
+        client_name=lookups.names(clients).get(alert.client_id) if alert.client_id else None,
+        trace=lookups.trace_view(alert.trace, lookups.names(clients)),
+        trace_json=json.dumps(alert.trace, indent=2, sort_keys=True),
+    )
