@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry
 
 from fleetward import __version__
 from fleetward.bootstrap import Container
-from fleetward.entrypoints.http import errors
+from fleetward.entrypoints.http import errors, openapi
 from fleetward.entrypoints.http.middleware import BodySizeLimit, RequestMetrics
 from fleetward.entrypoints.http.pages import router as pages
 from fleetward.entrypoints.http.routers import (
@@ -43,6 +43,7 @@ def create_app(container: Container) -> FastAPI:
     # One registry per app: several apps in one test process must not collide.
     app.state.metrics = CollectorRegistry()
     errors.install(app)
+    openapi.install(app)
     # Routes are copied onto the app rather than include_router()'d: FastAPI then
     # matches one flat list instead of asking every included router in turn, which
     # cost about a millisecond a request with this many routes. The hottest routes
