@@ -71,6 +71,48 @@ def summary(outcomes: list[Outcome]) -> Outcome:
     return min(outcomes, key=lambda o: _WEIGHT.index(o.result))
 
 
+def new_alert(
+    integration: Integration,
+    event: NormalizedEvent,
+    asset: Asset,
+    now: datetime,
+    **decided: Any,
+) -> Alert:
+    """The alert row for an event; `decided` holds what the pipeline worked out
+    (status, client, rule, ticket, trace...)."""
+    fields: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "tenant_id": integration.tenant_id,
+        "integration_id": integration.id,
+        "provider": event.provider,
+        "external_alert_id": event.external_alert_id,
+        "series_key": event.series_key,
+        "status": AlertStatus.ACTIVE,
+        "severity": event.severity,
+        "title": event.title,
+        "message": event.message,
+        "condition_identity": event.condition_identity,
+        "activity_type": event.activity_type,
+        "alert_class": event.alert_class,
+        "source_type": event.source_type,
+        "device_external_id": event.device.external_id,
+        "device_name": event.device.name,
+        "external_org_id": event.device.external_org_id,
+        "asset_id": asset.id,
+        "client_id": None,
+        "rule_id": None,
+        "ticket_id": None,
+        "occurred_at": event.occurred_at,
+        "created_at": now,
+        "updated_at": now,
+        "resolved_at": None,
+        "trace": {},
+        "outbound_error": None,
+    }
+    fields.update(decided)
+    return Alert(**fields)
+
+
 class AlertPipeline:
     def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
         self.uow = uow
@@ -171,34 +213,16 @@ class AlertPipeline:
                     repos, integration, event, client_id, rule, now, trace
                 )
                 result = IngestResult.CREATED
-        alert = Alert(
-            id=uuid.uuid4(),
-            tenant_id=tenant_id,
-            integration_id=integration.id,
-            provider=event.provider,
-            external_alert_id=event.external_alert_id,
-            series_key=event.series_key,
+        alert = new_alert(
+            integration,
+            event,
+            asset,
+            now,
             status=status,
-            severity=event.severity,
-            title=event.title,
-            message=event.message,
-            condition_identity=event.condition_identity,
-            activity_type=event.activity_type,
-            alert_class=event.alert_class,
-            source_type=event.source_type,
-            device_external_id=event.device.external_id,
-            device_name=event.device.name,
-            external_org_id=event.device.external_org_id,
-            asset_id=asset.id,
             client_id=client_id,
             rule_id=rule.id if rule else None,
             ticket_id=ticket_id,
-            occurred_at=event.occurred_at,
-            created_at=now,
-            updated_at=now,
-            resolved_at=None,
             trace=trace,
-            outbound_error=None,
         )
         repos.alerts.add(alert, event.raw)
         repos.events.add(
@@ -489,36 +513,17 @@ class AlertPipeline:
             return Outcome(IngestResult.RESOLVED, existing)
         mapped = repos.org_mappings.client_for(integration.id, event.device.external_org_id)
         asset = self._asset(repos, integration, event, mapped, now)
-        alert = Alert(
-            id=uuid.uuid4(),
-            tenant_id=integration.tenant_id,
-            integration_id=integration.id,
-            provider=event.provider,
-            external_alert_id=event.external_alert_id,
-            series_key=event.series_key,
+        alert = new_alert(
+            integration,
+            event,
+            asset,
+            now,
             status=AlertStatus.RESOLVED,
-            severity=event.severity,
-            title=event.title,
-            message=event.message,
-            condition_identity=event.condition_identity,
-            activity_type=event.activity_type,
-            alert_class=event.alert_class,
-            source_type=event.source_type,
-            device_external_id=event.device.external_id,
-            device_name=event.device.name,
-            external_org_id=event.device.external_org_id,
-            asset_id=asset.id,
             client_id=asset.client_id,
-            rule_id=None,
-            ticket_id=None,
-            occurred_at=event.occurred_at,
-            created_at=now,
-            updated_at=now,
             resolved_at=now,
             trace={
                 "lifecycle": "reset of a series never seen triggered: recorded without a ticket"
             },
-            outbound_error=None,
         )
         repos.alerts.add(alert, event.raw)
         return Outcome(IngestResult.RECORDED, alert.id)

@@ -97,7 +97,7 @@ class MaintenanceService:
         self.clock = clock
         # Windows are settings: admins change them, every role may read them.
         self.windows = ScopedResource[MaintenanceWindow](
-            uow, clock, OBJECT_TYPE, lambda r: r.windows, Access.ADMIN
+            uow, clock, OBJECT_TYPE, lambda r: r.windows, Access.ADMIN, document=window_document
         )
 
     def get(self, principal: Principal, window_id: uuid.UUID) -> MaintenanceWindow:
@@ -174,14 +174,7 @@ class MaintenanceService:
         raise self.windows.missing(principal, window_id)
 
     def delete(self, principal: Principal, window_id: uuid.UUID) -> None:
-        principal.require(Access.ADMIN)
-        with self.uow.write() as repos:
-            before: MaintenanceWindow | None = repos.windows.get(principal.tenant_id, window_id)
-            if before is not None:
-                repos.windows.delete(principal.tenant_id, window_id)
-                self._record(repos, principal, "delete", window_id, before=window_document(before))
-                return
-        raise self.windows.missing(principal, window_id)
+        self.windows.delete(principal, window_id)
 
     def _record(
         self,

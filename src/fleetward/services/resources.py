@@ -32,6 +32,7 @@ class ScopedResource(Generic[T]):
         rows: Callable[[Repositories], ScopedRows[T]],
         write_access: Access = Access.WRITE,
         read_access: Access = Access.READ,
+        document: Callable[[T], dict[str, Any]] = snapshot,
     ) -> None:
         self.uow = uow
         self.clock = clock
@@ -39,6 +40,8 @@ class ScopedResource(Generic[T]):
         self.rows = rows
         self.write_access = write_access
         self.read_access = read_access
+        # How the audit log shows the object (JSON-ready, without secrets).
+        self.document = document
 
     def missing(self, principal: Principal, object_id: uuid.UUID) -> NotFound:
         return not_found(self.uow, self.clock, principal, self.object_type, object_id, self.rows)
@@ -70,7 +73,7 @@ class ScopedResource(Generic[T]):
                 f"{self.object_type}.create",
                 self.object_type,
                 getattr(obj, "id", None),
-                after=snapshot(obj),
+                after=self.document(obj),
             )
         return obj
 
@@ -96,8 +99,8 @@ class ScopedResource(Generic[T]):
                         f"{self.object_type}.update",
                         self.object_type,
                         object_id,
-                        before=snapshot(before),
-                        after=snapshot(after),
+                        before=self.document(before),
+                        after=self.document(after),
                     )
                 return after
         raise self.missing(principal, object_id)
@@ -117,7 +120,7 @@ class ScopedResource(Generic[T]):
                     f"{self.object_type}.delete",
                     self.object_type,
                     object_id,
-                    before=snapshot(before),
+                    before=self.document(before),
                 )
                 return
         raise self.missing(principal, object_id)

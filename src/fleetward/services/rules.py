@@ -116,7 +116,7 @@ class RuleService:
         self.payload_errors = payload_errors
         # Rules are settings: admins change them, every role may read them.
         self.rules = ScopedResource[AlertRule](
-            uow, clock, OBJECT_TYPE, lambda r: r.rules, Access.ADMIN
+            uow, clock, OBJECT_TYPE, lambda r: r.rules, Access.ADMIN, document=rule_document
         )
 
     # Reads
@@ -221,14 +221,7 @@ class RuleService:
         raise self.rules.missing(principal, rule_id)
 
     def delete(self, principal: Principal, rule_id: uuid.UUID) -> None:
-        principal.require(Access.ADMIN)
-        with self.uow.write() as repos:
-            before: AlertRule | None = repos.rules.get(principal.tenant_id, rule_id)
-            if before is not None:
-                repos.rules.delete(principal.tenant_id, rule_id)
-                self._record(repos, principal, "delete", rule_id, before=rule_document(before))
-                return
-        raise self.rules.missing(principal, rule_id)
+        self.rules.delete(principal, rule_id)
 
     def reorder(self, principal: Principal, rule_ids: list[uuid.UUID]) -> list[AlertRule]:
         """Positions become 0..n-1 in the given order, which must name every rule once."""
