@@ -16,6 +16,8 @@ from fleetward.adapters.storage.repositories import (
     TenantRows,
     _to,
     cached_statement,
+    seq_cursor,
+    time_id_cursor,
     values_of,
 )
 from fleetward.domain.alerts import (
@@ -26,10 +28,10 @@ from fleetward.domain.alerts import (
     Provider,
     Severity,
 )
-from fleetward.domain.errors import Conflict, InvalidInput
+from fleetward.domain.errors import Conflict
 from fleetward.domain.integrations import Asset, DeadLetter, Integration, OrgMapping
 from fleetward.domain.maintenance import MaintenanceWindow, WeeklyRecurrence, parse_hhmm
-from fleetward.domain.pagination import decode_cursor, encode_cursor
+from fleetward.domain.pagination import encode_cursor
 from fleetward.domain.rules import AlertRule, RuleActions, RuleConditions
 from fleetward.domain.tickets import (
     Board,
@@ -512,10 +514,7 @@ class TicketRepository(TenantRows[Ticket]):
         for key, value in where.items():
             query = query.where(t.c[key] == value)
         if cursor:
-            (before,) = decode_cursor(cursor, 1)
-            if not isinstance(before, int) or not 1 <= before <= 2**63 - 1:
-                raise InvalidInput("cursor is not one this server handed out", field="cursor")
-            query = query.where(t.c.number < before)
+            query = query.where(t.c.number < seq_cursor(cursor))
         rows = (
             self.conn.execute(query.order_by(t.c.number.desc()).limit(limit + 1)).mappings().all()
         )
@@ -706,11 +705,7 @@ def search_alerts(
     if where.until:
         query = query.where(t.c.occurred_at < where.until)
     if cursor:
-        at_raw, id_raw = decode_cursor(cursor, 2)
-        try:
-            before_at, before_id = datetime.fromisoformat(str(at_raw)), uuid.UUID(str(id_raw))
-        except ValueError:
-            raise InvalidInput("cursor is not one this server handed out", field="cursor") from None
+        before_at, before_id = time_id_cursor(cursor)
         query = query.where(
             or_(t.c.created_at < before_at, and_(t.c.created_at == before_at, t.c.id < before_id))
         )

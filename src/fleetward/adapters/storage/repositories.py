@@ -81,7 +81,7 @@ _BAD_CURSOR = "cursor is not one this server handed out"
 _MAX_SEQ = 2**63 - 1
 
 
-def _time_id_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+def time_id_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     """The (created_at, id) a page ended on; anything else is the caller's mistake.
 
     The server hands out aware UTC times; a naive or out-of-range one would
@@ -97,6 +97,14 @@ def _time_id_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     except (ValueError, OverflowError):
         raise InvalidInput(_BAD_CURSOR, field="cursor") from None
     return after_at, after_id
+
+
+def seq_cursor(cursor: str) -> int:
+    """The sequence number (audit seq, ticket number) a newest-first page ended on."""
+    (before,) = decode_cursor(cursor, 1)
+    if not isinstance(before, int) or not 1 <= before <= _MAX_SEQ:
+        raise InvalidInput(_BAD_CURSOR, field="cursor")
+    return before
 
 
 class TenantRows(Generic[T]):
@@ -150,7 +158,7 @@ class TenantRows(Generic[T]):
         for key, value in where.items():
             query = query.where(t.c[key] == value)
         if cursor:
-            after_at, after_id = _time_id_cursor(cursor)
+            after_at, after_id = time_id_cursor(cursor)
             query = query.where(
                 or_(
                     t.c.created_at > after_at,
@@ -409,10 +417,7 @@ class AuditRepository:
         if object_id:
             query = query.where(t.c.object_id == object_id)
         if cursor:
-            (before_seq,) = decode_cursor(cursor, 1)
-            if not isinstance(before_seq, int) or not 1 <= before_seq <= _MAX_SEQ:
-                raise InvalidInput(_BAD_CURSOR, field="cursor")
-            query = query.where(t.c.seq < before_seq)
+            query = query.where(t.c.seq < seq_cursor(cursor))
         rows = self.conn.execute(query.order_by(t.c.seq.desc()).limit(limit + 1)).mappings().all()
         items = [(_audit_entry(row), row["id"], row["hash"]) for row in rows[:limit]]
         next_cursor = encode_cursor(rows[limit - 1]["seq"]) if len(rows) > limit else None
