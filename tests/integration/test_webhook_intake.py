@@ -195,3 +195,12 @@ def test_alertmanager_group_resend_is_per_alert(
     assert [r["result"] for r in second["results"]] == ["duplicate", "resolved"]
     assert second["result"] == "resolved"
     assert len(tickets(container, tenant.id)) == 2
+
+
+def test_alert_list_refuses_a_forged_cursor(client: TestClient, tenant: TenantFixture) -> None:
+    from fleetward.domain.pagination import encode_cursor
+
+    naive = encode_cursor("2026-01-01T00:00:00", "6f0b2d4e-8a1c-4e3f-9b5d-7c2a1e0f3b4d")
+    answer = client.get("/api/v1/alerts", params={"cursor": naive}, headers=tenant.readonly.headers)
+    assert answer.status_code == 422
+    assert answer.json()["error"]["field"] == "cursor"
