@@ -8,6 +8,13 @@ from pathlib import Path
 
 import pytest
 
+# The workspace's shared test data sits beside the checkout (../shared), in CI too.
+SHARED_FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
+
+
+def evtx_fixtures() -> Path:
+    return Path(os.environ.get("FLEETWARD_TEST_EVTX_DIR", SHARED_FIXTURES / "evtx"))
+
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
