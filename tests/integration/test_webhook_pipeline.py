@@ -201,3 +201,23 @@ def test_non_condition_activity_is_ignored(client: TestClient, ninja: dict[str, 
     answer = post(client, ninja, sample("ninjaone", "system_activity"))
     assert answer.status_code == 200
     assert answer.json()["result"] == "ignored"
+
+
+def test_a_broken_rule_is_skipped_and_the_next_one_decides(
+    client: TestClient, tenant: TenantFixture, container: Container
+) -> None:
+    """A rule stored before a check existed (here: an invalid pattern) must not stop alerts."""
+    from fleetward.domain.rules import RuleConditions
+
+    integration = make_integration(client, tenant, "ninjaone")
+    client_id = make_client(client, tenant, "Contoso")
+    map_org(client, tenant, integration, 7, client_id)
+    broken = add_rule(container, tenant.id, "broken", RuleConditions(message_pattern="("))
+    add_rule(container, tenant.id, "everything else")
+
+    answer = post(client, integration, trigger(1, "s1")).json()
+    assert answer["result"] == "created"
+    tried = alert(container, tenant.id, answer["alert_id"]).trace["rules"]
+    assert tried[0]["rule_id"] == str(broken.id)
+    assert tried[0]["result"].startswith("skipped")
+    assert tried[1]["result"] == "matched"

@@ -152,9 +152,22 @@ class RuleBook:
         self._patterns = re2.Set.SearchSet()
         self._pattern_count = 0
         ordered = sorted((r for r in rules if r.active), key=lambda r: r.position)
-        self.rules = tuple(self._compile(rule) for rule in ordered)
+        self.rules = tuple(self._compile_or_broken(rule) for rule in ordered)
         if self._pattern_count:
             self._patterns.Compile()
+
+    def _compile_or_broken(self, rule: AlertRule) -> CompiledRule:
+        """A rule that cannot compile (stored before a check existed, say) stays in the
+        book as one that fails when tried, so it is skipped and reported, not fatal."""
+        try:
+            return self._compile(rule)
+        except Exception as error:  # anything wrong with one rule stays with that rule
+            reason = f"{type(error).__name__}: {error}"
+
+            def broken(_facts: Facts) -> bool:
+                raise ValueError(f"rule cannot be compiled: {reason}")
+
+            return CompiledRule(rule, (("compile", broken),))
 
     def _compile(self, rule: AlertRule) -> CompiledRule:
         c = rule.conditions
@@ -172,9 +185,7 @@ class RuleBook:
         if c.keywords:
             checks.append(("keywords", _any_keyword(tuple(k.lower() for k in c.keywords))))
         if c.message_pattern is not None:
-            compile_pattern(
-                c.message_pattern
-            )  # the same error as on save, should a bad one slip in
+            compile_pattern(c.message_pattern)  # the same error as on save, should one slip in
             index = self._patterns.Add(c.message_pattern)
             self._pattern_count += 1
             checks.append(("message_pattern", _pattern_matched(index)))

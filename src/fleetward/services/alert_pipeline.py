@@ -203,6 +203,15 @@ class AlertPipeline:
         else:
             outcome = evaluate(self._book(repos, tenant_id), event, client_id)
             trace["rules"] = outcome.explain()
+            for failed_rule, _, error in outcome.tried:
+                if error is not None:  # skipped, and said so where an admin will look
+                    log.warning(
+                        "alert_rule_failed",
+                        tenant_id=str(tenant_id),
+                        rule_id=str(failed_rule.id),
+                        rule=failed_rule.name,
+                        error=error,
+                    )
             rule = outcome.rule
             if rule is None:
                 trace["ticket"] = "no rule matched: recorded only"
