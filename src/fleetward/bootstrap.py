@@ -7,6 +7,7 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import structlog
 
 from fleetward.adapters.providers import PayloadError, ProviderSettings, normalizer_for
@@ -17,6 +18,7 @@ from fleetward.adapters.storage.database import Database, SqlUnitOfWork
 from fleetward.config import Settings
 from fleetward.domain.alerts import Ignored, NormalizedEvent
 from fleetward.domain.integrations import Integration
+from fleetward.services.agents import AgentService
 from fleetward.services.alert_pipeline import AlertPipeline
 from fleetward.services.alerts import AlertService
 from fleetward.services.audit import AuditService
@@ -28,6 +30,7 @@ from fleetward.services.maintenance import MaintenanceService
 from fleetward.services.ports import Clock, PasswordHasher
 from fleetward.services.rules import RuleService
 from fleetward.services.tickets import TicketService
+from fleetward.services.timeline import TimelineService
 from fleetward.services.webhooks import WebhookService
 
 
@@ -50,6 +53,8 @@ class Container:
     rules: RuleService
     maintenance: MaintenanceService
     alerts: AlertService
+    agents: AgentService
+    timeline: TimelineService
 
     def close(self) -> None:
         self.db.dispose()
@@ -64,6 +69,11 @@ class _StderrLogger:
     debug = info = warning = warn = error = critical = exception = fatal = msg
 
 
+def _json_line(event: object, **_options: object) -> str:
+    # orjson: the access log writes a line per request, on the hot path.
+    return orjson.dumps(event, default=str).decode()
+
+
 def _stderr_logger_factory(*_args: object) -> _StderrLogger:
     return _StderrLogger()
 
@@ -71,7 +81,7 @@ def _stderr_logger_factory(*_args: object) -> _StderrLogger:
 def configure_logging(settings: Settings) -> None:
     level = logging.getLevelNamesMapping().get(settings.log_level.upper(), logging.INFO)
     renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer()
+        structlog.processors.JSONRenderer(serializer=_json_line)
         if settings.log_json
         else structlog.dev.ConsoleRenderer(colors=False)
     )
@@ -127,4 +137,6 @@ def build(
         rules=RuleService(uow, clock, pipeline, normalize, (PayloadError,)),
         maintenance=MaintenanceService(uow, clock),
         alerts=AlertService(uow, clock),
+        agents=AgentService(uow, clock),
+        timeline=TimelineService(uow, clock),
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -113,11 +114,62 @@ def new_alert(
     return Alert(**fields)
 
 
+SEEN_SIZE = 200_000
+
+
+class SeenOccurrences:
+    """Occurrences (and resets, acknowledgements) this process has committed.
+
+    An ingested occurrence stays ingested, so a replay found here can be
+    answered "duplicate" without the database; a miss just means asking it.
+    Bounded: the oldest entries go first.
+    """
+
+    def __init__(self, size: int = SEEN_SIZE) -> None:
+        self._size = size
+        self._entries: OrderedDict[tuple[uuid.UUID, str, str], uuid.UUID | None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def remember(
+        self,
+        integration_id: uuid.UUID,
+        items: list[NormalizedEvent | Ignored],
+        outcomes: list[Outcome],
+    ) -> None:
+        with self._lock:
+            for item, outcome in zip(items, outcomes, strict=True):
+                if isinstance(item, Ignored):
+                    continue
+                key = (integration_id, item.kind.value, item.external_alert_id)
+                # A trigger's replay names its alert; a reset's replay names none.
+                alert_id = outcome.alert_id if item.kind is EventKind.TRIGGERED else None
+                self._entries[key] = alert_id
+                self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+    def answers(
+        self, integration_id: uuid.UUID, items: list[NormalizedEvent | Ignored]
+    ) -> list[Outcome] | None:
+        outcomes = []
+        with self._lock:
+            for item in items:
+                if isinstance(item, Ignored):
+                    outcomes.append(Outcome(IngestResult.IGNORED, None))
+                    continue
+                key = (integration_id, item.kind.value, item.external_alert_id)
+                if key not in self._entries:
+                    return None
+                outcomes.append(Outcome(IngestResult.DUPLICATE, self._entries[key]))
+        return outcomes
+
+
 class AlertPipeline:
     def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
         self.uow = uow
         self.clock = clock
         self._books: dict[uuid.UUID, tuple[tuple[int, str], RuleBook]] = {}
+        self._seen = SeenOccurrences()
         self._books_lock = threading.Lock()
 
     # Entry points
@@ -130,9 +182,19 @@ class AlertPipeline:
         with self.uow.read() as repos:
             known = [self._known(repos, integration, item) for item in items]
         if all(outcome is not None for outcome in known):
-            return [outcome for outcome in known if outcome is not None]
-        with self.uow.write() as repos:
-            return [self._one(repos, integration, item) for item in items]
+            outcomes = [outcome for outcome in known if outcome is not None]
+        else:
+            with self.uow.write() as repos:
+                outcomes = [self._one(repos, integration, item) for item in items]
+        # Only now, committed, may a replay be answered from memory.
+        self._seen.remember(integration.id, items, outcomes)
+        return outcomes
+
+    def known_in_memory(
+        self, integration_id: uuid.UUID, items: list[NormalizedEvent | Ignored]
+    ) -> list[Outcome] | None:
+        """Answers for a replay of occurrences this process has committed, else None."""
+        return self._seen.answers(integration_id, items)
 
     def _known(
         self, repos: Any, integration: Integration, item: NormalizedEvent | Ignored

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Request
+import orjson
+from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from fleetward.domain.alerts import IngestResult
@@ -47,17 +47,15 @@ async def receive_webhook(integration_id: str, request: Request, c: ContainerDep
         raise Unauthenticated("unknown integration or wrong secret") from None
     body = await request.body()
     headers = {k.lower(): v for k, v in request.headers.items()}
-    try:
-        answer = await run_in_threadpool(c.webhooks.receive, parsed, body, headers)
-    except IntegrationDisabled as error:
-        return error_response(403, error.code, error.message)
-    return JSONResponse(
-        {
-            "result": answer.outcome.result.value,
-            "alert_id": str(answer.outcome.alert_id) if answer.outcome.alert_id else None,
-            "results": [
-                {"result": o.result.value, "alert_id": str(o.alert_id) if o.alert_id else None}
-                for o in answer.outcomes
-            ],
-        }
-    )
+    answer = c.webhooks.answer_from_memory(parsed, body, headers)
+    if answer is None:
+        try:
+            answer = await run_in_threadpool(c.webhooks.receive, parsed, body, headers)
+        except IntegrationDisabled as error:
+            return error_response(403, error.code, error.message)
+    reply = {
+        "result": answer.outcome.result.value,
+        "alert_id": answer.outcome.alert_id,
+        "results": [{"result": o.result.value, "alert_id": o.alert_id} for o in answer.outcomes],
+    }
+    return Response(orjson.dumps(reply), media_type="application/json")
