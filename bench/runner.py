@@ -19,7 +19,12 @@ from typing import Any
 from bench.core import REGISTRY, Benchmark, RunConfig
 
 # Every module that registers benchmarks; add a new one here.
-BENCHMARK_MODULES = ("bench.baselines", "bench.fleetward_figures", "bench.pipeline_figures")
+BENCHMARK_MODULES = (
+    "bench.baselines",
+    "bench.fleetward_figures",
+    "bench.pipeline_figures",
+    "bench.timeline_figures",
+)
 # Cores used by other processes during a load window above which its figure is flagged.
 NOISY_OTHER_CPU = 0.3
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "latest.json"

@@ -18,6 +18,7 @@ from fleetward.adapters.storage.database import Database, SqlUnitOfWork
 from fleetward.config import Settings
 from fleetward.domain.alerts import Ignored, NormalizedEvent
 from fleetward.domain.integrations import Integration
+from fleetward.services.agents import AgentService
 from fleetward.services.alert_pipeline import AlertPipeline
 from fleetward.services.alerts import AlertService
 from fleetward.services.audit import AuditService
@@ -29,6 +30,7 @@ from fleetward.services.maintenance import MaintenanceService
 from fleetward.services.ports import Clock, PasswordHasher
 from fleetward.services.rules import RuleService
 from fleetward.services.tickets import TicketService
+from fleetward.services.timeline import TimelineService
 from fleetward.services.webhooks import WebhookService
 
 
@@ -51,6 +53,8 @@ class Container:
     rules: RuleService
     maintenance: MaintenanceService
     alerts: AlertService
+    agents: AgentService
+    timeline: TimelineService
 
     def close(self) -> None:
         self.db.dispose()
@@ -133,4 +137,6 @@ def build(
         rules=RuleService(uow, clock, pipeline, normalize, (PayloadError,)),
         maintenance=MaintenanceService(uow, clock),
         alerts=AlertService(uow, clock),
+        agents=AgentService(uow, clock),
+        timeline=TimelineService(uow, clock),
     )

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     secure_cookies: bool = False
     # Fernet key for secrets kept at rest; empty: a key file in data_dir.
     secret_key: str = ""
+    # Timeline events recorded longer ago than this are deleted by `fleetward timeline cleanup`.
+    timeline_retention_days: int = Field(default=90, ge=1)
     log_level: str = "INFO"
     log_json: bool = True
 

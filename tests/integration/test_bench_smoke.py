@@ -17,6 +17,8 @@ FIGURES = (
     "webhook_triggers",
     "webhook_duplicates",
     "rules_1000_per_alert",
+    "timeline_intake",
+    "timeline_replay",
 )
 
 

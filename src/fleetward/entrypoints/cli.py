@@ -37,6 +37,8 @@ apikey_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(user_app, name="user")
 app.add_typer(apikey_app, name="apikey")
+timeline_app = typer.Typer(help="Manage the per-machine timeline.", no_args_is_help=True)
+app.add_typer(timeline_app, name="timeline")
 
 out = Console()
 err = Console(stderr=True)
@@ -212,6 +214,26 @@ def apikey_create(
             key, secret = c.identity.create_api_key(SYSTEM_CLI, user, name)
         err.print(f"API key {key.name!r} for {user.email} (store it now; it is not shown again):")
         out.print(secret, highlight=False)
+
+    _run(action)
+
+
+@timeline_app.command("cleanup")
+def timeline_cleanup(
+    days: Annotated[
+        int | None,
+        typer.Option(help="Keep this many days (env FLEETWARD_TIMELINE_RETENTION_DAYS, 90)."),
+    ] = None,
+) -> None:
+    """Delete timeline events recorded longer ago than the retention period (all tenants)."""
+
+    def action() -> None:
+        settings = _settings(timeline_retention_days=days)
+        with _container(settings) as c:
+            deleted = c.timeline.cleanup(settings.timeline_retention_days)
+        out.print(
+            f"deleted {deleted} timeline events older than {settings.timeline_retention_days} days"
+        )
 
     _run(action)
 

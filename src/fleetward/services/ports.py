@@ -136,6 +136,14 @@ class Repositories(Protocol):
     @property
     def notifications(self) -> Any: ...
 
+    # Agents and the timeline (adapters/storage/agent_repositories.py); typed loosely too.
+    @property
+    def enrollment_tokens(self) -> Any: ...
+    @property
+    def agents(self) -> Any: ...
+    @property
+    def timeline(self) -> Any: ...
+
 
 class UnitOfWork(Protocol):
     """Opens transactions; a block that raises is rolled back whole."""

@@ -17,16 +17,18 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
+from fleetward.adapters.storage.agent_repositories import AgentRepositories
 from fleetward.adapters.storage.alert_repositories import PipelineRepositories
 from fleetward.adapters.storage.repositories import SqlRepositories
 
 
-class AllRepositories(SqlRepositories, PipelineRepositories):
+class AllRepositories(SqlRepositories, PipelineRepositories, AgentRepositories):
     """Every repository, bound to one transaction."""
 
     def __init__(self, conn: Connection) -> None:
         SqlRepositories.__init__(self, conn)
         PipelineRepositories.__init__(self, conn)
+        AgentRepositories.__init__(self, conn)
 
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000

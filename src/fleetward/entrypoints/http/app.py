@@ -14,6 +14,7 @@ from fleetward.entrypoints.http import errors, openapi
 from fleetward.entrypoints.http.middleware import BodySizeLimit, RequestMetrics
 from fleetward.entrypoints.http.pages import router as pages
 from fleetward.entrypoints.http.routers import (
+    agents,
     alert_rules,
     alerts,
     audit,
@@ -23,6 +24,7 @@ from fleetward.entrypoints.http.routers import (
     integrations,
     maintenance_windows,
     tickets,
+    timeline,
     users,
     webhooks,
 )
@@ -50,6 +52,7 @@ def create_app(container: Container) -> FastAPI:
     # (webhooks, health) come first. Routers carry their prefixes already.
     for router in (
         webhooks.router,
+        agents.agent,
         health.router,
         clients.router,
         users.users,
@@ -62,6 +65,9 @@ def create_app(container: Container) -> FastAPI:
         alert_rules.router,
         maintenance_windows.router,
         alerts.router,
+        agents.tokens,
+        agents.agents,
+        timeline.router,
         pages.router,
     ):
         app.router.routes.extend(router.routes)

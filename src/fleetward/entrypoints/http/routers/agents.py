@@ -1,0 +1,263 @@
+"""Enrolment tokens and agents for people; enrolling and sending events for agents.
+
+/api/v1/enrollment-tokens and /api/v1/agents take a person's API key or session.
+/api/v1/agent/enroll takes a site's enrolment token in the body, and
+/api/v1/agent/events the agent's own key as `Authorization: Bearer fwa_...`.
+"""
+
+from __future__ import annotations
+
+import uuid
+import zlib
+from datetime import datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AfterValidator, AwareDatetime, Field
+
+from fleetward.bootstrap import Container
+from fleetward.domain.agents import TOKEN_HOURS_MAX, Agent, EnrollmentToken
+from fleetward.domain.errors import InvalidInput, Unauthenticated
+from fleetward.entrypoints.http.deps import ContainerDep, PrincipalDep
+from fleetward.entrypoints.http.errors import error_response
+from fleetward.entrypoints.http.routers.common import CursorQuery, Limit
+from fleetward.entrypoints.http.schemas import In, Out, Page, printable_or_none
+from fleetward.services.timeline import MAX_BATCH, BatchTooLarge
+
+# The body limit counts compressed bytes; this caps what a small gzip body may
+# inflate to, so a zip bomb costs at most this much memory before it is refused.
+MAX_DECOMPRESSED_BYTES = 16 * 1024 * 1024
+
+
+Hostname = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(printable_or_none)]
+OsName = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(printable_or_none)]
+Version = Annotated[str, Field(min_length=1, max_length=50), AfterValidator(printable_or_none)]
+
+
+class TokenIn(In):
+    site_id: uuid.UUID
+    name: Annotated[str, Field(max_length=200), AfterValidator(printable_or_none)] = ""
+    expires_at: AwareDatetime | None = None
+    expires_in_hours: int | None = Field(
+        default=None, ge=1, le=TOKEN_HOURS_MAX, description="Default a week (168)"
+    )
+
+
+class TokenOut(Out):
+    id: uuid.UUID
+    site_id: uuid.UUID
+    name: str
+    prefix: str
+    expires_at: datetime
+    revoked_at: datetime | None
+    created_at: datetime
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="Shown this once; only its hash is stored")
+
+
+class AgentOut(Out):
+    id: uuid.UUID
+    site_id: uuid.UUID
+    hostname: str
+    os: str
+    agent_version: str
+    last_seen_at: datetime | None
+    online: bool
+    revoked_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class EnrollIn(In):
+    token: Annotated[str, Field(min_length=1, max_length=200)]
+    hostname: Hostname
+    os: OsName
+    agent_version: Version
+
+
+class EnrollOut(Out):
+    agent_id: uuid.UUID
+    agent_key: str = Field(description="Shown this once; only its hash is stored")
+
+
+class IntakeOut(Out):
+    accepted: int
+    duplicates: int
+
+
+tokens = APIRouter(prefix="/api/v1/enrollment-tokens", tags=["agents"])
+agents = APIRouter(prefix="/api/v1/agents", tags=["agents"])
+agent = APIRouter(prefix="/api/v1/agent", tags=["agent"])
+
+_agent_key = HTTPBearer(
+    auto_error=False,
+    scheme_name="AgentKey",
+    description="The agent's key from enrolment: `Authorization: Bearer fwa_...`",
+)
+
+
+_AGENT_FIELDS = tuple(name for name in AgentOut.model_fields if name != "online")
+
+
+def _agent_out(c: Container, found: Agent) -> dict[str, Any]:
+    values = {name: getattr(found, name) for name in _AGENT_FIELDS}
+    return {**values, "online": found.online(c.agents.clock())}
+
+
+# Enrolment tokens
+
+
+@tokens.get("", response_model=Page[TokenOut])
+def list_tokens(
+    c: ContainerDep, who: PrincipalDep, limit: Limit = None, cursor: CursorQuery = None
+) -> Any:
+    return c.agents.page_tokens(who, limit, cursor)
+
+
+@tokens.post("", status_code=201, response_model=TokenCreated)
+def create_token(body: TokenIn, c: ContainerDep, who: PrincipalDep) -> dict[str, Any]:
+    """A token that enrols machines into one site until it expires; shown this once."""
+    token, secret = c.agents.create_token(
+        who, body.site_id, body.name, body.expires_at, body.expires_in_hours
+    )
+    return {**TokenOut.model_validate(token).model_dump(), "token": secret}
+
+
+@tokens.get("/{token_id}", response_model=TokenOut)
+def get_token(token_id: uuid.UUID, c: ContainerDep, who: PrincipalDep) -> EnrollmentToken:
+    return c.agents.get_token(who, token_id)
+
+
+@tokens.post("/{token_id}/revoke", response_model=TokenOut)
+def revoke_token(token_id: uuid.UUID, c: ContainerDep, who: PrincipalDep) -> EnrollmentToken:
+    """The token enrols no more machines; those it enrolled keep working."""
+    return c.agents.revoke_token(who, token_id)
+
+
+# Agents
+
+
+@agents.get("", response_model=Page[AgentOut])
+def list_agents(
+    c: ContainerDep, who: PrincipalDep, limit: Limit = None, cursor: CursorQuery = None
+) -> dict[str, Any]:
+    page = c.agents.page_agents(who, limit, cursor)
+    return {"items": [_agent_out(c, a) for a in page.items], "next": page.next}
+
+
+@agents.get("/{agent_id}", response_model=AgentOut)
+def get_agent(agent_id: uuid.UUID, c: ContainerDep, who: PrincipalDep) -> dict[str, Any]:
+    return _agent_out(c, c.agents.get_agent(who, agent_id))
+
+
+@agents.post("/{agent_id}/revoke", response_model=AgentOut)
+def revoke_agent(agent_id: uuid.UUID, c: ContainerDep, who: PrincipalDep) -> dict[str, Any]:
+    """The agent's key stops working at once; its timeline is kept."""
+    return _agent_out(c, c.agents.revoke_agent(who, agent_id))
+
+
+# The agent's own calls
+
+
+@agent.post(
+    "/enroll",
+    status_code=201,
+    response_model=EnrollOut,
+    responses={401: {"description": "Unknown, expired or revoked enrolment token"}},
+)
+def enroll(body: EnrollIn, c: ContainerDep) -> EnrollOut:
+    """Trade a site's enrolment token for an agent id and key (the key is shown this once)."""
+    found, key = c.agents.enroll(body.token, body.hostname, body.os, body.agent_version)
+    return EnrollOut(agent_id=found.id, agent_key=key)
+
+
+def _inflate(raw: bytes) -> bytes:
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip framing only
+    try:
+        data = inflater.decompress(raw, MAX_DECOMPRESSED_BYTES + 1)
+    except zlib.error:
+        raise InvalidInput("body is not valid gzip", field="body") from None
+    if len(data) > MAX_DECOMPRESSED_BYTES:
+        raise BatchTooLarge(
+            f"body inflates to more than {MAX_DECOMPRESSED_BYTES} bytes", field="body"
+        )
+    if not inflater.eof or inflater.unused_data:
+        raise InvalidInput("body is not one complete gzip stream", field="body")
+    return data
+
+
+def decode_body(raw: bytes, encoding: str) -> Any:
+    """The JSON a request carried, inflated first when it was sent gzip-encoded."""
+    if encoding == "gzip":
+        raw = _inflate(raw)
+    elif encoding not in ("", "identity"):
+        raise InvalidInput(
+            f"Content-Encoding {encoding!r} is not supported; send gzip or none",
+            field="content-encoding",
+        )
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise InvalidInput(f"body is not JSON: {error}", field="body") from None
+
+
+@agent.post(
+    "/events",
+    response_model=IntakeOut,
+    responses={
+        401: {"description": "Missing, unknown or revoked agent key"},
+        413: {"description": f"More than {MAX_BATCH} events, or a body too large"},
+        422: {"description": "An invalid event; the field names it (events.3.kind)"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["events"],
+                        "properties": {
+                            "events": {
+                                "type": "array",
+                                "maxItems": MAX_BATCH,
+                                "items": {"type": "object"},
+                            }
+                        },
+                    }
+                }
+            },
+        }
+    },
+)
+async def post_events(
+    request: Request,
+    c: ContainerDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_agent_key)],
+) -> Any:
+    """A batch of up to 5,000 timeline events, stored all or nothing before the answer.
+
+    Body `{"events": [{"at", "kind", "source", "event_record_id"?, "payload"?}]}`,
+    optionally with `Content-Encoding: gzip`. Re-sent events count as duplicates.
+    """
+    if credentials is None:
+        raise Unauthenticated("send the agent key as Authorization: Bearer")
+    raw = await request.body()
+    encoding = request.headers.get("content-encoding", "").strip().lower()
+
+    def handle() -> Any:
+        # Authenticate before inflating: strangers' bodies cost no decompression.
+        sender = c.agents.authenticate_agent(credentials.credentials)
+        return c.timeline.intake(sender, decode_body(raw, encoding))
+
+    try:
+        result = await run_in_threadpool(handle)
+    except BatchTooLarge as error:
+        return error_response(413, "too_large", error.message, error.field)
+    return JSONResponse({"accepted": result.accepted, "duplicates": result.duplicates})

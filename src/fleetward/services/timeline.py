@@ -1,0 +1,237 @@
+"""The per-machine timeline: agents send batches in, people query it, old events age out."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from fleetward.domain.agents import Agent, StoredEvent, TimelineFilter
+from fleetward.domain.errors import InvalidInput
+from fleetward.domain.identity import Access, Principal
+from fleetward.domain.pagination import Page, clamp_limit
+from fleetward.domain.timeline import TimelineEvent, TimelineKind
+from fleetward.services.audit import not_found
+from fleetward.services.ports import Clock, UnitOfWork
+
+MAX_BATCH = 5_000
+SOURCE_MAX = 200  # the obs_event.source column
+RECORD_ID_MAX = 300  # the obs_event.event_record_id column
+PAYLOAD_MAX_BYTES = 64 * 1024
+EVENT_KEYS = frozenset({"pc_id", "at", "kind", "source", "event_record_id", "payload"})
+KINDS = frozenset(k.value for k in TimelineKind)
+_KIND_LIST = ", ".join(sorted(KINDS))
+# Payload filter keys are top-level names; the narrow alphabet keeps them out of
+# JSON-path syntax on SQLite ($."key") without any escaping to get wrong.
+_PAYLOAD_KEY = re.compile(r"[A-Za-z0-9_-]{1,100}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class BatchTooLarge(InvalidInput):
+    """More events than one batch may hold: the sender should split it (HTTP 413)."""
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeResult:
+    accepted: int
+    duplicates: int
+
+
+def _text(value: Any, field: str, max_len: int) -> str:
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(f"{field} must be a non-empty string", field=field)
+    if len(value) > max_len:
+        raise InvalidInput(f"{field} must be at most {max_len} characters", field=field)
+    if _CONTROL.search(value):
+        # NUL would make PostgreSQL refuse the whole batch (a 5xx, not the sender's 4xx).
+        raise InvalidInput(f"{field} must not contain control characters", field=field)
+    return value
+
+
+def _time(value: Any, field: str) -> datetime:
+    if not isinstance(value, str):
+        raise InvalidInput(f"{field} must be an ISO 8601 time with a time zone", field=field)
+    try:
+        at = datetime.fromisoformat(value)
+        if at.tzinfo is None:
+            raise InvalidInput(f"{field} must carry a time zone (e.g. Z)", field=field)
+        return at.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise InvalidInput(f"{field} is not an ISO 8601 time", field=field) from None
+
+
+def _payload(value: Any, field: str) -> bytes:
+    """The payload's canonical JSON (sorted keys, compact), checked fit to store."""
+    if value is not None and not isinstance(value, dict):
+        raise InvalidInput(f"{field} must be a JSON object or null", field=field)
+    try:
+        canonical = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        raise InvalidInput(f"{field} is not valid JSON", field=field) from None
+    if len(canonical) > PAYLOAD_MAX_BYTES:
+        raise InvalidInput(f"{field} must be at most {PAYLOAD_MAX_BYTES} bytes", field=field)
+    if b"\\u0000" in canonical:
+        raise InvalidInput(f"{field} must not contain NUL characters", field=field)
+    return canonical
+
+
+def derived_record_id(at: datetime, kind: str, source: str, canonical_payload: bytes) -> str:
+    """A stable id for an event its source gave none: the same event, the same id."""
+    head = orjson.dumps([at.isoformat(), kind, source])
+    digest = hashlib.sha256(head[:-1] + b"," + canonical_payload + b"]").hexdigest()
+    return f"sha256:{digest}"
+
+
+def event_row(
+    agent: Agent, index: int, raw: Any, now: datetime, good_sources: set[str] | None = None
+) -> dict[str, Any]:
+    """One sent event as an obs_event row, or InvalidInput naming `events.<index>.<field>`.
+
+    `good_sources` remembers sources already found well-formed: a batch repeats a
+    handful of them, and the domain's check costs more than the rest of the row.
+    """
+    where = f"events.{index}"
+    if not isinstance(raw, dict):
+        raise InvalidInput(f"{where} must be an object", field=where)
+    unknown = set(raw) - EVENT_KEYS
+    if unknown:
+        name = sorted(unknown)[0]
+        raise InvalidInput(f"{where}.{name} is not a timeline event field", field=f"{where}.{name}")
+    if "pc_id" in raw and str(raw["pc_id"]) != str(agent.id):
+        # An agent writes its own timeline only.
+        raise InvalidInput(f"{where}.pc_id is not this agent's id", field=f"{where}.pc_id")
+    at = _time(raw.get("at"), f"{where}.at")
+    kind = raw.get("kind")
+    if kind not in KINDS:
+        raise InvalidInput(f"{where}.kind must be one of {_KIND_LIST}", field=f"{where}.kind")
+    source = raw.get("source")
+    if good_sources is None or source not in good_sources:
+        source = _text(source, f"{where}.source", SOURCE_MAX)
+        try:
+            TimelineEvent(agent.id, at, TimelineKind(kind), source, None, None)
+        except InvalidInput as error:
+            raise InvalidInput(f"{where}.{error.message}", field=f"{where}.{error.field}") from None
+        if good_sources is not None:
+            good_sources.add(source)
+    payload = raw.get("payload")
+    canonical = _payload(payload, f"{where}.payload")
+    record_id = raw.get("event_record_id")
+    if isinstance(record_id, int) and not isinstance(record_id, bool):
+        record_id = str(record_id)  # Windows record numbers often arrive as numbers
+    if record_id is None:
+        record_id = derived_record_id(at, kind, source, canonical)
+    else:
+        record_id = _text(record_id, f"{where}.event_record_id", RECORD_ID_MAX)
+    return {
+        "tenant_id": agent.tenant_id,
+        "pc_id": agent.id,
+        "at": at,
+        "kind": kind,
+        "source": source,
+        "event_record_id": record_id,
+        "payload": payload,
+        "received_at": now,
+    }
+
+
+def _filter_text(values: list[str], field: str) -> tuple[str, ...]:
+    return tuple(_text(v, field, SOURCE_MAX) for v in values)
+
+
+def _aware(value: datetime | None, field: str) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise InvalidInput(f"{field} must carry a time zone (e.g. Z)", field=field)
+    return None if value is None else value.astimezone(UTC)
+
+
+def parse_payload_filters(values: list[str]) -> tuple[tuple[str, str], ...]:
+    """`key:value` pairs; the value may itself hold colons."""
+    pairs = []
+    for value in values:
+        key, sep, wanted = value.partition(":")
+        if not sep or not _PAYLOAD_KEY.fullmatch(key):
+            raise InvalidInput(
+                "payload must be key:value with a key of letters, digits, _ or -", field="payload"
+            )
+        pairs.append((key, _text(wanted, "payload", SOURCE_MAX)))
+    return tuple(pairs)
+
+
+class TimelineService:
+    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+        self.uow = uow
+        self.clock = clock
+
+    def intake(self, agent: Agent, body: Any) -> IntakeResult:
+        """Store a batch all or nothing, committed before the answer; re-sends are no-ops."""
+        if not isinstance(body, dict) or not isinstance(body.get("events"), list):
+            raise InvalidInput("events must be a list of timeline events", field="events")
+        extra = set(body) - {"events"}
+        if extra:
+            name = sorted(extra)[0]
+            raise InvalidInput(f"{name} is not a field of an event batch", field=name)
+        events = body["events"]
+        if len(events) > MAX_BATCH:
+            raise BatchTooLarge(
+                f"events holds {len(events)} events; a batch holds at most {MAX_BATCH}",
+                field="events",
+            )
+        now = self.clock()
+        good_sources: set[str] = set()
+        rows = [event_row(agent, i, raw, now, good_sources) for i, raw in enumerate(events)]
+        with self.uow.write() as repos:
+            accepted = repos.timeline.insert_many(rows)
+        return IntakeResult(accepted, len(rows) - accepted)
+
+    def query(
+        self,
+        principal: Principal,
+        pc_id: uuid.UUID | None = None,
+        kinds: list[str] | None = None,
+        sources: list[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        payload: list[str] | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[StoredEvent]:
+        """Newest first. A machine of another tenant is missing (and the attempt audited)."""
+        principal.require(Access.READ)
+        for kind in kinds or ():
+            if kind not in KINDS:
+                raise InvalidInput(f"kind must be one of {_KIND_LIST}", field="kind")
+        where = TimelineFilter(
+            pc_id=pc_id,
+            kinds=tuple(kinds or ()),
+            sources=_filter_text(sources or [], "source"),
+            since=_aware(since, "since"),
+            until=_aware(until, "until"),
+            payload=parse_payload_filters(payload or []),
+        )
+        size = clamp_limit(limit)
+        with self.uow.read() as repos:
+            if pc_id is not None and repos.agents.get(principal.tenant_id, pc_id) is None:
+                missing = True
+            else:
+                missing = False
+                page: Page[StoredEvent] = repos.timeline.search(
+                    principal.tenant_id, where, size, cursor
+                )
+        if missing:
+            assert pc_id is not None
+            raise not_found(self.uow, self.clock, principal, "agent", pc_id, lambda r: r.agents)
+        return page
+
+    def cleanup(self, retention_days: int) -> int:
+        """Delete every tenant's events recorded more than `retention_days` ago."""
+        if retention_days < 1:
+            raise InvalidInput("retention must be at least one day", field="retention_days")
+        cutoff = self.clock() - timedelta(days=retention_days)
+        with self.uow.write() as repos:
+            deleted: int = repos.timeline.delete_before(cutoff)
+        return deleted
