@@ -4,7 +4,8 @@ One row of ROUTES per route says what it needs (read, write or admin), how to
 make the object it acts on, and a valid body; tests/support/matrix.py says what
 each kind of caller must get. This file holds the rows of clients, sites,
 users, API keys and the audit log; test_isolation_matrix_pipeline.py those of
-the alert pipeline. A new resource is one more row per route
+the alert pipeline; test_isolation_matrix_agents.py those of enrolment tokens,
+agents and the timeline. A new resource is one more row per route
 (test_every_api_route_is_in_the_matrix insists).
 """
 
@@ -20,6 +21,7 @@ from fleetward.bootstrap import Container
 from fleetward.domain.audit import SYSTEM_CLI
 from fleetward.domain.identity import Access
 from tests.conftest import PASSWORD, Actor, TenantFixture
+from tests.integration.test_isolation_matrix_agents import ROUTES as AGENT_ROUTES
 from tests.integration.test_isolation_matrix_pipeline import ROUTES as PIPELINE_ROUTES
 from tests.support.api import CROSS_TENANT, assert_error, audit_entries, unique
 from tests.support.matrix import (
@@ -156,12 +158,7 @@ def test_each_route_answers_each_caller_as_its_access_says(
 
 # Resources that landed, with access tests of their own, before they had rows here.
 # Each is a debt: give its routes rows in ROUTES, then delete its prefix from this list.
-# Agents and the timeline: tests/integration/test_agents_api.py and test_timeline_api.py.
-NOT_YET_IN_MATRIX: tuple[str, ...] = (
-    "/api/v1/enrollment-tokens",
-    "/api/v1/agents",
-    "/api/v1/timeline",
-)
+NOT_YET_IN_MATRIX: tuple[str, ...] = ()
 
 # API operations that take no API key, so no role or tenant of the caller to check.
 OUTSIDE_THE_MATRIX = {
@@ -193,7 +190,7 @@ def test_every_api_route_is_in_the_matrix(client: TestClient) -> None:
         for method, operation in by_method.items()
     }
     served = {key for key, op in operations.items() if {"HTTPBearer": []} in op.get("security", [])}
-    rows = [(r.method, r.path) for r in (*ROUTES, *PIPELINE_ROUTES)]
+    rows = [(r.method, r.path) for r in (*ROUTES, *PIPELINE_ROUTES, *AGENT_ROUTES)]
     assert len(rows) == len(set(rows)), "a route has two rows"
     assert {(m, p) for m, p in served if _prefix(p) not in NOT_YET_IN_MATRIX} == set(rows)
     # Anything else under /api/ is out of the matrix on purpose, and says why above.

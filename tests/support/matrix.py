@@ -1,16 +1,18 @@
 """The tenant isolation and role matrix: routes, the objects they act on, the checks.
 
-tests/integration/test_isolation_matrix.py (clients, sites, users, keys, audit)
-and test_isolation_matrix_pipeline.py (the alert pipeline) each hold a table of
-`Route`s; `check_resource` runs every route of one resource against every kind
-of caller:
+tests/integration/test_isolation_matrix.py (clients, sites, users, keys, audit),
+test_isolation_matrix_pipeline.py (the alert pipeline) and
+test_isolation_matrix_agents.py (enrolment tokens, agents, the timeline) each
+hold a table of `Route`s; `check_resource` runs every route of one resource
+against every kind of caller:
 
 - anonymous and an unknown Bearer key: 401 with the JSON error shape;
 - each role of the owning tenant: 2xx when the role suffices, 403 otherwise;
 - the other tenant's admin: 404 shaped like a random missing id, with a
   `security.cross_tenant_access` entry in the caller's own audit log, when the
-  path names the owner's object; 422 shaped like random ids, when only the body
-  does; its own data only, when neither does.
+  path (or a query parameter, `Route.query`) names the owner's object; 422
+  shaped like random ids, when only the body does; its own data only, when
+  neither does.
 
 Every refused attempt leaves the owner's object and collection as they were.
 """
@@ -115,16 +117,22 @@ class Route:
     status: int | None = None  # when success is not the method's usual answer
     # Checks an allowed caller's answer instead of the method's usual check.
     expect: Callable[[Target, httpx.Response], None] | None = None
+    # Target params sent as query parameters (GET /timeline?pc_id=...): the URL then
+    # names the owner's object as a path parameter would.
+    query: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
 
     def url(self, params: dict[str, str]) -> str:
-        return self.path.format(**params)
+        path = self.path.format(**params)
+        if self.query:
+            path += "?" + "&".join(f"{name}={params[name]}" for name in self.query)
+        return path
 
     @property
     def names_an_object(self) -> bool:
-        return "{" in self.path
+        return "{" in self.path or bool(self.query)
 
     @property
     def success(self) -> int:

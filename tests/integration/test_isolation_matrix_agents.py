@@ -1,0 +1,158 @@
+"""The isolation and role matrix for agents and the timeline (see tests/support/matrix.py).
+
+Enrolment tokens and agents: admins mint and revoke, every role reads. The
+timeline is read by every role; its one route names a machine by the `pc_id`
+query parameter, which the matrix treats as it treats a path parameter: another
+tenant's machine is missing, and the attempt audited.
+
+Enrolling and sending events take a token or the agent's own key, not an API
+key: they are kept out of the matrix (OUTSIDE_THE_MATRIX in
+test_isolation_matrix.py) and tested in test_agents_api.py and
+test_timeline_api.py. Here they only make the objects the routes act on, as
+in production.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from fleetward.bootstrap import Container
+from fleetward.domain.identity import Access
+from tests.conftest import Actor, TenantFixture
+from tests.support.agents import EnrolledAgent, enrolled_agent, event, make_site, make_token
+from tests.support.api import unique
+from tests.support.matrix import (
+    Refs,
+    Route,
+    Target,
+    World,
+    check_resource,
+    collection_ids,
+    items,
+    resources,
+)
+
+TOKENS = "/api/v1/enrollment-tokens"
+TOKEN = TOKENS + "/{token_id}"
+AGENTS = "/api/v1/agents"
+AGENT = AGENTS + "/{agent_id}"
+TIMELINE = "/api/v1/timeline"
+
+
+def token_target(world: World, actor: Actor) -> Target:
+    """A token for a new site of the owner's; minting another names that site."""
+    site_id = make_site(world.client, world.owner)
+    token_id = make_token(world.client, world.owner, site_id)["id"]
+    return Target(
+        {"token_id": token_id},
+        token_id,
+        token_id,
+        lambda: (world.owner_get(f"{TOKENS}/{token_id}"), collection_ids(world, TOKENS)),
+        lambda: {"site_id": site_id},
+    )
+
+
+def _agent(world: World) -> EnrolledAgent:
+    return enrolled_agent(world.client, world.owner, unique("WS").replace(" ", "-"))
+
+
+def agent_target(world: World, actor: Actor) -> Target:
+    agent_id = _agent(world).id
+    return Target(
+        {"agent_id": agent_id},
+        agent_id,
+        agent_id,
+        lambda: (world.owner_get(f"{AGENTS}/{agent_id}"), collection_ids(world, AGENTS)),
+    )
+
+
+def timeline_target(world: World, actor: Actor) -> Target:
+    """A machine that has sent a few events; the timeline names it as ?pc_id=."""
+    agent = _agent(world)
+    sent = world.client.post(
+        "/api/v1/agent/events", json={"events": [event(i) for i in range(3)]}, headers=agent.headers
+    )
+    assert sent.json() == {"accepted": 3, "duplicates": 0}, sent.text
+    return Target(
+        {"pc_id": agent.id},
+        agent.id,
+        agent.id,
+        lambda: (
+            world.owner_get(f"{AGENTS}/{agent.id}"),
+            items(world, f"{TIMELINE}?pc_id={agent.id}"),
+        ),
+    )
+
+
+def new_token(refs: Refs) -> dict[str, Any]:
+    return {"site_id": refs["site_id"], "name": unique("Rollout")}
+
+
+def expect_token(target: Target, response: httpx.Response) -> None:
+    made = response.json()
+    assert made["token"].startswith("fwe_")
+    assert made["site_id"] == target.refs()["site_id"]
+
+
+def expect_revoked(target: Target, response: httpx.Response) -> None:
+    answer = response.json()
+    assert answer["id"] == target.id
+    assert answer["revoked_at"] is not None
+    assert target.snapshot()[0]["revoked_at"] == answer["revoked_at"]
+
+
+def expect_machines_events(target: Target, response: httpx.Response) -> None:
+    shown = response.json()["items"]
+    assert len(shown) == 3
+    assert {e["pc_id"] for e in shown} == {target.id}
+    assert shown == target.snapshot()[1]
+
+
+READ, ADMIN = Access.READ, Access.ADMIN
+
+ROUTES = [
+    Route("GET", TOKENS, READ, token_target),
+    Route("POST", TOKENS, ADMIN, token_target, body_from=new_token, expect=expect_token),
+    Route("GET", TOKEN, READ, token_target),
+    Route("POST", TOKEN + "/revoke", ADMIN, token_target, status=200, expect=expect_revoked),
+    Route("GET", AGENTS, READ, agent_target),
+    Route("GET", AGENT, READ, agent_target),
+    Route("POST", AGENT + "/revoke", ADMIN, agent_target, status=200, expect=expect_revoked),
+    Route("GET", TIMELINE, READ, timeline_target, query=("pc_id",), expect=expect_machines_events),
+]
+
+
+@pytest.fixture
+def world(
+    client: TestClient, container: Container, tenant: TenantFixture, other_tenant: TenantFixture
+) -> World:
+    return World(client, container, tenant, other_tenant)
+
+
+@pytest.mark.parametrize("resource", resources(ROUTES))
+def test_each_route_answers_each_caller_as_its_access_says(
+    world: World, resource: str, subtests: pytest.Subtests
+) -> None:
+    check_resource(world, ROUTES, resource, subtests)
+
+
+def test_the_whole_timeline_shows_the_callers_own_machines_only(world: World) -> None:
+    """Without pc_id the timeline is the tenant's: each side sees its own events, no more."""
+    owners = timeline_target(world, world.owner.admin)
+    owners_before = owners.snapshot()
+    theirs = enrolled_agent(world.client, world.other, "THEIRS-01")
+    sent = world.client.post(
+        "/api/v1/agent/events", json={"events": [event(9)]}, headers=theirs.headers
+    )
+    assert sent.status_code == 200, sent.text
+
+    for tenant, machine in ((world.owner, owners.id), (world.other, theirs.id)):
+        for actor in tenant.actors.values():
+            answer = world.call("GET", f"{TIMELINE}?limit=500", actor.headers)
+            assert answer.status_code == 200, answer.text
+            assert {e["pc_id"] for e in answer.json()["items"]} == {machine}
+    assert owners.snapshot() == owners_before
