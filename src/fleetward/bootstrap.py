@@ -31,6 +31,7 @@ from fleetward.services.ports import Clock, PasswordHasher
 from fleetward.services.rules import RuleService
 from fleetward.services.tickets import TicketService
 from fleetward.services.timeline import TimelineService
+from fleetward.services.watches import WatchService
 from fleetward.services.webhooks import WebhookService
 
 
@@ -55,6 +56,7 @@ class Container:
     alerts: AlertService
     agents: AgentService
     timeline: TimelineService
+    watches: WatchService
 
     def close(self) -> None:
         self.db.dispose()
@@ -139,4 +141,5 @@ def build(
         alerts=AlertService(uow, clock),
         agents=AgentService(uow, clock),
         timeline=TimelineService(uow, clock),
+        watches=WatchService(uow, clock),
     )

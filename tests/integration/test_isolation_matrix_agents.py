@@ -1,6 +1,7 @@
 """The isolation and role matrix for agents and the timeline (see tests/support/matrix.py).
 
-Enrolment tokens and agents: admins mint and revoke, every role reads. The
+Enrolment tokens and agents: admins mint and revoke, every role reads; event-log
+watch rules are settings too (admins write, every role reads). The
 timeline is read by every role; its one route names a machine by the `pc_id`
 query parameter, which the matrix treats as it treats a path parameter: another
 tenant's machine is missing, and the attempt audited.
@@ -41,6 +42,8 @@ TOKEN = TOKENS + "/{token_id}"
 AGENTS = "/api/v1/agents"
 AGENT = AGENTS + "/{agent_id}"
 TIMELINE = "/api/v1/timeline"
+WATCHES = "/api/v1/event-log-watches"
+WATCH = WATCHES + "/{watch_id}"
 
 
 def token_target(world: World, actor: Actor) -> Target:
@@ -88,6 +91,36 @@ def timeline_target(world: World, actor: Actor) -> Target:
     )
 
 
+def watch_target(world: World, actor: Actor) -> Target:
+    """A watch rule on a new site of the owner's; creating another names that site."""
+    site_id = make_site(world.client, world.owner)
+    watch_id = world.owner_post(WATCHES, new_watch({"site_id": site_id}))["id"]
+    return Target(
+        {"watch_id": watch_id},
+        watch_id,
+        watch_id,
+        lambda: (world.owner_get(f"{WATCHES}/{watch_id}"), collection_ids(world, WATCHES)),
+        lambda: {"site_id": site_id},
+    )
+
+
+def new_watch(refs: Refs) -> dict[str, Any]:
+    return {
+        "name": unique("Disk errors"),
+        "scope": {"type": "site", "id": refs["site_id"]},
+        "log_name": "System",
+        "event_ids": [7, 51],
+        "min_level": "warning",
+        "alert_severity": "major",
+    }
+
+
+def expect_watch(target: Target, response: httpx.Response) -> None:
+    made = response.json()
+    assert made["scope"] == {"type": "site", "id": target.refs()["site_id"]}
+    assert made["id"] in target.snapshot()[1]
+
+
 def new_token(refs: Refs) -> dict[str, Any]:
     return {"site_id": refs["site_id"], "name": unique("Rollout")}
 
@@ -123,6 +156,11 @@ ROUTES = [
     Route("GET", AGENT, READ, agent_target),
     Route("POST", AGENT + "/revoke", ADMIN, agent_target, status=200, expect=expect_revoked),
     Route("GET", TIMELINE, READ, timeline_target, query=("pc_id",), expect=expect_machines_events),
+    Route("GET", WATCHES, READ, watch_target),
+    Route("POST", WATCHES, ADMIN, watch_target, body_from=new_watch, expect=expect_watch),
+    Route("GET", WATCH, READ, watch_target),
+    Route("PATCH", WATCH, ADMIN, watch_target, body=lambda: {"enabled": False}),
+    Route("DELETE", WATCH, ADMIN, watch_target),
 ]
 
 

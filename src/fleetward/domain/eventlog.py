@@ -132,6 +132,42 @@ class WatchRule:
         object.__setattr__(self, "_keywords", tuple(k.casefold() for k in self.keywords))
 
 
+class ScopeType(enum.StrEnum):
+    """What a stored watch rule applies to: every agent of the tenant, or of one object."""
+
+    TENANT = "tenant"
+    CLIENT = "client"
+    SITE = "site"
+    AGENT = "agent"
+
+
+@dataclass(frozen=True, slots=True)
+class WatchScope:
+    type: ScopeType
+    id: uuid.UUID | None = None  # the client, site or agent; none for the whole tenant
+
+    def __post_init__(self) -> None:
+        if self.type is ScopeType.TENANT and self.id is not None:
+            raise InvalidInput("scope.id must be absent for a tenant-wide rule", field="scope.id")
+        if self.type is not ScopeType.TENANT and self.id is None:
+            raise InvalidInput(f"scope.id must name the {self.type.value}", field="scope.id")
+
+
+@dataclass(frozen=True, slots=True)
+class EventLogWatch:
+    """A tenant's stored watch rule and the agents it applies to."""
+
+    tenant_id: uuid.UUID
+    scope: WatchScope
+    rule: WatchRule
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def id(self) -> uuid.UUID:
+        return uuid.UUID(str(self.rule.id))
+
+
 def matches(rule: WatchRule, record: EventRecord) -> bool:
     """Whether `record` is one `rule` watches for."""
     if not rule.enabled:

@@ -20,13 +20,16 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
 from fleetward.adapters.storage import schema
 from fleetward.adapters.storage.repositories import TenantRows, _to, cached_statement
 from fleetward.domain.agents import Agent, EnrollmentToken, StoredEvent, TimelineFilter
+from fleetward.domain.alerts import Severity
 from fleetward.domain.errors import InvalidInput
+from fleetward.domain.eventlog import EventLogWatch, MinLevel, ScopeType, WatchRule, WatchScope
 from fleetward.domain.pagination import Page, decode_cursor, encode_cursor
 
 _BAD_CURSOR = "cursor is not one this server handed out"
@@ -72,6 +75,91 @@ def _by_hash_statement() -> Any:
     t = schema.agent
     columns = [t.c[f.name] for f in dataclasses.fields(Agent)]
     return select(*columns).where(t.c.key_hash == bindparam("h"))
+
+
+def _watch(row: Mapping[Any, Any]) -> EventLogWatch:
+    scope_id = row["scope_id"]
+    return EventLogWatch(
+        tenant_id=row["tenant_id"],
+        scope=WatchScope(ScopeType(row["scope_type"]), scope_id),
+        rule=WatchRule(
+            id=row["id"],
+            log_name=row["log_name"],
+            name=row["name"],
+            event_ids=frozenset(row["event_ids"]),
+            providers=tuple(row["providers"]),
+            min_level=MinLevel(row["min_level"]),
+            keywords=tuple(row["keywords"]),
+            alert_severity=Severity(row["alert_severity"]),
+            enabled=row["enabled"],
+        ),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+class WatchRepository(TenantRows[EventLogWatch]):
+    """Event-log watch rules, and the config version of the agents they apply to."""
+
+    def __init__(self, conn: Connection) -> None:
+        super().__init__(conn, schema.eventlog_watch, EventLogWatch, convert=_watch)
+
+    def _columns(self) -> list[Any]:
+        return list(schema.eventlog_watch.c)
+
+    def save(self, watch: EventLogWatch, at: datetime, created: bool) -> None:
+        rule = watch.rule
+        values: dict[str, Any] = {
+            "name": rule.name,
+            "scope_type": watch.scope.type.value,
+            "scope_id": watch.scope.id,
+            "log_name": rule.log_name,
+            "event_ids": sorted(rule.event_ids),
+            "providers": list(rule.providers),
+            "min_level": rule.min_level.value,
+            "keywords": list(rule.keywords),
+            "alert_severity": rule.alert_severity.value,
+            "enabled": rule.enabled,
+            "updated_at": at,
+        }
+        t = schema.eventlog_watch
+        if created:
+            self.conn.execute(
+                insert(t).values(id=watch.id, tenant_id=watch.tenant_id, created_at=at, **values)
+            )
+        else:
+            self.conn.execute(
+                update(t)
+                .where(t.c.tenant_id == watch.tenant_id, t.c.id == watch.id)
+                .values(**values)
+            )
+
+    def bump_config_versions(self, tenant_id: uuid.UUID, scopes: Sequence[WatchScope]) -> int:
+        """Add one to the config version of every agent of the tenant in any of `scopes`
+        (each agent once); answer how many agents that was."""
+        a, site = schema.agent, schema.site
+        reached = []
+        for scope in scopes:
+            if scope.type is ScopeType.TENANT:
+                reached = [a.c.tenant_id == tenant_id]
+                break
+            if scope.type is ScopeType.AGENT:
+                reached.append(a.c.id == scope.id)
+            elif scope.type is ScopeType.SITE:
+                reached.append(a.c.site_id == scope.id)
+            else:
+                sites = select(site.c.id).where(
+                    site.c.tenant_id == tenant_id, site.c.client_id == scope.id
+                )
+                reached.append(a.c.site_id.in_(sites))
+        if not reached:
+            return 0
+        statement = (
+            update(a)
+            .where(a.c.tenant_id == tenant_id, or_(*reached))
+            .values(config_version=a.c.config_version + 1)
+        )
+        return int(self.conn.execute(statement).rowcount)
 
 
 def _event(row: Mapping[Any, Any]) -> StoredEvent:
@@ -238,3 +326,4 @@ class AgentRepositories:
         self.enrollment_tokens = EnrollmentTokenRepository(conn)
         self.agents = AgentRepository(conn)
         self.timeline = TimelineRepository(conn)
+        self.watches = WatchRepository(conn)

@@ -26,6 +26,7 @@ from fleetward.entrypoints.http.routers import (
     tickets,
     timeline,
     users,
+    watches,
     webhooks,
 )
 
@@ -68,6 +69,7 @@ def create_app(container: Container) -> FastAPI:
         agents.tokens,
         agents.agents,
         timeline.router,
+        watches.router,
         pages.router,
     ):
         app.router.routes.extend(router.routes)

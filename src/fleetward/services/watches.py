@@ -1,0 +1,194 @@
+"""Event-log watch rules: admin-managed settings that tell agents which events become alerts.
+
+Every change to a rule raises the config version of each agent it applies to
+(before and after the change), in the same transaction: that version is what
+makes a connected agent receive a ConfigUpdate.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from typing import Any
+
+from fleetward.domain.errors import InvalidInput
+from fleetward.domain.eventlog import EventLogWatch, ScopeType, WatchRule, WatchScope
+from fleetward.domain.identity import Access, Principal
+from fleetward.domain.pagination import Page
+from fleetward.domain.tenancy import clean_name
+from fleetward.services.audit import actor_of, record
+from fleetward.services.ports import Clock, Repositories, UnitOfWork
+from fleetward.services.resources import ScopedResource
+
+OBJECT_TYPE = "eventlog_watch"
+# Fields of the rule itself a PATCH may replace; `scope` is the watch's own.
+RULE_FIELDS = frozenset(
+    {
+        "name",
+        "log_name",
+        "event_ids",
+        "providers",
+        "min_level",
+        "keywords",
+        "alert_severity",
+        "enabled",
+    }
+)
+FIELDS = RULE_FIELDS | {"scope"}
+
+
+def watch_document(watch: EventLogWatch) -> dict[str, Any]:
+    """The rule as the API shows it and the audit log records it (JSON values only)."""
+    rule = watch.rule
+    return {
+        "id": str(watch.id),
+        "name": rule.name,
+        "scope": {
+            "type": watch.scope.type.value,
+            "id": None if watch.scope.id is None else str(watch.scope.id),
+        },
+        "log_name": rule.log_name,
+        "event_ids": sorted(rule.event_ids),
+        "providers": list(rule.providers),
+        "min_level": rule.min_level.value,
+        "keywords": list(rule.keywords),
+        "alert_severity": rule.alert_severity.value,
+        "enabled": rule.enabled,
+    }
+
+
+def _rule_values(values: dict[str, Any]) -> dict[str, Any]:
+    """The API's lists as WatchRule holds them; a name is cleaned as every name is."""
+    shaped = dict(values)
+    if "event_ids" in shaped:
+        shaped["event_ids"] = frozenset(shaped["event_ids"])
+    for field in ("providers", "keywords"):
+        if field in shaped:
+            shaped[field] = tuple(shaped[field])
+    if "name" in shaped:
+        shaped["name"] = clean_name(shaped["name"])
+    return shaped
+
+
+def _check_scope(repos: Repositories, tenant_id: uuid.UUID, scope: WatchScope) -> None:
+    """The scope's object must be the tenant's own; another tenant's reads as a random id."""
+    if scope.type is ScopeType.TENANT or scope.id is None:
+        return
+    rows = {
+        ScopeType.CLIENT: repos.clients,
+        ScopeType.SITE: repos.sites,
+        ScopeType.AGENT: repos.agents,
+    }[scope.type]
+    if rows.get(tenant_id, scope.id) is None:
+        raise InvalidInput(
+            f"scope.id: {scope.id} is not a {scope.type.value} of yours", field="scope.id"
+        )
+
+
+class WatchService:
+    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+        self.uow = uow
+        self.clock = clock
+        # Watch rules are settings: admins change them, every role may read them.
+        self.watches = ScopedResource[EventLogWatch](
+            uow, clock, OBJECT_TYPE, lambda r: r.watches, Access.ADMIN, document=watch_document
+        )
+
+    def get(self, principal: Principal, watch_id: uuid.UUID) -> EventLogWatch:
+        return self.watches.get(principal, watch_id)
+
+    def page(
+        self, principal: Principal, limit: int | None, cursor: str | None
+    ) -> Page[EventLogWatch]:
+        return self.watches.page(principal, limit, cursor)
+
+    def create(
+        self, principal: Principal, scope: WatchScope, rule: dict[str, Any]
+    ) -> EventLogWatch:
+        """`rule` holds WatchRule's fields (name and log_name at least); the domain checks them."""
+        principal.require(Access.ADMIN)
+        unknown = set(rule) - RULE_FIELDS
+        if unknown:
+            field = sorted(unknown)[0]
+            raise InvalidInput(f"{field} is not a field of a watch rule", field=field)
+        now = self.clock()
+        watch = EventLogWatch(
+            tenant_id=principal.tenant_id,
+            scope=scope,
+            rule=WatchRule(id=uuid.uuid4(), **_rule_values(rule)),
+            created_at=now,
+            updated_at=now,
+        )
+        with self.uow.write() as repos:
+            _check_scope(repos, principal.tenant_id, scope)
+            repos.watches.save(watch, now, created=True)
+            repos.watches.bump_config_versions(principal.tenant_id, [scope])
+            self._record(repos, principal, "create", watch.id, after=watch_document(watch))
+        return watch
+
+    def update(
+        self, principal: Principal, watch_id: uuid.UUID, changes: dict[str, Any]
+    ) -> EventLogWatch:
+        """Only the fields given change; the result must still be a valid rule."""
+        principal.require(Access.ADMIN)
+        unknown = set(changes) - FIELDS
+        if unknown:
+            field = sorted(unknown)[0]
+            raise InvalidInput(f"{field} cannot be changed", field=field)
+        rule_changes = _rule_values({k: v for k, v in changes.items() if k in RULE_FIELDS})
+        with self.uow.write() as repos:
+            before: EventLogWatch | None = repos.watches.get(principal.tenant_id, watch_id)
+            if before is not None:
+                scope = changes.get("scope", before.scope)
+                rule = dataclasses.replace(before.rule, **rule_changes)  # re-checks the rule
+                if scope == before.scope and rule == before.rule:
+                    return before
+                if scope != before.scope:
+                    _check_scope(repos, principal.tenant_id, scope)
+                now = self.clock()
+                after = dataclasses.replace(before, scope=scope, rule=rule, updated_at=now)
+                repos.watches.save(after, now, created=False)
+                # The agents it left stop watching, the ones it reached start: both hear of it.
+                repos.watches.bump_config_versions(principal.tenant_id, [before.scope, scope])
+                self._record(
+                    repos,
+                    principal,
+                    "update",
+                    watch_id,
+                    before=watch_document(before),
+                    after=watch_document(after),
+                )
+                return after
+        raise self.watches.missing(principal, watch_id)
+
+    def delete(self, principal: Principal, watch_id: uuid.UUID) -> None:
+        principal.require(Access.ADMIN)
+        with self.uow.write() as repos:
+            before: EventLogWatch | None = repos.watches.get(principal.tenant_id, watch_id)
+            if before is not None:
+                repos.watches.delete(principal.tenant_id, watch_id)
+                repos.watches.bump_config_versions(principal.tenant_id, [before.scope])
+                self._record(repos, principal, "delete", watch_id, before=watch_document(before))
+                return
+        raise self.watches.missing(principal, watch_id)
+
+    def _record(
+        self,
+        repos: Repositories,
+        principal: Principal,
+        verb: str,
+        watch_id: uuid.UUID,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> None:
+        record(
+            repos,
+            self.clock,
+            principal.tenant_id,
+            actor_of(principal),
+            f"{OBJECT_TYPE}.{verb}",
+            OBJECT_TYPE,
+            watch_id,
+            before=before,
+            after=after,
+        )
