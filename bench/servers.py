@@ -152,7 +152,7 @@ def serve(app: Any, port: int, info: dict[str, Any] | None = None) -> None:
     ready = {
         "port": sock.getsockname()[1],
         "pid": os.getpid(),
-        "http": config.http_protocol_class.__name__,  # type: ignore[attr-defined]
+        "http": config.http_protocol_class.__name__,
         "loop": _loop_name(config.loop),
         **(info or {}),
     }

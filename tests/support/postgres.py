@@ -102,7 +102,7 @@ class PostgresServer:
 
     def execute(self, sql: str) -> None:
         with psycopg.connect(self.admin_dsn(), autocommit=True) as conn:
-            conn.execute(sql)  # type: ignore[arg-type]
+            conn.execute(sql)
 
     def stop(self) -> None:
         try:
