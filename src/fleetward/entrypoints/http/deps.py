@@ -20,11 +20,15 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer fwk_...`")
 
 
+def container_of(request: Request) -> Container:
+    c: Container = request.app.state.container
+    return c
+
+
 async def container(request: Request) -> Container:
     # async on purpose: FastAPI runs a plain `def` dependency in the thread pool,
     # a hop that costs more than this whole function.
-    c: Container = request.app.state.container
-    return c
+    return container_of(request)
 
 
 ContainerDep = Annotated[Container, Depends(container)]
