@@ -259,3 +259,33 @@ def test_changes_raise_the_config_version_of_the_agents_a_rule_applies_to(
     v = versions()
     assert client.delete(f"{WATCHES}/{tenant_wide['id']}", headers=h).status_code == 204
     assert bumped(v) == {"a", "b", "elsewhere"}
+
+
+def test_rules_for_an_agent_are_those_whose_scope_reaches_it(
+    client: TestClient, container: Container, tenant: TenantFixture, other_tenant: TenantFixture
+) -> None:
+    site = make_site(client, tenant)
+    client_id = site_of(client, tenant, site)["client_id"]
+    mine = enroll(client, make_token(client, tenant, site)["token"], "WS-MINE").json()["agent_id"]
+    neighbour = enroll(client, make_token(client, tenant, site)["token"], "WS-NEXT").json()
+    elsewhere = enrolled_agent(client, tenant, "WS-ELSEWHERE")
+    made = {
+        "tenant": new_watch(client, tenant, scope={"type": "tenant"}),
+        "client": new_watch(client, tenant, scope={"type": "client", "id": client_id}),
+        "site": new_watch(client, tenant, scope={"type": "site", "id": site}),
+        "agent": new_watch(client, tenant, scope={"type": "agent", "id": mine}, enabled=False),
+        "neighbour": new_watch(
+            client, tenant, scope={"type": "agent", "id": neighbour["agent_id"]}
+        ),
+        "other site": new_watch(client, tenant, scope={"type": "site", "id": elsewhere.site_id}),
+    }
+    new_watch(client, other_tenant, scope={"type": "tenant"})
+
+    def rules_of(tenant_id: uuid.UUID, agent_id: str) -> list[str]:
+        with SqlUnitOfWork(container.db).read() as repos:
+            agent = repos.agents.get(tenant_id, uuid.UUID(agent_id))
+            return [str(w.id) for w in repos.watches.for_agent(agent)]
+
+    ids = {label: w["id"] for label, w in made.items()}
+    assert rules_of(tenant.id, mine) == [ids[k] for k in ("tenant", "client", "site", "agent")]
+    assert rules_of(tenant.id, elsewhere.id) == [ids["tenant"], ids["other site"]]

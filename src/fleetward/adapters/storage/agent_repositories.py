@@ -134,6 +134,29 @@ class WatchRepository(TenantRows[EventLogWatch]):
                 .values(**values)
             )
 
+    def for_agent(self, agent: Agent) -> list[EventLogWatch]:
+        """Every rule that applies to `agent`: its tenant's, its site's client's, its
+        site's and its own, enabled or not, oldest first."""
+        w, site = schema.eventlog_watch, schema.site
+        client_of_site = select(site.c.client_id).where(site.c.id == agent.site_id)
+        statement = (
+            select(*self._columns())
+            .where(
+                w.c.tenant_id == agent.tenant_id,
+                or_(
+                    w.c.scope_type == ScopeType.TENANT.value,
+                    and_(w.c.scope_type == ScopeType.AGENT.value, w.c.scope_id == agent.id),
+                    and_(w.c.scope_type == ScopeType.SITE.value, w.c.scope_id == agent.site_id),
+                    and_(
+                        w.c.scope_type == ScopeType.CLIENT.value,
+                        w.c.scope_id.in_(client_of_site),
+                    ),
+                ),
+            )
+            .order_by(w.c.created_at, w.c.id)
+        )
+        return [_watch(row) for row in self.conn.execute(statement).mappings()]
+
     def bump_config_versions(self, tenant_id: uuid.UUID, scopes: Sequence[WatchScope]) -> int:
         """Add one to the config version of every agent of the tenant in any of `scopes`
         (each agent once); answer how many agents that was."""
