@@ -236,6 +236,30 @@ def test_retention_cleanup_deletes_only_old_events(
     assert container.timeline.cleanup(90) == 0
 
 
+def test_a_batch_sent_again_after_cleanup_deleted_it_is_stored_again(
+    client: TestClient, container: Container, tenant: TenantFixture, agent: EnrolledAgent
+) -> None:
+    # The second send is the same bytes: the process must not answer it from
+    # its memory of committed batches once those events are gone.
+    now = datetime.now(UTC)
+    old = [event(i, at=(now - timedelta(days=91, minutes=i)).isoformat()) for i in range(3)]
+    assert send(client, agent, old).json() == {"accepted": 3, "duplicates": 0}
+    assert send(client, agent, old).json() == {"accepted": 0, "duplicates": 3}
+    assert container.timeline.cleanup(90) == 3
+    assert send(client, agent, old).json() == {"accepted": 3, "duplicates": 0}
+    assert len(everything(client, tenant)) == 3
+
+
+def test_the_same_bytes_from_another_agent_are_that_agents_own_events(
+    client: TestClient, tenant: TenantFixture, agent: EnrolledAgent
+) -> None:
+    batch = [event(i) for i in range(4)]
+    assert send(client, agent, batch).json() == {"accepted": 4, "duplicates": 0}
+    other = enrolled_agent(client, tenant, "WS-02")
+    assert send(client, other, batch).json() == {"accepted": 4, "duplicates": 0}
+    assert len(everything(client, tenant, pc_id=other.id)) == 4
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_the_sqlite_fast_path_stores_times_as_sqlalchemy_would(container: Container) -> None:
     from sqlalchemy.dialects import sqlite

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,6 +32,9 @@ _KIND_LIST = ", ".join(sorted(KINDS))
 # JSON-path syntax on SQLite ($."key") without any escaping to get wrong.
 _PAYLOAD_KEY = re.compile(r"[A-Za-z0-9_-]{1,100}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Batches remembered per process: an agent re-sends a batch whose answer it
+# never got, byte for byte, until one arrives. 16 bytes a digest plus the key.
+COMMITTED_BATCHES = 20_000
 
 
 class BatchTooLarge(InvalidInput):
@@ -94,39 +99,47 @@ def event_row(
 
     `good_sources` remembers sources already found well-formed: a batch repeats a
     handful of them, and the domain's check costs more than the rest of the row.
+    The row also carries `payload_json`, the payload's canonical text, so storage
+    need not serialise it again.
     """
-    where = f"events.{index}"
+    try:
+        return _row(agent, raw, now, good_sources)
+    except InvalidInput as error:
+        # Named here, on failure only: a batch of 5,000 pays no string formatting.
+        where = f"events.{index}"
+        if error.field is None:
+            raise InvalidInput(f"{where} {error.message}", field=where) from None
+        raise InvalidInput(f"{where}.{error.message}", field=f"{where}.{error.field}") from None
+
+
+def _row(agent: Agent, raw: Any, now: datetime, good_sources: set[str] | None) -> dict[str, Any]:
     if not isinstance(raw, dict):
-        raise InvalidInput(f"{where} must be an object", field=where)
-    unknown = set(raw) - EVENT_KEYS
-    if unknown:
-        name = sorted(unknown)[0]
-        raise InvalidInput(f"{where}.{name} is not a timeline event field", field=f"{where}.{name}")
+        raise InvalidInput("must be an object")
+    if not raw.keys() <= EVENT_KEYS:
+        name = sorted(set(raw) - EVENT_KEYS)[0]
+        raise InvalidInput(f"{name} is not a timeline event field", field=name)
     if "pc_id" in raw and str(raw["pc_id"]) != str(agent.id):
         # An agent writes its own timeline only.
-        raise InvalidInput(f"{where}.pc_id is not this agent's id", field=f"{where}.pc_id")
-    at = _time(raw.get("at"), f"{where}.at")
+        raise InvalidInput("pc_id is not this agent's id", field="pc_id")
+    at = _time(raw.get("at"), "at")
     kind = raw.get("kind")
     if kind not in KINDS:
-        raise InvalidInput(f"{where}.kind must be one of {_KIND_LIST}", field=f"{where}.kind")
+        raise InvalidInput(f"kind must be one of {_KIND_LIST}", field="kind")
     source = raw.get("source")
     if good_sources is None or source not in good_sources:
-        source = _text(source, f"{where}.source", SOURCE_MAX)
-        try:
-            TimelineEvent(agent.id, at, TimelineKind(kind), source, None, None)
-        except InvalidInput as error:
-            raise InvalidInput(f"{where}.{error.message}", field=f"{where}.{error.field}") from None
+        source = _text(source, "source", SOURCE_MAX)
+        TimelineEvent(agent.id, at, TimelineKind(kind), source, None, None)
         if good_sources is not None:
             good_sources.add(source)
     payload = raw.get("payload")
-    canonical = _payload(payload, f"{where}.payload")
+    canonical = _payload(payload, "payload")
     record_id = raw.get("event_record_id")
     if isinstance(record_id, int) and not isinstance(record_id, bool):
         record_id = str(record_id)  # Windows record numbers often arrive as numbers
     if record_id is None:
         record_id = derived_record_id(at, kind, source, canonical)
     else:
-        record_id = _text(record_id, f"{where}.event_record_id", RECORD_ID_MAX)
+        record_id = _text(record_id, "event_record_id", RECORD_ID_MAX)
     return {
         "tenant_id": agent.tenant_id,
         "pc_id": agent.id,
@@ -135,6 +148,7 @@ def event_row(
         "source": source,
         "event_record_id": record_id,
         "payload": payload,
+        "payload_json": canonical.decode(),
         "received_at": now,
     }
 
@@ -162,13 +176,57 @@ def parse_payload_filters(values: list[str]) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def batch_digest(body: bytes, encoding: str) -> bytes:
+    """What identifies a request body as sent (compressed or not)."""
+    return hashlib.blake2b(body, digest_size=16, person=encoding.encode()[:16]).digest()
+
+
+class CommittedBatches:
+    """Digests of batches this process committed, with how many events each held.
+
+    A batch found here was stored whole, so sending it again is all duplicates
+    and can be answered without parsing it or asking the database; a miss just
+    means the usual path. Bounded: the oldest go first.
+    """
+
+    def __init__(self, size: int = COMMITTED_BATCHES) -> None:
+        self._size = size
+        self._entries: OrderedDict[tuple[uuid.UUID, bytes], int] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def remember(self, agent_id: uuid.UUID, digest: bytes, events: int) -> None:
+        with self._lock:
+            self._entries[(agent_id, digest)] = events
+            self._entries.move_to_end((agent_id, digest))
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+    def events_in(self, agent_id: uuid.UUID, digest: bytes) -> int | None:
+        with self._lock:
+            return self._entries.get((agent_id, digest))
+
+    def forget(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
 class TimelineService:
     def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
         self.uow = uow
         self.clock = clock
+        self._committed = CommittedBatches()
 
-    def intake(self, agent: Agent, body: Any) -> IntakeResult:
-        """Store a batch all or nothing, committed before the answer; re-sends are no-ops."""
+    def known_batch(self, agent: Agent, digest: bytes) -> IntakeResult | None:
+        """The answer to a batch this agent sent before and that was committed, else None."""
+        events = self._committed.events_in(agent.id, digest)
+        return None if events is None else IntakeResult(0, events)
+
+    def intake(self, agent: Agent, body: Any, digest: bytes | None = None) -> IntakeResult:
+        """Store a batch all or nothing, committed before the answer; re-sends are no-ops.
+
+        With the `digest` of the body as sent, a later identical batch is answered
+        by known_batch().
+        """
         if not isinstance(body, dict) or not isinstance(body.get("events"), list):
             raise InvalidInput("events must be a list of timeline events", field="events")
         extra = set(body) - {"events"}
@@ -186,6 +244,8 @@ class TimelineService:
         rows = [event_row(agent, i, raw, now, good_sources) for i, raw in enumerate(events)]
         with self.uow.write() as repos:
             accepted = repos.timeline.insert_many(rows)
+        if digest is not None:
+            self._committed.remember(agent.id, digest, len(rows))
         return IntakeResult(accepted, len(rows) - accepted)
 
     def query(
@@ -234,4 +294,6 @@ class TimelineService:
         cutoff = self.clock() - timedelta(days=retention_days)
         with self.uow.write() as repos:
             deleted: int = repos.timeline.delete_before(cutoff)
+        # A deleted event sent again is new again, not a duplicate.
+        self._committed.forget()
         return deleted

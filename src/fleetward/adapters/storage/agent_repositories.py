@@ -214,11 +214,14 @@ def _sqlite_time(at: datetime) -> str:
     return at.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-def _compiled_sqlite_insert(dialect: Dialect) -> tuple[str, list[str], dict[str, Any]]:
-    """SQL text, parameter order and bind processors of the SQLite batch insert."""
+def _compiled_sqlite_insert(dialect: Dialect) -> tuple[str, dict[str, Any]]:
+    """SQL text and bind processors of the SQLite batch insert, whose parameters
+    come in the order of _INSERT_COLUMNS."""
     compiled = _insert_ignoring_duplicates("sqlite").compile(
         dialect=dialect, column_keys=list(_INSERT_COLUMNS)
     )
+    if tuple(compiled.positiontup or ()) != _INSERT_COLUMNS:
+        raise AssertionError(f"unexpected parameter order {compiled.positiontup}")
     t = schema.obs_event
 
     def identity(value: Any) -> Any:
@@ -228,7 +231,7 @@ def _compiled_sqlite_insert(dialect: Dialect) -> tuple[str, list[str], dict[str,
         name: t.c[name].type.dialect_impl(dialect).bind_processor(dialect) or identity
         for name in _INSERT_COLUMNS
     }
-    return compiled.string, list(compiled.positiontup or ()), processors
+    return compiled.string, processors
 
 
 def _event_cursor(cursor: str) -> tuple[datetime, int]:
@@ -263,7 +266,8 @@ class TimelineRepository:
             ("timeline_insert_returning", dialect),
             lambda: _insert_ignoring_duplicates(dialect).returning(schema.obs_event.c.id),
         )
-        return len(self.conn.execute(returning, list(rows)).all())
+        columns = [{name: row[name] for name in _INSERT_COLUMNS} for row in rows]
+        return len(self.conn.execute(returning, columns).all())
 
     def _insert_many_sqlite(self, rows: Sequence[Mapping[str, Any]]) -> int:
         """The same statement, executed by the driver with values bound here.
@@ -271,30 +275,32 @@ class TimelineRepository:
         SQLAlchemy's per-row parameter processing cost ~25 us a row, five times
         SQLite's own insert. The columns a batch shares go through their types'
         own bind processors once; per row, `at` is formatted as UTCDateTime would
-        store it and payloads go through orjson (read back the same as json.dumps).
+        store it, and the payload is the row's `payload_json` when the service
+        serialised it already (read back the same as json.dumps would have stored).
         """
-        statement, order, processors = cached_statement(
+        statement, processors = cached_statement(
             ("timeline_insert_sqlite",), lambda: _compiled_sqlite_insert(self.conn.dialect)
         )
         first = rows[0]
-        shared = {
-            name: processors[name](first[name]) for name in ("tenant_id", "pc_id", "received_at")
-        }
-        if any(
-            row["tenant_id"] != first["tenant_id"] or row["pc_id"] != first["pc_id"] for row in rows
-        ):
+        tenant_id, pc_id = first["tenant_id"], first["pc_id"]
+        if any(row["tenant_id"] != tenant_id or row["pc_id"] != pc_id for row in rows):
             raise ValueError("one batch is one machine's: rows must share tenant_id and pc_id")
-        values = []
-        for row in rows:
-            own = {
-                "at": _sqlite_time(row["at"]),
-                "kind": row["kind"],
-                "source": row["source"],
-                "event_record_id": row["event_record_id"],
-                "payload": orjson.dumps(row["payload"]).decode(),
-                **shared,
-            }
-            values.append(tuple(own[name] for name in order))
+        tenant, pc, received = (
+            processors[name](first[name]) for name in ("tenant_id", "pc_id", "received_at")
+        )
+        values = [
+            (
+                tenant,
+                pc,
+                _sqlite_time(row["at"]),
+                row["kind"],
+                row["source"],
+                row["event_record_id"],
+                row.get("payload_json") or orjson.dumps(row["payload"]).decode(),
+                received,
+            )
+            for row in rows
+        ]
         # pysqlite's executemany sums the rows each execution changed.
         return int(self.conn.exec_driver_sql(statement, values).rowcount)
 

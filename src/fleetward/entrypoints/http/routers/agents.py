@@ -26,7 +26,7 @@ from fleetward.entrypoints.http.deps import ContainerDep, PrincipalDep
 from fleetward.entrypoints.http.errors import error_response
 from fleetward.entrypoints.http.routers.common import CursorQuery, Limit
 from fleetward.entrypoints.http.schemas import In, Out, Page, printable_or_none
-from fleetward.services.timeline import MAX_BATCH, BatchTooLarge
+from fleetward.services.timeline import MAX_BATCH, BatchTooLarge, batch_digest
 
 # The body limit counts compressed bytes; this caps what a small gzip body may
 # inflate to, so a zip bomb costs at most this much memory before it is refused.
@@ -254,7 +254,11 @@ async def post_events(
     def handle() -> Any:
         # Authenticate before inflating: strangers' bodies cost no decompression.
         sender = c.agents.authenticate_agent(credentials.credentials)
-        return c.timeline.intake(sender, decode_body(raw, encoding))
+        digest = batch_digest(raw, encoding)
+        known = c.timeline.known_batch(sender, digest)
+        if known is not None:
+            return known
+        return c.timeline.intake(sender, decode_body(raw, encoding), digest)
 
     try:
         result = await run_in_threadpool(handle)
