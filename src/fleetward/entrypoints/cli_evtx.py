@@ -102,7 +102,9 @@ def import_files(
     agent: Annotated[
         str, typer.Option("--agent", help="Id of the agent whose machine wrote the logs.")
     ],
-    files: Annotated[list[Path], typer.Argument(help="One or more .evtx files.", metavar="FILE...")],
+    files: Annotated[
+        list[Path], typer.Argument(help="One or more .evtx files.", metavar="FILE...")
+    ],
 ) -> None:
     """Load archived .evtx files as if the agent had sent them; importing twice adds nothing."""
     from fleetward.entrypoints import cli
