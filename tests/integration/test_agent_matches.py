@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from fleetward.bootstrap import Container
 from fleetward.domain.alerts import AlertStatus, Provider, Severity
 from tests.conftest import TenantFixture, make_tenant
+from tests.integration.test_pages import log_in
 from tests.support.agents import T0, EnrolledAgent, enrolled_agent, make_site, make_token
 from tests.support.api import assert_error
 from tests.support.eventlog import (
@@ -352,6 +353,21 @@ def test_the_built_in_integration_is_listed_but_not_creatable_changeable_or_a_we
         f"/api/v1/integrations/{iid}/assets/{asset['id']}", json={"client_id": None}, headers=h
     )
     assert_error(moved, 409, "conflict")
+
+    # Roles first: who may not change integrations at all hears 403, not 409.
+    patched = client.patch(
+        f"/api/v1/integrations/{iid}", json={"name": "x"}, headers=tenant.operator.headers
+    )
+    assert_error(patched, 403, "forbidden")
+
+    # The dashboard lists it and shows it, and does not offer it for a new integration.
+    token = log_in(client, tenant.admin.email)
+    page = client.get("/integrations")
+    assert page.status_code == 200 and "Fleetward agents (built in)" in page.text
+    assert 'value="agent"' not in page.text
+    assert client.get(f"/integrations/{iid}").status_code == 200
+    form = {"provider": "agent", "name": "Mine", "csrf_token": token}
+    assert client.post("/integrations", data=form).status_code == 422
 
     # A webhook to it answers as an unknown integration does, whatever it sends.
     unknown = client.post(

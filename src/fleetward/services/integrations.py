@@ -138,8 +138,15 @@ class IntegrationService:
     def get(self, principal: Principal, integration_id: uuid.UUID) -> Integration:
         return self.integrations.get(principal, integration_id)
 
-    def _managed(self, principal: Principal, integration_id: uuid.UUID) -> Integration:
-        """An integration people may change: the built-in agent one is read-only (409)."""
+    def _managed(
+        self, principal: Principal, integration_id: uuid.UUID, access: Access = Access.ADMIN
+    ) -> Integration:
+        """An integration people may change: the built-in agent one is read-only (409).
+
+        The role is checked first, so someone who may not change integrations at all
+        hears 403 for this one too, not 409.
+        """
+        principal.require(access)
         integration = self.get(principal, integration_id)
         if integration.provider is Provider.AGENT:
             raise Conflict(BUILT_IN)
@@ -243,7 +250,7 @@ class IntegrationService:
         client_id: uuid.UUID | None,
     ) -> Asset:
         # An agent's machine belongs to its site's client; it is not re-assigned here.
-        self._managed(principal, integration_id)
+        self._managed(principal, integration_id, Access.WRITE)
         if client_id is not None:
             self._client_in_tenant(principal, client_id, "client_id")
         return self.assets.update(
