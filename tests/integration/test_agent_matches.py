@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from fleetward.bootstrap import Container
 from fleetward.domain.alerts import AlertStatus, Provider, Severity
+from fleetward.domain.rules import RuleConditions
 from tests.conftest import TenantFixture, make_tenant
 from tests.integration.test_pages import log_in
 from tests.support.agents import T0, EnrolledAgent, enrolled_agent, make_site, make_token
@@ -424,3 +425,37 @@ def test_a_person_owning_the_name_does_not_block_the_built_in_integration(
     assert send(client, agent, [match(rule, 1)]).json()["accepted"] == 1
     (built_in,) = agent_integrations(container, tenant.id)
     assert built_in.name == "Fleetward agents (built in)"
+
+
+def test_alert_rules_see_event_log_fields_like_any_alert(
+    client: TestClient,
+    container: Container,
+    tenant: TenantFixture,
+    agent: EnrolledAgent,
+    rule: dict[str, Any],
+) -> None:
+    client_id = client_of_site(container, tenant.id, agent.site_id)
+    add_rule(
+        container, tenant.id, "security only", RuleConditions(alert_classes=frozenset({"Security"}))
+    )
+    assert send(client, agent, [match(rule, 1)]).json()["accepted"] == 1
+    (recorded,) = alerts(container, tenant.id)
+    assert recorded.ticket_id is None and recorded.client_id == client_id
+
+    add_rule(
+        container,
+        tenant.id,
+        "disk trouble at this client",
+        RuleConditions(
+            activity_types=frozenset({"EVENT_LOG"}),
+            source_types=frozenset({"eventlog"}),
+            alert_classes=frozenset({"System"}),
+            severities=frozenset({Severity.MAJOR}),
+            client_ids=frozenset({client_id}),
+            keywords=("bad block",),
+        ),
+    )
+    assert send(client, agent, [match(rule, 2)]).json()["accepted"] == 1
+    (opened,) = tickets(container, tenant.id)
+    ticketed = [a for a in alerts(container, tenant.id) if a.ticket_id == opened.id]
+    assert [a.external_alert_id for a in ticketed] == [f"evtlog:{agent.id}:{rule['id']}:2"]
