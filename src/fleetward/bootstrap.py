@@ -15,6 +15,7 @@ from fleetward.adapters.security.passwords import Argon2Passwords
 from fleetward.adapters.security.secretbox import FernetSecretBox, load_or_create_key
 from fleetward.adapters.storage import migrate
 from fleetward.adapters.storage.database import Database, SqlUnitOfWork
+from fleetward.agent.collectors.evtx import read_evtx
 from fleetward.config import Settings
 from fleetward.domain.alerts import Ignored, NormalizedEvent
 from fleetward.domain.integrations import Integration
@@ -24,6 +25,8 @@ from fleetward.services.alerts import AlertService
 from fleetward.services.audit import AuditService
 from fleetward.services.boards import BoardService
 from fleetward.services.clients import ClientService
+from fleetward.services.eventlog_alerts import EventLogAlertService
+from fleetward.services.evtx_import import EvtxImportService
 from fleetward.services.identity import IdentityService, LoginPolicy
 from fleetward.services.integrations import IntegrationService
 from fleetward.services.maintenance import MaintenanceService
@@ -57,6 +60,8 @@ class Container:
     agents: AgentService
     timeline: TimelineService
     watches: WatchService
+    eventlog_alerts: EventLogAlertService
+    evtx_import: EvtxImportService
 
     def close(self) -> None:
         self.db.dispose()
@@ -125,6 +130,8 @@ def build(
     secrets = FernetSecretBox(load_or_create_key(settings.secret_key, settings.data_dir))
     pipeline = AlertPipeline(uow, clock)
     webhooks = WebhookService(uow, clock, pipeline, secrets, normalize, (PayloadError,))
+    timeline = TimelineService(uow, clock)
+    eventlog_alerts = EventLogAlertService(uow, clock, pipeline, secrets)
     return Container(
         settings=settings,
         db=db,
@@ -140,6 +147,8 @@ def build(
         maintenance=MaintenanceService(uow, clock),
         alerts=AlertService(uow, clock),
         agents=AgentService(uow, clock),
-        timeline=TimelineService(uow, clock),
+        timeline=timeline,
         watches=WatchService(uow, clock),
+        eventlog_alerts=eventlog_alerts,
+        evtx_import=EvtxImportService(uow, timeline, eventlog_alerts, read_evtx),
     )

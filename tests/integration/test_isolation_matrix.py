@@ -172,6 +172,10 @@ OUTSIDE_THE_MATRIX = {
     # test_timeline_api.py cover unknown, expired and revoked tokens and keys.
     ("POST", "/api/v1/agent/enroll"),
     ("POST", "/api/v1/agent/events"),
+    # Watch-rule matches take the agent's key too; test_agent_matches.py covers bad,
+    # missing and revoked keys, a person's key (401), and another tenant's rule ids
+    # (ignored, nothing created in either tenant).
+    ("POST", "/api/v1/agent/matches"),
 }
 
 

@@ -51,6 +51,13 @@ class Provider(enum.StrEnum):
     TACTICALRMM = "tacticalrmm"
     ALERTMANAGER = "alertmanager"
     GENERIC = "generic"
+    # Fleetward's own agents (event-log watch matches): built in, one per tenant,
+    # never created by people and never a webhook sender.
+    AGENT = "agent"
+
+
+# The providers that deliver alerts by webhook, and so the ones people may add.
+WEBHOOK_PROVIDERS = frozenset(p for p in Provider if p is not Provider.AGENT)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,9 +6,9 @@ import dataclasses
 import uuid
 from typing import Any
 
-from fleetward.domain.alerts import Provider
+from fleetward.domain.alerts import WEBHOOK_PROVIDERS, Provider
 from fleetward.domain.audit import snapshot
-from fleetward.domain.errors import InvalidInput
+from fleetward.domain.errors import Conflict, InvalidInput
 from fleetward.domain.identity import Access, Principal
 from fleetward.domain.integrations import (
     POLL_MINUTES_DEFAULT,
@@ -25,6 +25,11 @@ from fleetward.services.audit import actor_of, record
 from fleetward.services.ports import Clock, UnitOfWork
 from fleetward.services.resources import ScopedResource
 from fleetward.services.webhooks import SecretBox, WebhookAnswer, WebhookService
+
+BUILT_IN = (
+    "the Fleetward agents integration is built in: its alerts come from agents' "
+    "event-log watch rules, and it cannot be changed or deleted"
+)
 
 SETTINGS_KEYS = frozenset(
     {"default_client_id", "client_label", "poll_interval_minutes", "api_base_url"}
@@ -98,6 +103,12 @@ class IntegrationService:
         self, principal: Principal, provider: Provider, name: str, settings: dict[str, Any]
     ) -> tuple[Integration, str]:
         principal.require(Access.ADMIN)
+        if provider not in WEBHOOK_PROVIDERS:
+            raise InvalidInput(
+                f"provider {provider.value!r} is built in; choose one of "
+                f"{', '.join(sorted(WEBHOOK_PROVIDERS))}",
+                field="provider",
+            )
         now = self.clock()
         integration = Integration(
             uuid.uuid4(),
@@ -127,6 +138,20 @@ class IntegrationService:
     def get(self, principal: Principal, integration_id: uuid.UUID) -> Integration:
         return self.integrations.get(principal, integration_id)
 
+    def _managed(
+        self, principal: Principal, integration_id: uuid.UUID, access: Access = Access.ADMIN
+    ) -> Integration:
+        """An integration people may change: the built-in agent one is read-only (409).
+
+        The role is checked first, so someone who may not change integrations at all
+        hears 403 for this one too, not 409.
+        """
+        principal.require(access)
+        integration = self.get(principal, integration_id)
+        if integration.provider is Provider.AGENT:
+            raise Conflict(BUILT_IN)
+        return integration
+
     def page(
         self, principal: Principal, limit: int | None, cursor: str | None
     ) -> Page[Integration]:
@@ -140,6 +165,7 @@ class IntegrationService:
         enabled: bool | None,
         settings: dict[str, Any] | None,
     ) -> Integration:
+        self._managed(principal, integration_id)
         changes: dict[str, Any] = {}
         if name is not None:
             changes["name"] = clean_name(name)
@@ -153,12 +179,13 @@ class IntegrationService:
         return updated
 
     def delete(self, principal: Principal, integration_id: uuid.UUID) -> None:
+        self._managed(principal, integration_id)
         self.integrations.delete(principal, integration_id)
         self.webhooks.forget(integration_id)
 
     def rotate_secret(self, principal: Principal, integration_id: uuid.UUID) -> str:
         principal.require(Access.ADMIN)
-        self.get(principal, integration_id)
+        self._managed(principal, integration_id)
         secret = new_secret("fwh_")
         with self.uow.write() as repos:
             repos.integrations.set_secret(
@@ -185,7 +212,7 @@ class IntegrationService:
         external_org_id: str,
         client_id: uuid.UUID,
     ) -> OrgMapping:
-        self.get(principal, integration_id)
+        self._managed(principal, integration_id)
         self._client_in_tenant(principal, client_id, "client_id")
         external = external_org_id.strip()
         if not external:
@@ -204,7 +231,7 @@ class IntegrationService:
     def delete_mapping(
         self, principal: Principal, integration_id: uuid.UUID, mapping_id: uuid.UUID
     ) -> None:
-        self.get(principal, integration_id)
+        self._managed(principal, integration_id)
         self.mappings.delete(principal, mapping_id, integration_id=integration_id)
 
     # Assets discovered from alerts
@@ -222,7 +249,8 @@ class IntegrationService:
         asset_id: uuid.UUID,
         client_id: uuid.UUID | None,
     ) -> Asset:
-        self.get(principal, integration_id)
+        # An agent's machine belongs to its site's client; it is not re-assigned here.
+        self._managed(principal, integration_id, Access.WRITE)
         if client_id is not None:
             self._client_in_tenant(principal, client_id, "client_id")
         return self.assets.update(

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from fleetward.domain.alerts import Ignored, NormalizedEvent
+from fleetward.domain.alerts import Ignored, NormalizedEvent, Provider
 from fleetward.domain.errors import FleetwardError, Unauthenticated
 from fleetward.domain.integrations import DeadLetter, Integration
 from fleetward.services.alert_pipeline import AlertPipeline, Outcome, summary
@@ -140,7 +140,8 @@ class WebhookService:
             return cached[1], cached[2]
         with self.uow.read() as repos:
             found = repos.integrations.for_webhook(integration_id)
-        if found is None:
+        # The built-in agent integration takes no webhooks: as unknown as a random id.
+        if found is None or found[0].provider is Provider.AGENT:
             return None
         integration, sealed = found
         secret = self.secrets.open(sealed)

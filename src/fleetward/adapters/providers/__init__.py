@@ -37,5 +37,20 @@ _NORMALIZERS: dict[Provider, Normalizer] = {
 }
 
 
+class _AgentMatches:
+    """The built-in agent integration takes no webhook bodies: agents post their
+    watch-rule matches to /api/v1/agent/matches (services/eventlog_alerts.py)."""
+
+    @staticmethod
+    def normalize(body: Any, settings: ProviderSettings) -> list[NormalizedEvent | Ignored]:
+        raise PayloadError(
+            "the Fleetward agents integration takes no webhook bodies; agents send "
+            "their matches to /api/v1/agent/matches",
+            "provider",
+        )
+
+
 def normalizer_for(provider: Provider) -> Normalizer:
+    if provider is Provider.AGENT:
+        return _AgentMatches()
     return _NORMALIZERS[provider]

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from fleetward.bootstrap import Container
-from fleetward.domain.alerts import Provider
+from fleetward.domain.alerts import WEBHOOK_PROVIDERS, Provider
 from fleetward.domain.errors import Conflict, InvalidInput
 from fleetward.domain.integrations import Integration
 from fleetward.domain.pagination import MAX_LIMIT
@@ -41,6 +41,7 @@ PROVIDER_LABELS = {
     Provider.TACTICALRMM: "Tactical RMM",
     Provider.ALERTMANAGER: "Prometheus Alertmanager",
     Provider.GENERIC: "Generic JSON",
+    Provider.AGENT: "Fleetward agents (built in)",
 }
 
 # The web hook bodies to paste into Tactical RMM, exactly as docs/providers/tacticalrmm.md
@@ -98,6 +99,8 @@ def _list_page(
         error=error,
         integrations=lookups.integrations(c, who),
         providers=PROVIDER_LABELS,
+        # The agent integration is built in: listed, never offered to create.
+        creatable={p: label for p, label in PROVIDER_LABELS.items() if p in WEBHOOK_PROVIDERS},
         clients=clients,
         client_names=lookups.names(clients),
         form=form or {"provider": "", "name": "", "default_client_id": "", "client_label": ""},

@@ -2,13 +2,15 @@
 
 /api/v1/enrollment-tokens and /api/v1/agents take a person's API key or session.
 /api/v1/agent/enroll takes a site's enrolment token in the body, and
-/api/v1/agent/events the agent's own key as `Authorization: Bearer fwa_...`.
+/api/v1/agent/events and /api/v1/agent/matches the agent's own key as
+`Authorization: Bearer fwa_...`.
 """
 
 from __future__ import annotations
 
 import uuid
 import zlib
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -22,11 +24,11 @@ from pydantic import AfterValidator, AwareDatetime, Field
 from fleetward.bootstrap import Container
 from fleetward.domain.agents import TOKEN_HOURS_MAX, Agent, EnrollmentToken
 from fleetward.domain.errors import InvalidInput, Unauthenticated
-from fleetward.entrypoints.http.deps import ContainerDep, PrincipalDep
+from fleetward.entrypoints.http.deps import ContainerDep, PrincipalDep, container_of
 from fleetward.entrypoints.http.errors import error_response
 from fleetward.entrypoints.http.routers.common import CursorQuery, Limit
 from fleetward.entrypoints.http.schemas import In, Out, Page, printable_or_none
-from fleetward.services.timeline import MAX_BATCH, BatchTooLarge, batch_digest
+from fleetward.services.timeline import MAX_BATCH, BatchTooLarge, IntakeResult, batch_digest
 
 # The body limit counts compressed bytes; this caps what a small gzip body may
 # inflate to, so a zip bomb costs at most this much memory before it is refused.
@@ -246,22 +248,130 @@ async def post_events(
     Body `{"events": [{"at", "kind", "source", "event_record_id"?, "payload"?}]}`,
     optionally with `Content-Encoding: gzip`. Re-sent events count as duplicates.
     """
+
+    def answer(result: IntakeResult) -> dict[str, int]:
+        return {"accepted": result.accepted, "duplicates": result.duplicates}
+
+    def known(sender: Agent, digest: bytes) -> dict[str, int] | None:
+        result = c.timeline.known_batch(sender, digest)
+        return None if result is None else answer(result)
+
+    def take(sender: Agent, body: Any, digest: bytes) -> dict[str, int]:
+        return answer(c.timeline.intake(sender, body, digest))
+
+    return await _agent_batch(request, credentials, take, known)
+
+
+async def _agent_batch(
+    request: Request,
+    credentials: HTTPAuthorizationCredentials | None,
+    take: Callable[[Agent, Any, bytes], dict[str, int]],
+    known: Callable[[Agent, bytes], dict[str, int] | None] | None = None,
+) -> JSONResponse:
+    """An agent's data batch: key checked, body inflated and decoded, then `take`n
+    (with the digest of the body as sent) in the thread pool; its answer is the
+    reply, a batch over the limit a 413. `known` may answer a re-sent body first."""
     if credentials is None:
         raise Unauthenticated("send the agent key as Authorization: Bearer")
+    c = container_of(request)
     raw = await request.body()
     encoding = request.headers.get("content-encoding", "").strip().lower()
 
-    def handle() -> Any:
+    def handle() -> dict[str, int]:
         # Authenticate before inflating: strangers' bodies cost no decompression.
         sender = c.agents.authenticate_agent(credentials.credentials)
         digest = batch_digest(raw, encoding)
-        known = c.timeline.known_batch(sender, digest)
-        if known is not None:
-            return known
-        return c.timeline.intake(sender, decode_body(raw, encoding), digest)
+        answer = None if known is None else known(sender, digest)
+        if answer is not None:
+            return answer
+        return take(sender, decode_body(raw, encoding), digest)
 
     try:
-        result = await run_in_threadpool(handle)
+        answer = await run_in_threadpool(handle)
     except BatchTooLarge as error:
         return error_response(413, "too_large", error.message, error.field)
-    return JSONResponse({"accepted": result.accepted, "duplicates": result.duplicates})
+    return JSONResponse(answer)
+
+
+class MatchesOut(Out):
+    accepted: int
+    duplicates: int
+    ignored: int
+
+
+_RECORD_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["log_name", "provider", "event_id", "level", "record_id", "time_created"],
+    "properties": {
+        "log_name": {"type": "string"},
+        "provider": {"type": "string"},
+        "event_id": {"type": "integer", "minimum": 0, "maximum": 65535},
+        "level": {"type": "integer", "minimum": 0, "maximum": 255},
+        "record_id": {"type": "string"},
+        "time_created": {"type": "string", "format": "date-time"},
+        "computer": {"type": "string"},
+        "user_sid": {"type": ["string", "null"]},
+        "keywords": {"type": "integer", "minimum": 0},
+        "data": {"type": "object", "additionalProperties": {"type": "string"}},
+        "message": {"type": "string"},
+    },
+}
+
+
+@agent.post(
+    "/matches",
+    response_model=MatchesOut,
+    responses={
+        401: {"description": "Missing, unknown or revoked agent key"},
+        413: {"description": f"More than {MAX_BATCH} matches, or a body too large"},
+        422: {"description": "An invalid match; the field names it (matches.3.record.event_id)"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["matches"],
+                        "properties": {
+                            "matches": {
+                                "type": "array",
+                                "maxItems": MAX_BATCH,
+                                "items": {
+                                    "type": "object",
+                                    "required": ["rule_id", "record"],
+                                    "properties": {
+                                        "rule_id": {"type": "string", "format": "uuid"},
+                                        "record": _RECORD_SCHEMA,
+                                    },
+                                },
+                            }
+                        },
+                    }
+                }
+            },
+        }
+    },
+)
+async def post_matches(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_agent_key)],
+) -> Any:
+    """Watch-rule matches, up to 5,000: each becomes an alert through the alert pipeline.
+
+    Body `{"matches": [{"rule_id", "record": {...}}]}`, optionally gzip. A rule that is
+    not this agent's (deleted, re-scoped, another tenant's) or a record it does not
+    match is counted `ignored`; a re-sent match is a duplicate.
+    """
+    c = container_of(request)
+
+    def take(sender: Agent, body: Any, _digest: bytes) -> dict[str, int]:
+        result = c.eventlog_alerts.intake(sender, body)
+        return {
+            "accepted": result.accepted,
+            "duplicates": result.duplicates,
+            "ignored": result.ignored,
+        }
+
+    return await _agent_batch(request, credentials, take)
