@@ -14,6 +14,7 @@ from httpx import Response
 
 from fleetward.bootstrap import Container
 from fleetward.domain.identity import Principal
+from fleetward.entrypoints.http.pages.agent_events import control_of
 from tests.conftest import TenantFixture
 from tests.integration.test_pages import log_in
 from tests.integration.test_pipeline_pages import api, field_error, flash, forms
@@ -495,7 +496,7 @@ def test_other_roles_see_watch_rules_read_only(client: TestClient, tenant: Tenan
 def test_the_events_tab_says_when_on_demand_queries_are_not_available(
     client: TestClient, tenant: TenantFixture, container: Container
 ) -> None:
-    if hasattr(container, "agent_control"):
+    if control_of(container) is not None:
         pytest.skip("this server has the control channel: the channel tests cover the tab")
     windows = enrolled_agent(client, tenant)
     linux = linux_agent(client, tenant)
@@ -575,11 +576,11 @@ def test_the_events_tab_queries_the_agent_and_explains_each_failure(
     client: TestClient, tenant: TenantFixture, container: Container
 ) -> None:
     agent = enrolled_agent(client, tenant)
-    log_in(client, tenant.readonly.email)
-    had = getattr(container, "agent_control", None)
+    log_in(client, tenant.operator.email)
+    had = getattr(container, "control", None)
     try:
         control = ScriptedControl(RECORDS)
-        container.agent_control = control  # type: ignore[attr-defined]
+        container.control = control  # type: ignore[attr-defined]
         page = client.get(
             f"/agents/{agent.id}/events?log=System&level=warning&event_id=7&source=disk"
             "&since=2026-03-01T00:00&until=2026-03-02T00:00&limit=20"
@@ -616,15 +617,23 @@ def test_the_events_tab_queries_the_agent_and_explains_each_failure(
             (AgentTimedOut(), 504, "No answer within 15 s"),
             (AgentFailed(), 502, "the channel Foo was not found"),
         ]:
-            container.agent_control = ScriptedControl(error)  # type: ignore[attr-defined]
+            container.control = ScriptedControl(error)  # type: ignore[attr-defined]
             answer = client.get(f"/agents/{agent.id}/events?log=System")
             assert answer.status_code == status
             assert message in html.unescape(answer.text)
+
+        # Reading a log runs a command on the machine: not for the readonly role.
+        container.control = control  # type: ignore[attr-defined]
+        client.cookies.clear()
+        log_in(client, tenant.readonly.email)
+        refused = client.get(f"/agents/{agent.id}/events?log=System")
+        assert refused.status_code == 200 and "operators and admins may do it" in refused.text
+        assert len(control.asked) == 1, "the agent was not asked for the readonly user"
     finally:
         if had is None:
-            del container.agent_control  # type: ignore[attr-defined]
+            del container.control  # type: ignore[attr-defined]
         else:
-            container.agent_control = had  # type: ignore[attr-defined]
+            container.control = had  # type: ignore[attr-defined]
 
 
 def test_nav_leads_to_the_new_pages(client: TestClient, tenant: TenantFixture) -> None:

@@ -9,6 +9,7 @@ Linux the log is a systemd unit or `journal` and the source an identifier.
 
 from __future__ import annotations
 
+import importlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from fastapi.responses import Response
 
 from fleetward.domain.errors import InvalidInput
 from fleetward.domain.eventlog import MinLevel, severity_rank
+from fleetward.domain.identity import Access
 from fleetward.entrypoints.http.deps import ContainerDep
 from fleetward.entrypoints.http.pages import lookups
 from fleetward.entrypoints.http.pages.agents import agent_context
@@ -44,6 +46,31 @@ NOT_AVAILABLE = (
     "On-demand queries are not available on this server: the agent control channel is not running."
 )
 PROBLEM_STATUS = {"AgentOffline": 409, "AgentTimedOut": 504, "AgentFailed": 502}
+
+
+READ_ONLY = (
+    "Reading a machine's event log runs a command on it, so operators and admins may do it; "
+    "your role can see the timeline."
+)
+
+
+def channel_query(args: dict[str, Any]) -> Any:
+    """The query as the control channel takes it.
+
+    Branch `channel` (not yet merged here) passes an EventLogQuery, built by its
+    own parser from text; until it lands the protocol's `args` are passed as
+    they are. Looked up at call time so this module imports either way.
+    """
+    try:
+        query_type = importlib.import_module("fleetward.domain.agent_config").EventLogQuery
+    except (ImportError, AttributeError):
+        return args
+    return query_type.from_text({key: str(value) for key, value in args.items()})
+
+
+def control_of(c: Any) -> Any:
+    """The control channel's service (`control` on branch `channel`), if this server has one."""
+    return getattr(c, "control", None) or getattr(c, "agent_control", None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,14 +152,17 @@ async def agent_events(
         "until": until,
         "limit": limit or str(DEFAULT_LIMIT),
     }
-    control = getattr(c, "agent_control", None)
+    control = control_of(c)
+    may_query = session.principal.can(Access.WRITE)
     records: list[RecordView] | None = None
     error, problem, status_code = None, None, 200
     if control is None:
         problem = NOT_AVAILABLE
+    elif not may_query:
+        problem = READ_ONLY
     elif log.strip():
         try:
-            query = _query(**form)
+            query = channel_query(_query(**form))
             found = await control.query_eventlog(session.principal, row.id, query)
             records = [record_view(r) for r in found if isinstance(r, dict)]
         except InvalidInput as exc:
@@ -160,4 +190,5 @@ async def agent_events(
         records=records,
         problem=problem,
         asked=bool(log.strip()),
+        may_query=may_query and control is not None,
     )
