@@ -107,7 +107,12 @@ def summary(event: StoredEvent) -> str:
 
 
 def _lanes(
-    c: Container, who: Principal, pc_id: uuid.UUID, start: datetime, until: datetime
+    c: Container,
+    who: Principal,
+    pc_id: uuid.UUID,
+    start: datetime,
+    until: datetime,
+    now: datetime,
 ) -> tuple[swimlanes.Chart, list[StoredEvent], bool]:
     """The swimlanes' drawing, the events they were made of, and whether the cap cut them."""
     kinds = sorted(LANE_KINDS)
@@ -124,7 +129,7 @@ def _lanes(
     capped = cursor is not None
     # The power state the range starts in: the last power event before it.
     before = c.timeline.query(who, pc_id, sorted(POWER_ON | POWER_OFF), until=start, limit=1)
-    now = c.timeline.clock()
+    # The same now the range was chosen with, so a range ending now has its now line.
     lanes = build_lanes([*before.items, *reversed(events)], start, until, now)
     return swimlanes.chart(lanes, until, now), events, capped
 
@@ -172,7 +177,7 @@ def _timeline_page(
             cursor=cursor or None,
         )
         if pc_id is not None:
-            chart, lane_events, capped = _lanes(c, who, pc_id, start, end)
+            chart, lane_events, capped = _lanes(c, who, pc_id, start, end, now)
     except InvalidInput as exc:
         # The filters come back with the reason, rather than a bare error page.
         error, status_code = exc.message, 422
@@ -205,7 +210,7 @@ def _timeline_page(
     agents = fleet.all_agents(c, who)
     return render(
         request,
-        "timeline.html" if row is None else "agent_timeline.html",
+        "timeline.html" if base == "/timeline" else "agent_timeline.html",
         session,
         status_code,
         error=error,
