@@ -118,6 +118,9 @@ def test_every_page_shows_what_the_api_made(
         "/rules",
         "/maintenance",
         "/integrations",
+        "/agents",
+        "/timeline",
+        "/watches",
         "/users",
     ]
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from fleetward.entrypoints.http.pages import (
+    agent_events,
+    agents,
     alerts,
     auth,
     clients,
@@ -15,7 +17,9 @@ from fleetward.entrypoints.http.pages import (
     rule_editor,
     rules,
     tickets,
+    timeline,
     users,
+    watches,
     windows,
 )
 
@@ -30,5 +34,9 @@ for _area in (
     rules.router,
     windows.router,
     integrations.router,
+    agents.router,
+    agent_events.router,
+    timeline.router,
+    watches.router,
 ):
     router.include_router(_area)

@@ -1,0 +1,190 @@
+"""The agents pages: the list with online state, enrolment tokens, one agent's overview.
+
+A token's secret is shown once, in the answer to the post that made it (it is
+kept only hashed), together with the command that enrols a machine with it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from fleetward.bootstrap import Container
+from fleetward.domain.agents import TOKEN_HOURS_DEFAULT, TOKEN_HOURS_MAX, Agent
+from fleetward.domain.errors import InvalidInput
+from fleetward.domain.identity import Access
+from fleetward.domain.pagination import MAX_LIMIT, Page
+from fleetward.entrypoints.http.deps import ContainerDep
+from fleetward.entrypoints.http.pages import fleet, lookups
+from fleetward.entrypoints.http.pages.common import (
+    FormSessionDep,
+    PageRoute,
+    SessionDep,
+    parse_id,
+    redirect,
+    render,
+)
+from fleetward.services.identity import SessionInfo
+
+router = APIRouter(route_class=PageRoute)
+
+STATES = ("online", "offline", "revoked")
+AGENTS_PER_PAGE = 100
+
+
+class TokenForm(BaseModel):
+    site_id: str = ""
+    name: str = ""
+    expires_in_hours: str = str(TOKEN_HOURS_DEFAULT)
+
+
+TokenFormDep = Annotated[TokenForm, Form()]
+
+
+def server_url(request: Request, c: Container) -> str:
+    """Where agents reach this server: the configured public URL, else this page's address."""
+    return c.settings.base_url.rstrip("/") or str(request.base_url).rstrip("/")
+
+
+def _hours(value: str) -> int:
+    try:
+        hours = int(value.strip())
+    except ValueError:
+        raise InvalidInput("give a whole number of hours", field="expires_in_hours") from None
+    if not 1 <= hours <= TOKEN_HOURS_MAX:
+        raise InvalidInput(f"from 1 to {TOKEN_HOURS_MAX} hours", field="expires_in_hours")
+    return hours
+
+
+def _list_page(
+    request: Request,
+    c: Container,
+    session: SessionInfo,
+    state: str = "",
+    cursor: str = "",
+    form: TokenForm | None = None,
+    errors: dict[str, str] | None = None,
+) -> Response:
+    who = session.principal
+    if state and state not in STATES:
+        raise InvalidInput(f"state must be one of {', '.join(STATES)}", field="state")
+    page: Page[Agent] = c.agents.page_agents(who, AGENTS_PER_PAGE, cursor or None)
+    rows = fleet.agent_rows(c, who, page.items)
+    shown = [r for r in rows if not state or r.state == state]
+    sites = fleet.sites(c, who)
+    site_names = {s.id: s.label for s in sites}
+    tokens = c.agents.page_tokens(who, MAX_LIMIT, None).items
+    now = c.agents.clock()
+    query = {"state": state} if state else {}
+    return render(
+        request,
+        "agents.html",
+        session,
+        422 if errors else 200,
+        error="The token was not created: correct the fields marked below." if errors else None,
+        rows=shown,
+        counts={s: sum(r.state == s for r in rows) for s in STATES},
+        total=len(rows),
+        state=state,
+        states=STATES,
+        now=now,
+        ago=fleet.ago,
+        cursor=cursor,
+        first_url="/agents" + (f"?{urlencode(query)}" if query else ""),
+        next_url=f"/agents?{urlencode({**query, 'cursor': page.next})}" if page.next else None,
+        tokens=sorted(tokens, key=lambda t: t.created_at, reverse=True),
+        site_names=site_names,
+        sites=sites,
+        form=form or TokenForm(),
+        errors=errors or {},
+        hours_max=TOKEN_HOURS_MAX,
+    )
+
+
+@router.get("/agents")
+def list_agents(
+    request: Request, c: ContainerDep, session: SessionDep, state: str = "", cursor: str = ""
+) -> Response:
+    return _list_page(request, c, session, state, cursor)
+
+
+@router.post("/agents/tokens")
+def create_token(
+    request: Request, c: ContainerDep, session: FormSessionDep, form: TokenFormDep
+) -> Response:
+    who = session.principal
+    who.require(Access.ADMIN)
+    errors = lookups.FieldErrors()
+    site_id = errors.check("site_id", lookups.optional_id, form.site_id, "site_id")
+    if site_id is None:
+        errors.setdefault("site_id", "choose the site the machines belong to")
+    hours = errors.check("expires_in_hours", _hours, form.expires_in_hours)
+    name = errors.check("name", lookups.printable, form.name.strip(), "name")
+    if not errors:
+        try:
+            token, secret = c.agents.create_token(who, site_id, name, expires_in_hours=hours)
+        except InvalidInput as exc:
+            errors[lookups.short_field(exc.field) or "name"] = lookups.reason(exc)
+    if errors:
+        return _list_page(request, c, session, form=form, errors=errors)
+    site_names = {s.id: s.label for s in fleet.sites(c, who)}
+    url = server_url(request, c)
+    return render(
+        request,
+        "token_created.html",
+        session,
+        token=token,
+        secret=secret,
+        site_name=site_names.get(token.site_id, "(deleted site)"),
+        server=url,
+        command=f"fleetward agent run --server {url} --token {secret}",
+    )
+
+
+@router.post("/agents/tokens/{token_id}/revoke")
+def revoke_token(
+    request: Request, c: ContainerDep, session: FormSessionDep, token_id: str
+) -> Response:
+    token = c.agents.revoke_token(session.principal, parse_id(token_id, "enrolment token"))
+    label = token.name or token.prefix
+    return redirect(request, "/agents#tokens", flash=f"Token “{label}” revoked.")
+
+
+def agent_context(c: Container, session: SessionInfo, agent_id: str) -> fleet.AgentRow:
+    """The agent a tab is about; another tenant's is a 404 (and audited by the service)."""
+    agent = c.agents.get_agent(session.principal, parse_id(agent_id, "agent"))
+    return fleet.agent_row(c, session.principal, agent)
+
+
+@router.get("/agents/{agent_id}")
+def show_agent(request: Request, c: ContainerDep, session: SessionDep, agent_id: str) -> Response:
+    row = agent_context(c, session, agent_id)
+    now = c.agents.clock()
+    return render(
+        request, "agent_overview.html", session, row=row, tab="overview", now=now, ago=fleet.ago
+    )
+
+
+@router.get("/agents/{agent_id}/revoke")
+def revoke_agent_form(
+    request: Request, c: ContainerDep, session: SessionDep, agent_id: str
+) -> Response:
+    session.principal.require(Access.ADMIN)
+    row = agent_context(c, session, agent_id)
+    return render(request, "agent_revoke.html", session, row=row)
+
+
+@router.post("/agents/{agent_id}/revoke")
+def revoke_agent(
+    request: Request, c: ContainerDep, session: FormSessionDep, agent_id: str
+) -> Response:
+    agent = c.agents.revoke_agent(session.principal, parse_id(agent_id, "agent"))
+    return redirect(
+        request,
+        f"/agents/{agent.id}",
+        flash=f"Agent “{agent.hostname}” revoked: its key no longer works.",
+    )

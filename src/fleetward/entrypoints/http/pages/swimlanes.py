@@ -1,0 +1,171 @@
+"""The timeline's swimlanes as SVG geometry: rows, bars, time ticks and the now line.
+
+The template draws what this computes, so the browser needs no script: one
+inline SVG in a fixed 1000-wide coordinate system that scales with the page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from fleetward.domain.timeline_lanes import Interval, Lanes
+
+WIDTH = 1000
+PLOT_LEFT = 170  # the lane labels sit left of this
+PLOT_RIGHT = 990
+AXIS_HEIGHT = 26
+ROW_HEIGHT = 28
+BAR_HEIGHT = 16
+MIN_BAR = 2.0  # a minute-long session on a month's range must still show
+LABEL_MAX = 24  # characters of a user name shown before it is cut
+
+# Tick steps to choose from, the smallest that keeps the axis to about 8 labels.
+_STEPS = tuple(
+    timedelta(hours=h) for h in (1, 2, 3, 6, 12, 24, 48, 96, 168, 336, 720, 1440, 4320, 8760)
+)
+_MAX_TICKS = 8
+
+LANE_WORDS = {"power": "Powered on", "sleep": "Asleep", "session": "Logged on"}
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    lane: str  # power | sleep | session
+    x: float
+    width: float
+    start: datetime
+    end: datetime
+    title: str
+    open_start: bool
+    open_end: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    label: str
+    title: str  # the whole label, where the shown one is cut
+    lane: str
+    y: float
+    bars: list[Bar] = field(default_factory=list)
+    empty: str = ""  # shown in the row when it has no bars
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    x: float
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    width: int
+    height: int
+    plot_left: int
+    plot_right: int
+    axis_height: int
+    row_height: int
+    bar_height: int
+    rows: list[Row]
+    ticks: list[Tick]
+    now_x: float | None  # None when now lies outside the range
+    future_x: float | None  # where the part of the range after now begins
+    start: datetime
+    until: datetime
+
+
+def _duration(span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    days, rest = divmod(minutes, 1440)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+
+def _stamp(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _title(lane: str, label: str, interval: Interval) -> str:
+    what = LANE_WORDS[lane] + (f": {label}" if label else "")
+    start = "before " + _stamp(interval.start) if interval.open_start else _stamp(interval.start)
+    end = "now" if interval.open_end else _stamp(interval.end)
+    text = f"{what}, {start} → {end} UTC ({_duration(interval.duration)})"
+    if interval.open_end:
+        text += ", still going"
+    if interval.note:
+        text += f", {interval.note}"
+    return text
+
+
+def _ticks(start: datetime, until: datetime, x_of: Callable[[datetime], float]) -> list[Tick]:
+    span = until - start
+    step = next((s for s in _STEPS if span / s <= _MAX_TICKS), _STEPS[-1])
+    # Aligned to whole steps from the epoch, so ticks fall on round hours and midnights.
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    first = epoch + -(-(start - epoch) // step) * step
+    ticks = []
+    at = first
+    while at <= until:
+        fmt = "%d %b" if step >= timedelta(days=1) or (at.hour, at.minute) == (0, 0) else "%H:%M"
+        ticks.append(Tick(x_of(at), at.strftime(fmt)))
+        at += step
+    return ticks
+
+
+def chart(lanes: Lanes, until: datetime, now: datetime) -> Chart:
+    """The drawing of `lanes` over [lanes.start, until); bars already stop at now."""
+    start = lanes.start
+    total = max((until - start).total_seconds(), 1.0)
+    plot = PLOT_RIGHT - PLOT_LEFT
+
+    def x_of(at: datetime) -> float:
+        return round(PLOT_LEFT + (at - start).total_seconds() / total * plot, 2)
+
+    def bars(lane: str, label: str, intervals: list[Interval]) -> list[Bar]:
+        made = []
+        for i in intervals:
+            x = x_of(i.start)
+            width = max(x_of(i.end) - x, MIN_BAR)
+            title = _title(lane, label, i)
+            made.append(
+                Bar(lane, x, round(width, 2), i.start, i.end, title, i.open_start, i.open_end)
+            )
+        return made
+
+    rows: list[Row] = []
+
+    def add(label: str, lane: str, found: list[Bar], empty: str = "", title: str = "") -> None:
+        y = AXIS_HEIGHT + len(rows) * ROW_HEIGHT
+        rows.append(Row(label, title or label, lane, y, found, empty))
+
+    add("Power", "power", bars("power", "", lanes.power), "no power events in range")
+    add("Sleep", "sleep", bars("sleep", "", lanes.sleep), "no sleep in range")
+    if lanes.sessions:
+        for user, intervals in lanes.sessions.items():
+            shown = user if len(user) <= LABEL_MAX else user[: LABEL_MAX - 1] + "…"
+            add(shown, "session", bars("session", user, intervals), title=user)
+    else:
+        add("Sessions", "session", [], "no logons in range")
+    now_x = x_of(now) if start <= now <= until else None
+    if now < start:
+        future_x: float | None = PLOT_LEFT  # the whole range is yet to come
+    else:
+        future_x = now_x if now_x is not None and now < until else None
+    return Chart(
+        width=WIDTH,
+        height=AXIS_HEIGHT + len(rows) * ROW_HEIGHT + 6,
+        plot_left=PLOT_LEFT,
+        plot_right=PLOT_RIGHT,
+        axis_height=AXIS_HEIGHT,
+        row_height=ROW_HEIGHT,
+        bar_height=BAR_HEIGHT,
+        rows=rows,
+        ticks=_ticks(start, until, x_of),
+        now_x=now_x,
+        future_x=future_x,
+        start=start,
+        until=until,
+    )

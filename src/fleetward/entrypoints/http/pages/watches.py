@@ -1,0 +1,272 @@
+"""The watch-rule pages: list (every role), create, edit, delete (admins).
+
+A watch rule tells agents which event-log records become alerts; saving one
+pushes the new configuration to every agent it applies to (the service does
+that). The form's lists are typed as text: event ids and providers separated
+by commas, keywords one per line.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from fleetward.bootstrap import Container
+from fleetward.domain.alerts import Severity
+from fleetward.domain.errors import InvalidInput
+from fleetward.domain.eventlog import EventLogWatch, MinLevel, ScopeType, WatchScope
+from fleetward.domain.identity import Access
+from fleetward.domain.pagination import MAX_LIMIT
+from fleetward.domain.tenancy import clean_name
+from fleetward.entrypoints.http.deps import ContainerDep
+from fleetward.entrypoints.http.pages import fleet, lookups
+from fleetward.entrypoints.http.pages.common import (
+    FormSessionDep,
+    PageRoute,
+    SessionDep,
+    parse_id,
+    redirect,
+    render,
+)
+from fleetward.services.identity import SessionInfo
+
+router = APIRouter(route_class=PageRoute)
+
+# The API's limits (routers/watches.py), so a form cannot save what the API refuses.
+TEXT_MAX = 200
+EVENT_IDS_MAX = 500
+LIST_MAX = 100
+# Where each scope's object is chosen on the form.
+SCOPE_FIELDS = {
+    ScopeType.CLIENT: "client_id",
+    ScopeType.SITE: "site_id",
+    ScopeType.AGENT: "agent_id",
+}
+COMMON_LOGS = ("System", "Application", "Security", "Setup", "journal")
+
+
+class WatchForm(BaseModel):
+    name: str = ""
+    scope_type: str = ScopeType.TENANT.value
+    client_id: str = ""
+    site_id: str = ""
+    agent_id: str = ""
+    log_name: str = ""
+    event_ids: str = ""
+    providers: str = ""
+    min_level: str = MinLevel.WARNING.value
+    keywords: str = ""
+    alert_severity: str = Severity.MODERATE.value
+    enabled: str = ""  # a checkbox: "on" when ticked, absent otherwise
+
+
+WatchFormDep = Annotated[WatchForm, Form()]
+
+
+def _form_of(watch: EventLogWatch) -> WatchForm:
+    rule, scope = watch.rule, watch.scope
+    chosen = {SCOPE_FIELDS[scope.type]: str(scope.id)} if scope.id is not None else {}
+    return WatchForm(
+        name=rule.name,
+        scope_type=scope.type.value,
+        log_name=rule.log_name,
+        event_ids=", ".join(str(i) for i in sorted(rule.event_ids)),
+        providers=", ".join(rule.providers),
+        min_level=rule.min_level.value,
+        keywords="\n".join(rule.keywords),
+        alert_severity=rule.alert_severity.value,
+        enabled="on" if rule.enabled else "",
+        **chosen,
+    )
+
+
+def _text(value: str, field: str) -> str:
+    text = lookups.printable(value.strip(), field)
+    if len(text) > TEXT_MAX:
+        raise InvalidInput(f"at most {TEXT_MAX} characters", field=field)
+    return text
+
+
+def _items(values: list[str], field: str, most: int) -> list[str]:
+    if len(values) > most:
+        raise InvalidInput(f"at most {most} entries", field=field)
+    return [_text(v, field) for v in values]
+
+
+def _event_ids(value: str) -> list[int]:
+    parts = [p for p in re.split(r"[\s,;]+", value.strip()) if p]
+    if len(parts) > EVENT_IDS_MAX:
+        raise InvalidInput(f"at most {EVENT_IDS_MAX} event ids", field="event_ids")
+    bad = next((p for p in parts if not p.isascii() or not p.isdigit()), None)
+    if bad is not None:
+        raise InvalidInput(f"{bad!r} is not an event id (a number)", field="event_ids")
+    return list(dict.fromkeys(int(p) for p in parts))
+
+
+def _choice(value: str, allowed: Any, field: str) -> Any:
+    try:
+        return allowed(value)
+    except ValueError:
+        raise InvalidInput(f"{value!r} is not one of the choices", field=field) from None
+
+
+def _scope(form: WatchForm) -> WatchScope:
+    kind: ScopeType = _choice(form.scope_type, ScopeType, "scope_type")
+    if kind is ScopeType.TENANT:
+        return WatchScope(kind)
+    field = SCOPE_FIELDS[kind]
+    chosen = lookups.optional_id(getattr(form, field), field)
+    if chosen is None:
+        raise InvalidInput(f"choose the {kind.value} the rule applies to", field=field)
+    return WatchScope(kind, chosen)
+
+
+def _parse(form: WatchForm) -> tuple[WatchScope | None, dict[str, Any], lookups.FieldErrors]:
+    """The service's arguments from the form, and every field's error at once."""
+    e = lookups.FieldErrors()
+    scope = e.check("scope_type", _scope, form)
+    if scope is None and "scope_type" in e and form.scope_type in SCOPE_FIELDS:
+        # The reason is about the chooser, so it goes next to it.
+        e[SCOPE_FIELDS[ScopeType(form.scope_type)]] = e.pop("scope_type")
+    rule: dict[str, Any] = {
+        "name": e.check("name", clean_name, form.name),
+        "log_name": e.check("log_name", _text, form.log_name, "log_name"),
+        "event_ids": e.check("event_ids", _event_ids, form.event_ids),
+        "providers": e.check(
+            "providers", _items, lookups.split_list(form.providers), "providers", LIST_MAX
+        ),
+        "keywords": e.check(
+            "keywords",
+            _items,
+            [k.strip() for k in form.keywords.splitlines() if k.strip()],
+            "keywords",
+            LIST_MAX,
+        ),
+        "min_level": e.check("min_level", _choice, form.min_level, MinLevel, "min_level"),
+        "alert_severity": e.check(
+            "alert_severity", _choice, form.alert_severity, Severity, "alert_severity"
+        ),
+        "enabled": form.enabled == "on",
+    }
+    # The domain's own checks (a log name given, ids in range) come back from the service.
+    return scope, rule, e
+
+
+def _page(
+    request: Request,
+    c: Container,
+    session: SessionInfo,
+    template: str,
+    form: WatchForm,
+    watch: EventLogWatch | None = None,
+    errors: dict[str, str] | None = None,
+) -> Response:
+    who = session.principal
+    watches = c.watches.page(who, MAX_LIMIT, None).items
+    clients = lookups.clients(c, who)
+    sites = fleet.sites(c, who, clients)
+    agents = fleet.all_agents(c, who)
+    names: dict[uuid.UUID, str] = lookups.names(clients)
+    names.update({s.id: s.label for s in sites})
+    names.update({a.id: a.agent.hostname for a in agents})
+    return render(
+        request,
+        template,
+        session,
+        422 if errors else 200,
+        error="The rule was not saved: correct the fields marked below." if errors else None,
+        watches=sorted(watches, key=lambda w: (w.rule.name.casefold(), str(w.id))),
+        watch=watch,
+        form=form,
+        errors=errors or {},
+        names=names,
+        clients=clients,
+        sites=sites,
+        agents=agents,
+        scope_types=list(ScopeType),
+        levels=list(MinLevel),
+        severities=list(Severity),
+        common_logs=COMMON_LOGS,
+    )
+
+
+@router.get("/watches")
+def list_watches(request: Request, c: ContainerDep, session: SessionDep) -> Response:
+    return _page(request, c, session, "watches.html", WatchForm(enabled="on"))
+
+
+def _save(
+    request: Request,
+    c: Container,
+    session: SessionInfo,
+    form: WatchForm,
+    watch: EventLogWatch | None,
+) -> Response:
+    session.principal.require(Access.ADMIN)
+    scope, rule, errors = _parse(form)
+    if not errors and scope is not None:
+        try:
+            if watch is None:
+                saved = c.watches.create(session.principal, scope, rule)
+            else:
+                saved = c.watches.update(session.principal, watch.id, {**rule, "scope": scope})
+        except InvalidInput as exc:
+            field = exc.field or "name"
+            if field == "scope.id":
+                field = SCOPE_FIELDS.get(scope.type, "scope_type")
+            errors[lookups.short_field(field)] = lookups.reason(exc)
+    if errors:
+        template = "watches.html" if watch is None else "watch_edit.html"
+        return _page(request, c, session, template, form, watch, errors)
+    done = "created" if watch is None else "saved"
+    return redirect(
+        request, f"/watches#watch-{saved.id}", flash=f"Watch rule “{saved.rule.name}” {done}."
+    )
+
+
+@router.post("/watches")
+def create_watch(
+    request: Request, c: ContainerDep, session: FormSessionDep, form: WatchFormDep
+) -> Response:
+    return _save(request, c, session, form, None)
+
+
+@router.get("/watches/{watch_id}/edit")
+def edit_watch_form(
+    request: Request, c: ContainerDep, session: SessionDep, watch_id: str
+) -> Response:
+    session.principal.require(Access.ADMIN)
+    watch = c.watches.get(session.principal, parse_id(watch_id, "watch rule"))
+    return _page(request, c, session, "watch_edit.html", _form_of(watch), watch)
+
+
+@router.post("/watches/{watch_id}/edit")
+def edit_watch(
+    request: Request, c: ContainerDep, session: FormSessionDep, watch_id: str, form: WatchFormDep
+) -> Response:
+    watch = c.watches.get(session.principal, parse_id(watch_id, "watch rule"))
+    return _save(request, c, session, form, watch)
+
+
+@router.get("/watches/{watch_id}/delete")
+def delete_watch_form(
+    request: Request, c: ContainerDep, session: SessionDep, watch_id: str
+) -> Response:
+    session.principal.require(Access.ADMIN)
+    watch = c.watches.get(session.principal, parse_id(watch_id, "watch rule"))
+    return render(request, "watch_delete.html", session, watch=watch)
+
+
+@router.post("/watches/{watch_id}/delete")
+def delete_watch(
+    request: Request, c: ContainerDep, session: FormSessionDep, watch_id: str
+) -> Response:
+    wid = parse_id(watch_id, "watch rule")
+    watch = c.watches.get(session.principal, wid)
+    c.watches.delete(session.principal, wid)
+    return redirect(request, "/watches", flash=f"Watch rule “{watch.rule.name}” deleted.")
