@@ -206,8 +206,13 @@ class Outbox:
             ).fetchall()
         return [Stored(row[0], row[1]) for row in rows]
 
-    def delete(self, ids: Sequence[int], now: datetime | None = None) -> int:
-        """Forget items the server has committed; report past overflow once there is room."""
+    def delete(
+        self, ids: Sequence[int], now: datetime | None = None, add: Sequence[Item] = ()
+    ) -> int:
+        """Forget items the server has committed; report past overflow once there is room.
+
+        `add` is kept in the same transaction (the report of an item refused).
+        """
         with self._transaction():
             deleted = 0
             for start in range(0, len(ids), 500):  # under SQLite's bound-parameter limit
@@ -217,8 +222,10 @@ class Outbox:
                     f"DELETE FROM outbox WHERE id IN ({marks})",  # noqa: S608 (only ? marks)
                     tuple(chunk),
                 ).rowcount
-            count: int = self._get(_COUNT) - deleted
-            self._put(_COUNT, count)
+            self._put(_COUNT, self._get(_COUNT) - deleted)
+            if add:
+                self._insert(add)
+            count: int = self._get(_COUNT)
             overflow = self._get(_OVERFLOW)
             if overflow and count < self.capacity:
                 self._db.execute("DELETE FROM state WHERE key = ?", (_OVERFLOW,))
