@@ -169,7 +169,8 @@ class Shipper:
             self.outbox.delete([s.id for s in batch])
             self.sent += len(batch)
             lane.backoff.reset()
-            lane.batch_size = self.batch_size
+            # Back up towards the full size after a 413 or a narrowed-down 422.
+            lane.batch_size = min(self.batch_size, lane.batch_size * 2)
             return "sent"
         if answer.status == 401:
             log.error(
