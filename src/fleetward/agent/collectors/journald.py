@@ -12,10 +12,11 @@ its cursor. A rule whose log is `journal` watches every entry.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import subprocess
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -81,7 +82,12 @@ class JournaldCollector:
             yield Step(entries, cursor)
 
     def query(self, query: Query) -> list[EventRecord]:
-        args = ["-o", "json", "--no-pager", "-r", "-n", str(query.limit)]
+        if query.event_id not in (None, 0):
+            return []  # journal entries have no event ids
+        # Newest first (-r) and streamed: the first `limit` entries that pass the
+        # filters journalctl cannot apply (the source, compared case-insensitively)
+        # are the answer, and journalctl is stopped there.
+        args = ["-o", "json", "--no-pager", "-r"]
         if query.log.casefold() != ALL:
             args += ["-u", query.log]
         if query.level is not None:
@@ -90,12 +96,17 @@ class JournaldCollector:
             args.append(f"--since=@{int(query.since.timestamp())}")
         if query.until is not None:
             args.append(f"--until=@{int(query.until.timestamp()) + 1}")
-        if query.source:
-            args.append(f"SYSLOG_IDENTIFIER={query.source}")
-        found = (journal_record(e) for e in self._run(args) if e.get("__CURSOR"))
-        return newest((r for r in found if _in_log(r, query.log) and query.accepts(r)), query.limit)
+        if not query.source:
+            args += ["-n", str(query.limit)]
+        entries = self._run(args)
+        try:
+            found = (journal_record(e) for e in entries if e.get("__CURSOR"))
+            wanted = (r for r in found if _in_log(r, query.log) and query.accepts(r))
+            return newest(itertools.islice(wanted, query.limit), query.limit)
+        finally:
+            entries.close()
 
-    def _run(self, args: list[str]) -> Iterator[Mapping[str, Any]]:
+    def _run(self, args: list[str]) -> Generator[Mapping[str, Any], None, None]:
         """journalctl's entries one by one; a failing journalctl raises OSError."""
         process = subprocess.Popen(  # noqa: S603 (a fixed program and our own arguments)
             [*self.command, *args],
