@@ -107,15 +107,17 @@ class Channel:
                 "agent_version": self.agent_version,
             },
         )
-        next_beat = time.monotonic() + self._heartbeat_seconds()
+        last_beat = time.monotonic()
         while not self.stop.is_set():
+            # Read every time round: a config that arrives changes the interval at once.
+            next_beat = last_beat + self._heartbeat_seconds()
             wait = max(0.0, min(RECV_SLICE, next_beat - time.monotonic()))
             try:
                 frame = ws.recv(timeout=wait)
             except TimeoutError:
                 if time.monotonic() >= next_beat:
                     self._send(ws, {"type": "heartbeat"})
-                    next_beat = time.monotonic() + self._heartbeat_seconds()
+                    last_beat = time.monotonic()
                 continue
             self._handle(ws, frame)
         ws.close()

@@ -77,6 +77,8 @@ def run(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # One line per request would drown what matters; failures are logged by the agent.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if not (evtx_dir or journald or winevent):
         logging.getLogger("fleetward.agent").warning(
             "no source given (--evtx-dir, --journald, --winevent): only the agent's own events"
