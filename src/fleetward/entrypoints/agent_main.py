@@ -101,7 +101,11 @@ def run(
         capacity=outbox_capacity,
         channel=channel,
     )
-    runner = Runner(options)
+    try:
+        runner = Runner(options)
+    except OSError as error:  # e.g. the default state directory needs root
+        typer.echo(f"error: cannot use the state directory {options.state_dir}: {error}", err=True)
+        raise typer.Exit(1) from None
     runner.install_signal_handlers()
     raise typer.Exit(runner.run())
 
