@@ -20,6 +20,30 @@ agent_app = typer.Typer(
 )
 
 
+_LIGHT = "FLEETWARD_AGENT_LIGHT"
+
+
+def _relaunch_light() -> None:
+    """Turn a `fleetward agent run` process into `python -m ...agent_main run` (POSIX only).
+
+    The `fleetward` command imports the whole server (FastAPI, SQLAlchemy ...:
+    some 50 MB the agent never uses) before it knows which command runs. The
+    agent shares the machine with its users, so it replaces itself by its own
+    entry point, in the same process (exec keeps the pid a service manager
+    watches). Windows has no such exec: services there start the light form.
+    """
+    if os.name != "posix" or os.environ.get(_LIGHT) or "fleetward.bootstrap" not in sys.modules:
+        return
+    if Path(sys.argv[0]).name != "fleetward" or "agent" not in sys.argv:
+        return  # not the console script (a test runner, an embedding program)
+    rest = sys.argv[sys.argv.index("agent") + 1 :]
+    os.environ[_LIGHT] = "1"
+    sys.stdout.flush()
+    sys.stderr.flush()
+    light = [sys.executable, "-m", "fleetward.entrypoints.agent_main", *rest]
+    os.execv(sys.executable, light)  # noqa: S606 (this interpreter, our own module)
+
+
 @agent_app.callback()
 def _group() -> None:
     """The endpoint agent that runs on managed machines."""  # keeps `run` a sub-command
@@ -77,6 +101,7 @@ def run(
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
 ) -> None:
     """Run the agent until SIGTERM or Ctrl+C: enrol once, then collect and ship."""
+    _relaunch_light()
     logging.basicConfig(
         level=log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
