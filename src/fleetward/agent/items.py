@@ -58,13 +58,17 @@ def match_item(rule: WatchRule, record: EventRecord) -> Item:
 def match_items(
     rules: Iterable[WatchRule], record: EventRecord, also_in: tuple[str, ...] = ()
 ) -> Iterator[Item]:
-    """One match item per rule the record meets (in its own log or one it also belongs to)."""
+    """One match item per rule the record meets (in its own log or one it also belongs to).
+
+    The record goes out under the log name the rule matched, so the server's own
+    check of the match (the rule's filters against the record) agrees.
+    """
     folded = {name.casefold(): name for name in also_in}
     for rule in rules:
         alias = folded.get(rule.log_name.casefold())
         candidate = replace(record, log_name=alias) if alias is not None else record
         if matches(rule, candidate):
-            yield match_item(rule, record)
+            yield match_item(rule, candidate)
 
 
 def damaged_item(where: str, damage: DamagedRecord, at: datetime) -> Item:

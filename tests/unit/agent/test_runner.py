@@ -143,3 +143,22 @@ def test_the_state_directory_is_private(tmp_path: Path) -> None:
     r = runner(tmp_path)
     assert (tmp_path / "state").stat().st_mode & 0o077 == 0
     assert r.outbox.path.stat().st_mode & 0o077 == 0
+
+
+def test_a_journal_wide_rule_matches_any_unit_and_says_so_in_the_record(tmp_path: Path) -> None:
+    sshd = EventRecord("ssh.service", "sshd", 0, 2, "s=1;i=9", T0, message="error: kex reset")
+    collector = ScriptedCollector("journald", [Step([Read(sshd, None, ("journal",))], "s=1;i=9")])
+    r = runner(tmp_path, collector)
+    r.rules.replace(
+        {
+            "watches": [
+                {"id": "r-all", "log_name": "journal", "keywords": ["kex"]},
+                {"id": "r-ssh", "log_name": "ssh.service", "min_level": "error"},
+                {"id": "r-web", "log_name": "nginx.service"},
+            ]
+        }
+    )
+    r.collect()
+    found = {m["rule_id"]: m["record"]["log_name"] for m in bodies(r, ItemKind.MATCH)}
+    # Sent under the log the rule names, so the server's re-check of the match agrees.
+    assert found == {"r-all": "journal", "r-ssh": "ssh.service"}
