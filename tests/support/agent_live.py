@@ -42,6 +42,7 @@ def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
 @dataclass
 class LiveServer:
     data_dir: Path
+    database_url: str = ""  # empty: SQLite in data_dir
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     api_key: str = ""
@@ -51,9 +52,13 @@ class LiveServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def _global_options(self) -> list[str]:
+        found = ["--data-dir", str(self.data_dir)]
+        return found + (["--database-url", self.database_url] if self.database_url else [])
+
     def _cli(self, *args: str, stdin: str = "") -> str:
         done = subprocess.run(
-            [FLEETWARD, "--data-dir", str(self.data_dir), *args],
+            [FLEETWARD, *self._global_options(), *args],
             input=stdin.encode(),
             capture_output=True,
             env=_env(),
@@ -78,7 +83,7 @@ class LiveServer:
         log = (self.data_dir / f"server-{self.starts}.log").open("wb")
         self.starts += 1
         self.process = subprocess.Popen(
-            [FLEETWARD, "--data-dir", str(self.data_dir), "serve", "--port", str(self.port)],
+            [FLEETWARD, *self._global_options(), "serve", "--port", str(self.port)],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=_env(),
