@@ -25,7 +25,6 @@ from typing import Any
 
 import httpx
 
-from fleetward import __version__
 from fleetward.agent.backoff import Backoff
 from fleetward.agent.channel import Channel
 from fleetward.agent.collectors.base import Collector, Damage, Failure, Query, Read, Step, newest
@@ -43,6 +42,7 @@ from fleetward.agent.outbox import (
     utc_now,
 )
 from fleetward.agent.shipper import MAX_BATCH, HttpTransport, Revoked, Shipper
+from fleetward.agent.version import agent_version
 from fleetward.domain.eventlog import EventRecord, WatchRule
 
 log = logging.getLogger("fleetward.agent")
@@ -69,7 +69,7 @@ class AgentOptions:
     batch_size: int = MAX_BATCH
     capacity: int = DEFAULT_CAPACITY
     channel: bool = True
-    agent_version: str = __version__
+    agent_version: str = field(default_factory=agent_version)
     hostname: str = field(default_factory=socket.gethostname)
     os_name: str = field(default_factory=lambda: f"{platform.system()} {platform.release()}")
 
