@@ -10,8 +10,10 @@ tested against a protocol peer in tests/unit/agent/test_channel.py).
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -21,11 +23,13 @@ import pytest
 
 from fleetward.agent.collectors.evtx import read_evtx
 from fleetward.domain.eventlog import DamagedRecord, EventRecord
-from fleetward.domain.timeline import classify
+from fleetward.domain.timeline import classify, classify_journal
+from tests.support import agent_journalctl
 from tests.support.agent_live import LiveAgent, LiveServer, wait_for
 from tests.support.components import evtx_fixtures, missing
 
 DELIVERY_S = 60.0  # generous bound for everything to arrive
+JOURNALS = Path(__file__).resolve().parents[1] / "fixtures" / "journald"
 
 
 def fixture_files() -> list[Path]:
@@ -96,11 +100,23 @@ def the_agent(server: LiveServer) -> str:
 
 
 def record_keys(events: list[dict[str, object]]) -> Counter[tuple[str, str]]:
+    """The events read from logs (not the agent's own), by source and record id."""
     return Counter(
         (str(e["source"]), str(e["event_record_id"]))
         for e in events
-        if str(e["source"]).startswith("winlog:")
+        if str(e["source"]).startswith(("winlog:", "journald:"))
     )
+
+
+def recorded_journal(tmp_path: Path) -> tuple[str, set[tuple[str, str]]]:
+    """A journalctl command printing every recorded journal sample, and their moments."""
+    combined = tmp_path / "journal.json"
+    lines = [line for p in sorted(JOURNALS.glob("*.json")) for line in p.read_text().splitlines()]
+    combined.write_text("\n".join(lines) + "\n")
+    found = (classify_journal(json.loads(line)) for line in lines)
+    moments = {(o.source, str(o.event_record_id)) for o in found if o is not None}
+    command = f"{sys.executable} {Path(agent_journalctl.__file__)} {combined}"
+    return command, moments
 
 
 def delivered(server: LiveServer, pc_id: str, moments: set[tuple[str, str]]) -> bool:
@@ -121,7 +137,10 @@ def test_the_agent_enrols_once_and_ships_every_timeline_moment(
 ) -> None:
     moments, damaged = expected_timeline()
     assert damaged == 1 and len(moments) > 50
-    agent = new_agent(server, tmp_path, logs, agents)
+    journalctl, journal_moments = recorded_journal(tmp_path)
+    assert len(journal_moments) == 8
+    moments |= journal_moments
+    agent = new_agent(server, tmp_path, logs, agents, "--journald", "--journalctl", journalctl)
     agent.start()
     pc_id = the_agent(server)
     wait_for(lambda: delivered(server, pc_id, moments), DELIVERY_S, "delivery")
@@ -142,6 +161,11 @@ def test_the_agent_enrols_once_and_ships_every_timeline_moment(
     started = [e for e in server.timeline(pc_id) if e["kind"] == "agent_started"]
     assert {e["source"] for e in started} == {"agent:startup"}
     assert started[0]["payload"]["agent_version"] == "0.1.0"  # type: ignore[index]
+    logons = [e for e in server.timeline(pc_id) if e["source"] == "journald:systemd-logind"]
+    assert sorted(str(e["payload"]["user"]) for e in logons if e["kind"] == "logon") == [  # type: ignore[index]
+        "alice",
+        "bob",
+    ]  # the cron job's background session is no one's logon
     assert "enrolled as agent" in agent.logs()
     assert agent.logs().count("enrolled as agent") == 1
 
