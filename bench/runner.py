@@ -24,6 +24,7 @@ BENCHMARK_MODULES = (
     "bench.fleetward_figures",
     "bench.pipeline_figures",
     "bench.timeline_figures",
+    "bench.agent_figures",
 )
 # Cores used by other processes during a load window above which its figure is flagged.
 NOISY_OTHER_CPU = 0.3

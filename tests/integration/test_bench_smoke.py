@@ -19,6 +19,7 @@ FIGURES = (
     "rules_1000_per_alert",
     "timeline_intake",
     "timeline_replay",
+    "agent_rss_1m_events",
 )
 
 

@@ -24,6 +24,7 @@ from fleetward.domain.audit import SYSTEM_CLI
 from fleetward.domain.errors import Conflict, FleetwardError
 from fleetward.domain.identity import Principal, Role
 from fleetward.domain.tenancy import Tenant
+from fleetward.entrypoints.agent_main import agent_app
 from fleetward.entrypoints.cli_evtx import evtx_app
 
 app = typer.Typer(
@@ -41,6 +42,7 @@ app.add_typer(apikey_app, name="apikey")
 timeline_app = typer.Typer(help="Manage the per-machine timeline.", no_args_is_help=True)
 app.add_typer(timeline_app, name="timeline")
 app.add_typer(evtx_app, name="evtx")
+app.add_typer(agent_app, name="agent")
 
 out = Console()
 err = Console(stderr=True)
