@@ -18,6 +18,7 @@ from fleetward.adapters.storage.database import Database, SqlUnitOfWork
 from fleetward.config import Settings
 from fleetward.domain.alerts import Ignored, NormalizedEvent
 from fleetward.domain.integrations import Integration
+from fleetward.services.agent_control import AgentControl
 from fleetward.services.agents import AgentService
 from fleetward.services.alert_pipeline import AlertPipeline
 from fleetward.services.alerts import AlertService
@@ -55,6 +56,7 @@ class Container:
     maintenance: MaintenanceService
     alerts: AlertService
     agents: AgentService
+    control: AgentControl
     timeline: TimelineService
     watches: WatchService
 
@@ -125,6 +127,8 @@ def build(
     secrets = FernetSecretBox(load_or_create_key(settings.secret_key, settings.data_dir))
     pipeline = AlertPipeline(uow, clock)
     webhooks = WebhookService(uow, clock, pipeline, secrets, normalize, (PayloadError,))
+    agents = AgentService(uow, clock)
+    control = AgentControl(uow, clock, agents)
     return Container(
         settings=settings,
         db=db,
@@ -139,7 +143,8 @@ def build(
         rules=RuleService(uow, clock, pipeline, normalize, (PayloadError,)),
         maintenance=MaintenanceService(uow, clock),
         alerts=AlertService(uow, clock),
-        agents=AgentService(uow, clock),
+        agents=agents,
+        control=control,
         timeline=TimelineService(uow, clock),
-        watches=WatchService(uow, clock),
+        watches=WatchService(uow, clock, control.config_changed),
     )
