@@ -181,7 +181,8 @@ class AgentControl:
         """Connected now, or seen recently; a revoked agent never is."""
         if agent.revoked_at is not None:
             return False
-        return self.is_connected(agent.id) or agent.online(self.clock())
+        # The agents service's clock: the one that wrote last_seen_at.
+        return self.is_connected(agent.id) or agent.online(self.agents.clock())
 
     def config_changed(self, tenant_id: uuid.UUID) -> None:
         """Something in the tenant's agent config was committed; call from any thread."""
