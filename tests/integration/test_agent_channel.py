@@ -9,6 +9,7 @@ heartbeats, and commands with their failures.
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections.abc import Iterator
@@ -19,6 +20,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketDenialResponse
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect as ws_connect
 
 from fleetward.adapters.storage.database import SqlUnitOfWork
 from fleetward.bootstrap import Container, build
@@ -30,6 +33,8 @@ from tests.conftest import FAST_PASSWORDS, TenantFixture, make_tenant
 from tests.support.agents import EnrolledAgent, enroll, enrolled_agent, make_token
 from tests.support.api import CROSS_TENANT, assert_error, audit_entries, error_shape, unique
 from tests.support.channel import WAIT_SECONDS, AgentChannel
+from tests.support.live_server import bind_local
+from tests.support.live_server import serve as live_server
 
 WATCHES = "/api/v1/event-log-watches"
 AGENTS = "/api/v1/agents"
@@ -671,3 +676,37 @@ def test_readonly_may_not_query_and_another_tenants_agent_is_missing_and_audited
         logged = audit_entries(client, intruder, action=CROSS_TENANT)
         assert [e["object_id"] for e in logged] == [agent.id]
         assert channel.commands == []
+
+
+# Over a real socket
+
+
+def test_over_a_real_server_a_rule_change_arrives_within_a_second_and_a_revoke_closes(
+    container: Container, tenant: TenantFixture
+) -> None:
+    """uvicorn on 127.0.0.1 and the `websockets` client the agent uses: the upgrade's
+    refusal, the hello, a push and the revocation, as a real agent meets them."""
+    sock = bind_local()
+    with live_server(create_app(container), sock) as base, httpx.Client(base_url=base) as http:
+        tenant_client: Any = http  # the helpers take any client with TestClient's calls
+        agent = enrolled_agent(tenant_client, tenant)
+        url = base.replace("http://", "ws://") + "/api/v1/agent/ws"
+
+        with pytest.raises(InvalidStatus) as refused:
+            ws_connect(url, additional_headers={"Authorization": "Bearer fwa_nobody"})
+        assert refused.value.response.status_code == 403
+
+        with ws_connect(url, additional_headers={"Authorization": f"Bearer {agent.key}"}) as ws:
+            ws.send(json.dumps({"type": "hello", "config_version": 0, "agent_version": "0.1.0"}))
+            assert json.loads(ws.recv(timeout=WAIT_SECONDS))["type"] == "welcome"
+            watch = new_watch(tenant_client, tenant, {"type": "tenant"})
+            frame = json.loads(ws.recv(timeout=1.0))
+            assert rule_ids(frame) == [watch["id"]]
+
+            revoked = http.post(f"{AGENTS}/{agent.id}/revoke", headers=tenant.admin.headers)
+            assert revoked.status_code == 200, revoked.text
+            ws.send(json.dumps({"type": "heartbeat"}))
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=WAIT_SECONDS)
+        assert closed.value.rcvd is not None
+        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4401, "agent key revoked")
