@@ -19,6 +19,7 @@ from fleetward.agent.collectors.evtx import read_evtx
 from fleetward.config import Settings
 from fleetward.domain.alerts import Ignored, NormalizedEvent
 from fleetward.domain.integrations import Integration
+from fleetward.services.agent_control import AgentControl
 from fleetward.services.agents import AgentService
 from fleetward.services.alert_pipeline import AlertPipeline
 from fleetward.services.alerts import AlertService
@@ -58,6 +59,7 @@ class Container:
     maintenance: MaintenanceService
     alerts: AlertService
     agents: AgentService
+    control: AgentControl
     timeline: TimelineService
     watches: WatchService
     eventlog_alerts: EventLogAlertService
@@ -132,6 +134,8 @@ def build(
     webhooks = WebhookService(uow, clock, pipeline, secrets, normalize, (PayloadError,))
     timeline = TimelineService(uow, clock)
     eventlog_alerts = EventLogAlertService(uow, clock, pipeline, secrets)
+    agents = AgentService(uow, clock)
+    control = AgentControl(uow, clock, agents)
     return Container(
         settings=settings,
         db=db,
@@ -146,9 +150,10 @@ def build(
         rules=RuleService(uow, clock, pipeline, normalize, (PayloadError,)),
         maintenance=MaintenanceService(uow, clock),
         alerts=AlertService(uow, clock),
-        agents=AgentService(uow, clock),
+        agents=agents,
+        control=control,
         timeline=timeline,
-        watches=WatchService(uow, clock),
+        watches=WatchService(uow, clock, control.config_changed),
         eventlog_alerts=eventlog_alerts,
         evtx_import=EvtxImportService(uow, timeline, eventlog_alerts, read_evtx),
     )

@@ -13,13 +13,12 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from fleetward.bootstrap import Container
-from fleetward.domain.identity import Principal
-from fleetward.entrypoints.http.pages.agent_events import control_of
 from tests.conftest import TenantFixture
 from tests.integration.test_pages import log_in
 from tests.integration.test_pipeline_pages import api, field_error, flash, forms
 from tests.support.agents import EnrolledAgent, enroll, enrolled_agent, make_site, make_token
 from tests.support.api import CROSS_TENANT, audit_entries
+from tests.support.channel import AgentChannel
 
 EVENTS = "/api/v1/agent/events"
 
@@ -493,53 +492,16 @@ def test_other_roles_see_watch_rules_read_only(client: TestClient, tenant: Tenan
     assert len(api(client, tenant, "GET", "/api/v1/event-log-watches")["items"]) == 1
 
 
-def test_the_events_tab_says_when_on_demand_queries_are_not_available(
-    client: TestClient, tenant: TenantFixture, container: Container
-) -> None:
-    if control_of(container) is not None:
-        pytest.skip("this server has the control channel: the channel tests cover the tab")
+def test_the_events_tab_fits_the_agents_system(client: TestClient, tenant: TenantFixture) -> None:
     windows = enrolled_agent(client, tenant)
     linux = linux_agent(client, tenant)
     log_in(client, tenant.readonly.email)
-    page = client.get(f"/agents/{windows.id}/events?log=System")
+    page = client.get(f"/agents/{windows.id}/events")
     assert page.status_code == 200
-    assert "On-demand queries are not available" in page.text
     assert '<label for="ev-id">Event id</label>' in page.text and "Log name" in page.text
     journal = client.get(f"/agents/{linux.id}/events")
     assert "Unit or journal" in journal.text and "Identifier" in journal.text
     assert 'name="event_id"' not in journal.text and 'value="journal"' in journal.text
-
-
-class ScriptedControl:
-    """Stands in for the control channel of branch `channel`, answering as it is told.
-
-    Only until that branch is merged: then the tab is tested against the real
-    channel with a test thread playing the agent over the websocket.
-    """
-
-    def __init__(self, answer: list[dict[str, Any]] | Exception) -> None:
-        self.answer = answer
-        self.asked: list[tuple[uuid.UUID, dict[str, Any]]] = []
-
-    async def query_eventlog(
-        self, principal: Principal, agent_id: uuid.UUID, query: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        self.asked.append((agent_id, query))
-        if isinstance(self.answer, Exception):
-            raise self.answer
-        return self.answer
-
-
-class AgentOffline(Exception):
-    message = "agent is not connected"
-
-
-class AgentTimedOut(Exception):
-    message = "no answer within 15 s"
-
-
-class AgentFailed(Exception):
-    message = "Get-WinEvent: the channel Foo was not found"
 
 
 RECORDS = [
@@ -572,33 +534,33 @@ RECORDS = [
 ]
 
 
-def test_the_events_tab_queries_the_agent_and_explains_each_failure(
-    client: TestClient, tenant: TenantFixture, container: Container
+def answering(result: dict[str, Any]) -> Any:
+    return lambda _command: result
+
+
+def test_the_events_tab_queries_the_agent_over_its_channel(
+    client: TestClient, tenant: TenantFixture
 ) -> None:
     agent = enrolled_agent(client, tenant)
     log_in(client, tenant.operator.email)
-    had = getattr(container, "control", None)
-    try:
-        control = ScriptedControl(RECORDS)
-        container.control = control  # type: ignore[attr-defined]
+    found = {"ok": True, "data": {"records": RECORDS}}
+    with AgentChannel(client, agent.key, answer=answering(found)) as channel:
+        assert channel.next_frame()["type"] == "welcome"
         page = client.get(
             f"/agents/{agent.id}/events?log=System&level=warning&event_id=7&source=disk"
             "&since=2026-03-01T00:00&until=2026-03-02T00:00&limit=20"
         )
         assert page.status_code == 200
-        assert control.asked == [
-            (
-                uuid.UUID(agent.id),
-                {
-                    "log": "System",
-                    "level": "warning",
-                    "event_id": 7,
-                    "source": "disk",
-                    "since": "2026-03-01T00:00:00Z",
-                    "until": "2026-03-02T00:00:00Z",
-                    "limit": 20,
-                },
-            )
+        assert [c["args"] for c in channel.commands] == [
+            {
+                "log": "System",
+                "level": "warning",
+                "event_id": 7,
+                "source": "disk",
+                "since": "2026-03-01T00:00:00Z",
+                "until": "2026-03-02T00:00:00Z",
+                "limit": 20,
+            }
         ]
         assert rows(page, "data-level") == ["error", "information"]
         text = html.unescape(page.text)
@@ -609,31 +571,39 @@ def test_the_events_tab_queries_the_agent_and_explains_each_failure(
         )
 
         bad = client.get(f"/agents/{agent.id}/events?log=System&event_id=big")
-        assert bad.status_code == 422 and "event id must be a number" in bad.text
-        assert len(control.asked) == 1, "a bad filter never reaches the agent"
-
-        for error, status, message in [
-            (AgentOffline(), 409, "The agent is offline"),
-            (AgentTimedOut(), 504, "No answer within 15 s"),
-            (AgentFailed(), 502, "the channel Foo was not found"),
-        ]:
-            container.control = ScriptedControl(error)  # type: ignore[attr-defined]
-            answer = client.get(f"/agents/{agent.id}/events?log=System")
-            assert answer.status_code == status
-            assert message in html.unescape(answer.text)
+        assert bad.status_code == 422 and "event_id must be a whole number" in bad.text
+        assert len(channel.commands) == 1, "a bad filter never reaches the agent"
 
         # Reading a log runs a command on the machine: not for the readonly role.
-        container.control = control  # type: ignore[attr-defined]
         client.cookies.clear()
         log_in(client, tenant.readonly.email)
         refused = client.get(f"/agents/{agent.id}/events?log=System")
         assert refused.status_code == 200 and "operators and admins may do it" in refused.text
-        assert len(control.asked) == 1, "the agent was not asked for the readonly user"
-    finally:
-        if had is None:
-            del container.control  # type: ignore[attr-defined]
-        else:
-            container.control = had  # type: ignore[attr-defined]
+        assert len(channel.commands) == 1, "the agent was not asked for the readonly user"
+
+
+def test_the_events_tab_explains_an_offline_agent_a_time_out_and_a_failure(
+    client: TestClient, container: Container, tenant: TenantFixture
+) -> None:
+    agent = enrolled_agent(client, tenant)
+    log_in(client, tenant.operator.email)
+    path = f"/agents/{agent.id}/events?log=System"
+    offline = client.get(path)
+    assert offline.status_code == 409 and "The agent is offline" in offline.text
+
+    failed = {"ok": False, "error": "Get-WinEvent: the channel Foo was not found"}
+    with AgentChannel(client, agent.key, answer=answering(failed)) as channel:
+        assert channel.next_frame()["type"] == "welcome"
+        answer = client.get(path)
+        assert answer.status_code == 502
+        assert "the channel Foo was not found" in html.unescape(answer.text)
+
+    container.control.command_timeout = 0.3  # the real wait is 15 s
+    with AgentChannel(client, agent.key) as channel:  # answers nothing
+        assert channel.next_frame()["type"] == "welcome"
+        late = client.get(path)
+        assert late.status_code == 504 and "No answer within 15 s" in late.text
+        assert channel.next_frame()["type"] == "command"
 
 
 def test_nav_leads_to_the_new_pages(client: TestClient, tenant: TenantFixture) -> None:

@@ -6,6 +6,10 @@ timeline is read by every role; its one route names a machine by the `pc_id`
 query parameter, which the matrix treats as it treats a path parameter: another
 tenant's machine is missing, and the attempt audited.
 
+Reading a machine's event log (`/agents/{id}/eventlog`) runs a command on the
+machine, so it needs write access (operators and admins); its target is an agent
+connected over the real control channel that answers the command.
+
 Enrolling and sending events take a token or the agent's own key, not an API
 key: they are kept out of the matrix (OUTSIDE_THE_MATRIX in
 test_isolation_matrix.py) and tested in test_agents_api.py and
@@ -15,6 +19,7 @@ in production.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -26,6 +31,7 @@ from fleetward.domain.identity import Access
 from tests.conftest import Actor, TenantFixture
 from tests.support.agents import EnrolledAgent, enrolled_agent, event, make_site, make_token
 from tests.support.api import unique
+from tests.support.channel import AgentChannel
 from tests.support.matrix import (
     Refs,
     Route,
@@ -71,6 +77,53 @@ def agent_target(world: World, actor: Actor) -> Target:
         agent_id,
         lambda: (world.owner_get(f"{AGENTS}/{agent_id}"), collection_ids(world, AGENTS)),
     )
+
+
+# Channels the eventlog targets open; closed when the test ends.
+_channels: list[AgentChannel] = []
+EVENT_RECORD = {
+    "log_name": "System",
+    "provider": "disk",
+    "event_id": 7,
+    "level": 2,
+    "record_id": "5000",
+    "time_created": "2025-03-01T08:00:00Z",
+    "computer": "WS-01",
+    "user_sid": None,
+    "keywords": 0,
+    "data": {},
+    "message": "The device has a bad block.",
+}
+
+
+@pytest.fixture(autouse=True)
+def _close_channels(client: TestClient) -> Iterator[None]:
+    # Before the client's own teardown, which waits for every open connection to end.
+    yield
+    while _channels:
+        _channels.pop().__exit__(None, None, None)
+
+
+def eventlog_target(world: World, actor: Actor) -> Target:
+    """An agent connected to the control channel, answering every command with one record."""
+    agent = _agent(world)
+    channel = AgentChannel(
+        world.client,
+        agent.key,
+        answer=lambda command: {"ok": True, "data": {"records": [EVENT_RECORD]}},
+    ).__enter__()
+    _channels.append(channel)
+    assert channel.next_frame()["type"] == "welcome"
+    return Target(
+        {"agent_id": agent.id, "log": "System"},
+        agent.id,
+        agent.id,
+        lambda: (world.owner_get(f"{AGENTS}/{agent.id}"), collection_ids(world, AGENTS)),
+    )
+
+
+def expect_records(target: Target, response: httpx.Response) -> None:
+    assert response.json() == {"items": [EVENT_RECORD]}
 
 
 def timeline_target(world: World, actor: Actor) -> Target:
@@ -145,7 +198,7 @@ def expect_machines_events(target: Target, response: httpx.Response) -> None:
     assert shown == target.snapshot()[1]
 
 
-READ, ADMIN = Access.READ, Access.ADMIN
+READ, WRITE, ADMIN = Access.READ, Access.WRITE, Access.ADMIN
 
 ROUTES = [
     Route("GET", TOKENS, READ, token_target),
@@ -155,6 +208,9 @@ ROUTES = [
     Route("GET", AGENTS, READ, agent_target),
     Route("GET", AGENT, READ, agent_target),
     Route("POST", AGENT + "/revoke", ADMIN, agent_target, status=200, expect=expect_revoked),
+    Route(
+        "GET", AGENT + "/eventlog", WRITE, eventlog_target, query=("log",), expect=expect_records
+    ),
     Route("GET", TIMELINE, READ, timeline_target, query=("pc_id",), expect=expect_machines_events),
     Route("GET", WATCHES, READ, watch_target),
     Route("POST", WATCHES, ADMIN, watch_target, body_from=new_watch, expect=expect_watch),

@@ -2,15 +2,18 @@
 
 Every change to a rule raises the config version of each agent it applies to
 (before and after the change), in the same transaction: that version is what
-makes a connected agent receive a ConfigUpdate.
+makes a connected agent receive a ConfigUpdate. Once the change is committed,
+`config_changed` is told the tenant, so the control hub can push it at once.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Callable
 from typing import Any
 
+from fleetward.domain.agent_config import rule_document
 from fleetward.domain.errors import InvalidInput
 from fleetward.domain.eventlog import EventLogWatch, ScopeType, WatchRule, WatchScope
 from fleetward.domain.identity import Access, Principal
@@ -38,22 +41,14 @@ FIELDS = RULE_FIELDS | {"scope"}
 
 
 def watch_document(watch: EventLogWatch) -> dict[str, Any]:
-    """The rule as the API shows it and the audit log records it (JSON values only)."""
-    rule = watch.rule
+    """The rule as the API shows it and the audit log records it (JSON values only):
+    the agents' config shape (domain/agent_config.py) plus its scope."""
     return {
-        "id": str(watch.id),
-        "name": rule.name,
+        **rule_document(watch),
         "scope": {
             "type": watch.scope.type.value,
             "id": None if watch.scope.id is None else str(watch.scope.id),
         },
-        "log_name": rule.log_name,
-        "event_ids": sorted(rule.event_ids),
-        "providers": list(rule.providers),
-        "min_level": rule.min_level.value,
-        "keywords": list(rule.keywords),
-        "alert_severity": rule.alert_severity.value,
-        "enabled": rule.enabled,
     }
 
 
@@ -85,10 +80,22 @@ def _check_scope(repos: Repositories, tenant_id: uuid.UUID, scope: WatchScope) -
         )
 
 
+def _nobody_listens(tenant_id: uuid.UUID) -> None:
+    return None
+
+
 class WatchService:
-    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        clock: Clock,
+        config_changed: Callable[[uuid.UUID], None] = _nobody_listens,
+    ) -> None:
         self.uow = uow
         self.clock = clock
+        # Called after the commit, never inside it: a push must not show an agent a
+        # config the database could still roll back. It runs on the caller's thread.
+        self.config_changed = config_changed
         # Watch rules are settings: admins change them, every role may read them.
         self.watches = ScopedResource[EventLogWatch](
             uow, clock, OBJECT_TYPE, lambda r: r.watches, Access.ADMIN, document=watch_document
@@ -124,6 +131,7 @@ class WatchService:
             repos.watches.save(watch, now, created=True)
             repos.watches.bump_config_versions(principal.tenant_id, [scope])
             self._record(repos, principal, "create", watch.id, after=watch_document(watch))
+        self.config_changed(principal.tenant_id)
         return watch
 
     def update(
@@ -138,28 +146,46 @@ class WatchService:
         rule_changes = _rule_values({k: v for k, v in changes.items() if k in RULE_FIELDS})
         with self.uow.write() as repos:
             before: EventLogWatch | None = repos.watches.get(principal.tenant_id, watch_id)
-            if before is not None:
-                scope = changes.get("scope", before.scope)
-                rule = dataclasses.replace(before.rule, **rule_changes)  # re-checks the rule
-                if scope == before.scope and rule == before.rule:
-                    return before
-                if scope != before.scope:
-                    _check_scope(repos, principal.tenant_id, scope)
-                now = self.clock()
-                after = dataclasses.replace(before, scope=scope, rule=rule, updated_at=now)
-                repos.watches.save(after, now, created=False)
-                # The agents it left stop watching, the ones it reached start: both hear of it.
-                repos.watches.bump_config_versions(principal.tenant_id, [before.scope, scope])
-                self._record(
-                    repos,
-                    principal,
-                    "update",
-                    watch_id,
-                    before=watch_document(before),
-                    after=watch_document(after),
-                )
-                return after
-        raise self.watches.missing(principal, watch_id)
+            if before is None:
+                after = None
+            else:
+                after = self._apply(repos, principal, before, changes, rule_changes)
+        if after is None:
+            # Outside the write: the miss may itself write an audit entry.
+            raise self.watches.missing(principal, watch_id)
+        if after is not before:
+            self.config_changed(principal.tenant_id)
+        return after
+
+    def _apply(
+        self,
+        repos: Repositories,
+        principal: Principal,
+        before: EventLogWatch,
+        changes: dict[str, Any],
+        rule_changes: dict[str, Any],
+    ) -> EventLogWatch:
+        """The update inside its transaction; `before` itself when nothing changes."""
+        scope = changes.get("scope", before.scope)
+        rule = dataclasses.replace(before.rule, **rule_changes)  # re-checks the rule
+        if scope == before.scope and rule == before.rule:
+            return before
+        if scope != before.scope:
+            _check_scope(repos, principal.tenant_id, scope)
+        now = self.clock()
+        after = dataclasses.replace(before, scope=scope, rule=rule, updated_at=now)
+        repos.watches.save(after, now, created=False)
+        # The agents it left stop watching, the ones it reached start: both hear of it.
+        repos.watches.bump_config_versions(principal.tenant_id, [before.scope, scope])
+        self._record(
+            repos,
+            principal,
+            "update",
+            before.id,
+            before=watch_document(before),
+            after=watch_document(after),
+        )
+        return after
 
     def delete(self, principal: Principal, watch_id: uuid.UUID) -> None:
         principal.require(Access.ADMIN)
@@ -169,8 +195,9 @@ class WatchService:
                 repos.watches.delete(principal.tenant_id, watch_id)
                 repos.watches.bump_config_versions(principal.tenant_id, [before.scope])
                 self._record(repos, principal, "delete", watch_id, before=watch_document(before))
-                return
-        raise self.watches.missing(principal, watch_id)
+        if before is None:
+            raise self.watches.missing(principal, watch_id)
+        self.config_changed(principal.tenant_id)
 
     def _record(
         self,

@@ -14,6 +14,7 @@ from fleetward.entrypoints.http import errors, openapi
 from fleetward.entrypoints.http.middleware import BodySizeLimit, RequestMetrics
 from fleetward.entrypoints.http.pages import router as pages
 from fleetward.entrypoints.http.routers import (
+    agent_channel,
     agents,
     alert_rules,
     alerts,
@@ -54,6 +55,7 @@ def create_app(container: Container) -> FastAPI:
     for router in (
         webhooks.router,
         agents.agent,
+        agent_channel.channel,
         health.router,
         clients.router,
         users.users,
@@ -68,6 +70,7 @@ def create_app(container: Container) -> FastAPI:
         alerts.router,
         agents.tokens,
         agents.agents,
+        agent_channel.eventlog,
         timeline.router,
         watches.router,
         pages.router,

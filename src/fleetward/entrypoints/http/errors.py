@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fleetward.domain import errors
+from fleetward.services.agent_control import AgentFailed, AgentOffline, AgentTimedOut
 
 STATUS = {
     errors.NotFound: 404,
@@ -21,6 +22,9 @@ STATUS = {
     errors.Conflict: 409,
     errors.InvalidInput: 422,
     errors.RateLimited: 429,
+    AgentOffline: 409,
+    AgentFailed: 502,
+    AgentTimedOut: 504,
 }
 
 HTTP_CODES = {
@@ -34,6 +38,8 @@ HTTP_CODES = {
     415: "unsupported_media_type",
     422: "invalid",
     429: "rate_limited",
+    502: "bad_gateway",
+    504: "gateway_timeout",
 }
 
 

@@ -109,7 +109,8 @@ _AGENT_FIELDS = tuple(name for name in AgentOut.model_fields if name != "online"
 
 def _agent_out(c: Container, found: Agent) -> dict[str, Any]:
     values = {name: getattr(found, name) for name in _AGENT_FIELDS}
-    return {**values, "online": found.online(c.agents.clock())}
+    # Connected to this server now, or seen recently (another node, a batch).
+    return {**values, "online": c.control.online(found)}
 
 
 # Enrolment tokens
