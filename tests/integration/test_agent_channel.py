@@ -26,11 +26,11 @@ from websockets.sync.client import connect as ws_connect
 from fleetward.adapters.storage.database import SqlUnitOfWork
 from fleetward.bootstrap import Container, build
 from fleetward.config import Settings
-from fleetward.domain.agents import AGENT_KEY_PREFIX
+from fleetward.domain.agents import AGENT_KEY_PREFIX, FIRST_CONFIG_VERSION
 from fleetward.domain.tokens import new_secret
 from fleetward.entrypoints.http.app import create_app
 from tests.conftest import FAST_PASSWORDS, TenantFixture, make_tenant
-from tests.support.agents import EnrolledAgent, enroll, enrolled_agent, make_token
+from tests.support.agents import EnrolledAgent, enroll, enrolled_agent, make_site, make_token
 from tests.support.api import CROSS_TENANT, assert_error, audit_entries, error_shape, unique
 from tests.support.channel import WAIT_SECONDS, AgentChannel
 from tests.support.live_server import bind_local
@@ -125,6 +125,21 @@ def test_a_stale_agent_gets_its_config_and_a_current_one_a_welcome(
     with AgentChannel(client, agent.key, config_version=version + 5) as channel:
         frame = channel.next_frame()
     assert (frame["type"], frame["config_version"]) == ("config", version)
+
+
+def test_an_agent_enrolled_after_its_rules_were_made_gets_them_on_its_first_hello(
+    client: TestClient, container: Container, tenant: TenantFixture
+) -> None:
+    site_id = make_site(client, tenant)
+    watch = new_watch(client, tenant, {"type": "site", "id": site_id})
+    answer = enroll(client, make_token(client, tenant, site_id)["token"], "WS-NEW")
+    agent = EnrolledAgent(answer.json()["agent_id"], answer.json()["agent_key"], site_id)
+    # No change reached it yet: it starts at the version that means "the config at enrolment".
+    assert stored_version(container, tenant, agent.id) == FIRST_CONFIG_VERSION
+    with AgentChannel(client, agent.key, config_version=0) as channel:  # 0: holds none
+        frame = channel.next_frame()
+    assert (frame["type"], frame["config_version"]) == ("config", FIRST_CONFIG_VERSION)
+    assert frame["config"]["watches"] == [as_config(watch)]
 
 
 def test_the_config_holds_exactly_the_rules_that_reach_the_agent(
@@ -697,7 +712,8 @@ def test_over_a_real_server_a_rule_change_arrives_within_a_second_and_a_revoke_c
         assert refused.value.response.status_code == 403
 
         with ws_connect(url, additional_headers={"Authorization": f"Bearer {agent.key}"}) as ws:
-            ws.send(json.dumps({"type": "hello", "config_version": 0, "agent_version": "0.1.0"}))
+            hello = {"type": "hello", "config_version": FIRST_CONFIG_VERSION, "agent_version": "0"}
+            ws.send(json.dumps(hello))
             assert json.loads(ws.recv(timeout=WAIT_SECONDS))["type"] == "welcome"
             watch = new_watch(tenant_client, tenant, {"type": "tenant"})
             frame = json.loads(ws.recv(timeout=1.0))

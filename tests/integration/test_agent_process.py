@@ -2,10 +2,9 @@
 
 `fleetward serve` runs in its own process, on SQLite and on PostgreSQL; `fleetward agent
 run` reads a folder holding copies of the .evtx fixtures. What the timeline
-must show is derived from the same files by the domain classifier. The
-control channel's server side is not part of this server yet: the agent's
-WebSocket is refused and it must ship regardless (the channel client is
-tested against a protocol peer in tests/unit/agent/test_channel.py).
+must show is derived from the same files by the domain classifier. Watch
+rules reaching the agent over the control channel and becoming alerts are in
+test_agent_end_to_end.py.
 """
 
 from __future__ import annotations

@@ -17,6 +17,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from fleetward.domain.agents import FIRST_CONFIG_VERSION
+
 WS_PATH = "/api/v1/agent/ws"
 # Generous: frames normally arrive in milliseconds, but the machine is shared.
 WAIT_SECONDS = 10.0
@@ -34,14 +36,15 @@ class Closed(Exception):
 
 
 class AgentChannel:
-    """One agent's connection. With `answer`, each command gets the result it returns
+    """One agent's connection, by default one holding the config of a new agent
+    (the version every agent starts at). With `answer`, each command gets the result it returns
     (without `type` and `id`, which are filled in), answered on the reader thread."""
 
     def __init__(
         self,
         client: TestClient,
         key: str,
-        config_version: int | None = 0,
+        config_version: int | None = FIRST_CONFIG_VERSION,
         answer: Answer | None = None,
     ) -> None:
         self.client = client

@@ -16,6 +16,7 @@ import platform
 import signal
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,6 +50,8 @@ log = logging.getLogger("fleetward.agent")
 
 EXIT_OK = 0
 EXIT_ENROLMENT_REFUSED = 2
+# How long a new agent waits for its first config before it reads anything.
+FIRST_CONFIG_WAIT_S = 15.0
 EXIT_REVOKED = 3
 
 
@@ -150,6 +153,7 @@ class Runner:
             stopped=self.stop.is_set,
         )
         threads = [threading.Thread(target=self._ship, args=(shipper,), name="agent-shipper")]
+        channel: Channel | None = None
         if self.options.channel:
             channel = Channel(
                 self.options.server,
@@ -165,6 +169,8 @@ class Runner:
             thread.daemon = True  # a request in flight must not hold up the exit
             thread.start()
         try:
+            if channel is not None and not self.outbox.get("config_version"):
+                self._await_first_config(channel)
             while not self.stop.is_set():
                 self.collect()
                 self.stop.wait(self.options.poll_seconds)
@@ -176,6 +182,19 @@ class Runner:
             transport.close()
             self.outbox.close()
         return EXIT_REVOKED if self.revoked else EXIT_OK
+
+    def _await_first_config(self, channel: Channel) -> None:
+        """Hold the first read until the server had its say: the backlog a new agent
+        reads first must meet the watch rules that already exist."""
+        waited = time.monotonic()
+        while not self.stop.is_set() and time.monotonic() - waited < FIRST_CONFIG_WAIT_S:
+            if channel.connected.wait(0.2):
+                return
+        if not self.stop.is_set():
+            log.warning(
+                "no config from the server within %.0f s: collecting without watch rules",
+                FIRST_CONFIG_WAIT_S,
+            )
 
     def credentials(self) -> tuple[str, str]:
         """The agent id and key: from the state directory, or enrolled for once with the token."""

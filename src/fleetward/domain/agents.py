@@ -20,6 +20,11 @@ AGENT_KEY_PREFIX = "fwa_"
 # window must span a few of those touches or a busy agent would flicker offline.
 ONLINE_WITHIN = timedelta(seconds=180)
 
+# An agent holding no config says version 0 in its hello; every agent's stored
+# version starts above it, so a new agent is always sent its rules, even rules
+# made before it enrolled (which raised no version of its).
+FIRST_CONFIG_VERSION = 1
+
 TOKEN_HOURS_DEFAULT = 24 * 7
 # A site token is a standing credential: make people mint a fresh one rather
 # than leave one valid for years.

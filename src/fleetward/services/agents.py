@@ -10,6 +10,7 @@ from typing import TypeVar
 from fleetward.domain.agents import (
     AGENT_KEY_PREFIX,
     ENROLLMENT_TOKEN_PREFIX,
+    FIRST_CONFIG_VERSION,
     Agent,
     EnrollmentToken,
     token_expiry,
@@ -116,7 +117,7 @@ class AgentService:
             hostname,
             os,
             agent_version,
-            0,
+            FIRST_CONFIG_VERSION,
             now,
             None,
             now,
