@@ -136,6 +136,7 @@ def build(
     eventlog_alerts = EventLogAlertService(uow, clock, pipeline, secrets)
     agents = AgentService(uow, clock)
     control = AgentControl(uow, clock, agents)
+    agents.revoked = control.config_changed  # its next sync sees the revoke and closes
     return Container(
         settings=settings,
         db=db,

@@ -28,8 +28,12 @@ class Settings(BaseSettings):
     secure_cookies: bool = False
     # Fernet key for secrets kept at rest; empty: a key file in data_dir.
     secret_key: str = ""
-    # Timeline events recorded longer ago than this are deleted by `fleetward timeline cleanup`.
+    # Timeline events recorded longer ago than this are deleted: by the server every
+    # timeline_cleanup_interval_seconds, and by `fleetward timeline cleanup`.
     timeline_retention_days: int = Field(default=90, ge=1)
+    timeline_cleanup_interval_seconds: int = Field(default=6 * 3600, ge=1)
+    # Off: the server runs no jobs of its own (cleanup is then left to the CLI).
+    scheduler_enabled: bool = True
     log_level: str = "INFO"
     log_json: bool = True
 

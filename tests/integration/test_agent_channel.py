@@ -270,19 +270,47 @@ def test_a_missing_unknown_or_revoked_key_is_refused_before_the_upgrade(
         assert_error(refused.value, 403, "unauthenticated")
 
 
-def test_an_agent_revoked_while_connected_is_closed_on_its_next_heartbeat(
-    client: TestClient, tenant: TenantFixture
+def test_an_agent_revoked_elsewhere_is_closed_on_its_next_heartbeat(
+    client: TestClient, container: Container, tenant: TenantFixture
 ) -> None:
     agent = enrolled_agent(client, tenant)
     with AgentChannel(client, agent.key) as channel:
         assert channel.next_frame()["type"] == "welcome"
-        revoked = client.post(f"{AGENTS}/{agent.id}/revoke", headers=tenant.admin.headers)
-        assert revoked.status_code == 200, revoked.text
+        # As another API node would: the row changes, this process is not told.
+        with SqlUnitOfWork(container.db).write() as repos:
+            repos.agents.update(tenant.id, uuid.UUID(agent.id), revoked_at=datetime.now(UTC))
         channel.send({"type": "heartbeat"})
         closed = channel.closed()
     assert (closed.code, closed.reason) == (4401, "agent key revoked")
     shown = client.get(f"{AGENTS}/{agent.id}", headers=tenant.admin.headers).json()
     assert shown["online"] is False
+
+
+def test_revoking_a_connected_agent_closes_its_channel_at_once(
+    client: TestClient, tenant: TenantFixture
+) -> None:
+    agent = enrolled_agent(client, tenant)
+    with AgentChannel(client, agent.key) as channel:
+        assert channel.next_frame()["type"] == "welcome"
+        client.post(f"{AGENTS}/{agent.id}/revoke", headers=tenant.admin.headers)
+        assert channel.closed().code == 4401  # no heartbeat or push needed
+
+
+def test_the_version_an_agent_says_in_its_hello_is_the_one_listed(
+    client: TestClient, tenant: TenantFixture
+) -> None:
+    agent = enrolled_agent(client, tenant)  # enrolled as 0.1.0
+    with AgentChannel(client, agent.key, config_version=None) as channel:
+        hello = {"type": "hello", "config_version": 1, "agent_version": "0.2.0"}
+        channel.send(hello)
+        assert channel.next_frame()["type"] == "welcome"
+    shown = client.get(f"{AGENTS}/{agent.id}", headers=tenant.readonly.headers).json()
+    assert shown["agent_version"] == "0.2.0"
+    with AgentChannel(client, agent.key, config_version=None) as channel:
+        channel.send({**hello, "agent_version": "\x00" * 3})  # not a version: kept as it was
+        assert channel.next_frame()["type"] == "welcome"
+    shown = client.get(f"{AGENTS}/{agent.id}", headers=tenant.readonly.headers).json()
+    assert shown["agent_version"] == "0.2.0"
 
 
 def test_a_revoked_agent_is_closed_by_the_next_config_push_too(
@@ -721,8 +749,7 @@ def test_over_a_real_server_a_rule_change_arrives_within_a_second_and_a_revoke_c
 
             revoked = http.post(f"{AGENTS}/{agent.id}/revoke", headers=tenant.admin.headers)
             assert revoked.status_code == 200, revoked.text
-            ws.send(json.dumps({"type": "heartbeat"}))
-            with pytest.raises(ConnectionClosed) as closed:
+            with pytest.raises(ConnectionClosed) as closed:  # at once: no heartbeat needed
                 ws.recv(timeout=WAIT_SECONDS)
         assert closed.value.rcvd is not None
         assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4401, "agent key revoked")

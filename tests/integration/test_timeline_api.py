@@ -11,7 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from fleetward.bootstrap import Container
+from fleetward.entrypoints.http.app import create_app
 from tests.conftest import TenantFixture
+from tests.support.agent_live import wait_for
 from tests.support.agents import T0, EnrolledAgent, enrolled_agent, event
 from tests.support.api import CROSS_TENANT, assert_error, audit_entries
 
@@ -234,6 +236,21 @@ def test_retention_cleanup_deletes_only_old_events(
     kept = everything(client, tenant)
     assert sorted(e["event_record_id"] for e in kept) == ["1005", "1006", "1007"]
     assert container.timeline.cleanup(90) == 0
+
+
+def test_the_server_runs_the_retention_cleanup_by_itself(
+    client: TestClient, container: Container, tenant: TenantFixture, agent: EnrolledAgent
+) -> None:
+    now = datetime.now(UTC)
+    old = [event(i, at=(now - timedelta(days=91, minutes=i)).isoformat()) for i in range(4)]
+    recent = [event(i, at=(now - timedelta(days=1, minutes=i)).isoformat()) for i in range(4, 6)]
+    assert send(client, agent, old + recent).json()["accepted"] == 6
+    container.settings = container.settings.model_copy(
+        update={"timeline_cleanup_interval_seconds": 1}
+    )
+    with TestClient(create_app(container)):  # its lifespan runs the scheduler
+        wait_for(lambda: len(everything(client, tenant)) == 2, 30, "the cleanup job")
+    assert sorted(e["event_record_id"] for e in everything(client, tenant)) == ["1004", "1005"]
 
 
 def test_a_batch_sent_again_after_cleanup_deleted_it_is_stored_again(

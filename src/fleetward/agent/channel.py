@@ -22,8 +22,8 @@ from websockets.sync.client import ClientConnection, connect
 
 from fleetward.agent.backoff import Backoff
 from fleetward.agent.collectors.base import Query
-from fleetward.agent.items import record_json
 from fleetward.agent.outbox import Outbox
+from fleetward.domain.agent_config import record_document
 from fleetward.domain.errors import InvalidInput
 from fleetward.domain.eventlog import EventRecord
 
@@ -187,7 +187,7 @@ class Channel:
         if not isinstance(args, dict):
             raise InvalidInput("args must be an object", field="args")
         records = self.query(Query.from_args(args))
-        return {"records": [record_json(r) for r in records]}
+        return {"records": [record_document(r) for r in records]}
 
     def _send(self, ws: ClientConnection, message: Mapping[str, Any]) -> None:
         with self._send_lock:

@@ -14,29 +14,13 @@ from datetime import datetime
 from typing import Any
 
 from fleetward.agent.outbox import Item, ItemKind, diagnostic, iso
+from fleetward.domain.agent_config import record_document
 from fleetward.domain.alerts import Severity
 from fleetward.domain.errors import InvalidInput
 from fleetward.domain.eventlog import DamagedRecord, EventRecord, MinLevel, WatchRule, matches
 from fleetward.domain.timeline import Observation
 
 log = logging.getLogger("fleetward.agent")
-
-
-def record_json(record: EventRecord) -> dict[str, Any]:
-    """A record as the protocol page writes it (the domain's EventRecord as JSON)."""
-    return {
-        "log_name": record.log_name,
-        "provider": record.provider,
-        "event_id": record.event_id,
-        "level": record.level,
-        "record_id": record.record_id,
-        "time_created": iso(record.time_created),
-        "computer": record.computer,
-        "user_sid": record.user_sid,
-        "keywords": record.keywords,
-        "data": dict(record.data),
-        "message": record.message,
-    }
 
 
 def event_item(observation: Observation) -> Item:
@@ -52,7 +36,7 @@ def event_item(observation: Observation) -> Item:
 
 
 def match_item(rule: WatchRule, record: EventRecord) -> Item:
-    return Item(ItemKind.MATCH, {"rule_id": str(rule.id), "record": record_json(record)})
+    return Item(ItemKind.MATCH, {"rule_id": str(rule.id), "record": record_document(record)})
 
 
 def match_items(

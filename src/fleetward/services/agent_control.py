@@ -202,7 +202,13 @@ class AgentControl:
         self._loop = asyncio.get_running_loop()
         conn: _Connection | None = None
         try:
-            version = _hello_version(await self._first_frame(socket))
+            hello = await self._first_frame(socket)
+            version = _hello_version(hello)
+            if isinstance(hello.get("agent_version"), str):
+                # An agent that updated itself says so here first: the list shows it.
+                agent = await asyncio.to_thread(
+                    self.agents.record_version, agent, hello["agent_version"]
+                )
             conn = _Connection(agent, key, socket, version)
             await self._adopt(conn)
             await self._sync(conn, hello=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -31,6 +32,7 @@ LAST_SEEN_GRANULARITY = timedelta(minutes=1)
 BAD_TOKEN = "enrolment token is unknown, expired or revoked"  # noqa: S105
 BAD_AGENT_KEY = "unknown or revoked agent key"
 
+VERSION_MAX = 50  # the agent.agent_version column
 T = TypeVar("T")
 
 
@@ -38,6 +40,9 @@ class AgentService:
     def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
         self.uow = uow
         self.clock = clock
+        # Told the tenant of an agent that was revoked, after the commit (any thread):
+        # the control channel closes its connection at once. Set in bootstrap.
+        self.revoked: Callable[[uuid.UUID], None] = lambda _tenant_id: None
         # Tokens let machines in: admins mint and revoke them, anyone may list them.
         self.tokens = ScopedResource[EnrollmentToken](
             uow, clock, "enrollment_token", lambda r: r.enrollment_tokens, Access.ADMIN
@@ -166,8 +171,20 @@ class AgentService:
         return self.agents.get(principal, agent_id)
 
     def revoke_agent(self, principal: Principal, agent_id: uuid.UUID) -> Agent:
-        """Its key stops working at once; its timeline stays."""
-        return self._revoke(principal, self.agents, agent_id)
+        """Its key stops working at once, its control channel closes; its timeline stays."""
+        agent = self._revoke(principal, self.agents, agent_id)
+        self.revoked(agent.tenant_id)
+        return agent
+
+    def record_version(self, agent: Agent, agent_version: str) -> Agent:
+        """The version the agent says it runs (its hello), kept when it changed."""
+        version = agent_version.strip()[:VERSION_MAX]
+        if not version or not version.isprintable() or version == agent.agent_version:
+            return agent
+        now = self.clock()
+        with self.uow.write() as repos:
+            repos.agents.update(agent.tenant_id, agent.id, agent_version=version, updated_at=now)
+        return dataclasses.replace(agent, agent_version=version, updated_at=now)
 
     def _revoke(self, principal: Principal, kind: ScopedResource[T], object_id: uuid.UUID) -> T:
         """Set revoked_at once, audited as `<type>.revoke`; revoking again changes nothing."""

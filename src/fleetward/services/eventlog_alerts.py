@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from fleetward.domain.agent_config import record_document
 from fleetward.domain.agents import Agent
 from fleetward.domain.alerts import Device, EventKind, IngestResult, NormalizedEvent, Provider
 from fleetward.domain.errors import Conflict, InvalidInput
@@ -33,7 +34,7 @@ from fleetward.domain.integrations import Asset, Integration
 from fleetward.domain.tokens import new_secret
 from fleetward.services.alert_pipeline import AlertPipeline, Outcome
 from fleetward.services.ports import Clock, UnitOfWork
-from fleetward.services.timeline import MAX_BATCH, BatchTooLarge
+from fleetward.services.timeline import batch_items
 from fleetward.services.webhooks import SecretBox
 
 # The built-in integration's name; later ones only if a person already took it.
@@ -158,23 +159,6 @@ def record_from_document(raw: Any, where: str = "record") -> EventRecord:
     return record
 
 
-def record_document(record: EventRecord) -> dict[str, Any]:
-    """The record as JSON, the protocol's shape (kept as the alert's raw body)."""
-    return {
-        "log_name": record.log_name,
-        "provider": record.provider,
-        "event_id": record.event_id,
-        "level": record.level,
-        "record_id": record.record_id,
-        "time_created": record.time_created.isoformat().replace("+00:00", "Z"),
-        "computer": record.computer,
-        "user_sid": record.user_sid,
-        "keywords": record.keywords,
-        "data": dict(record.data),
-        "message": record.message,
-    }
-
-
 def _rule_id(value: Any, field: str) -> uuid.UUID:
     if isinstance(value, str):
         try:
@@ -186,18 +170,7 @@ def _rule_id(value: Any, field: str) -> uuid.UUID:
 
 def parse_matches(body: Any) -> list[tuple[uuid.UUID, EventRecord]]:
     """A `{"matches": [...]}` batch, every item checked before anything is stored."""
-    if not isinstance(body, dict) or not isinstance(body.get("matches"), list):
-        raise InvalidInput("matches must be a list of watch-rule matches", field="matches")
-    extra = set(body) - {"matches"}
-    if extra:
-        name = sorted(extra)[0]
-        raise InvalidInput(f"{name} is not a field of a match batch", field=name)
-    items = body["matches"]
-    if len(items) > MAX_BATCH:
-        raise BatchTooLarge(
-            f"matches holds {len(items)} matches; a batch holds at most {MAX_BATCH}",
-            field="matches",
-        )
+    items = batch_items(body, "matches", "watch-rule matches", "a match batch")
     parsed = []
     for index, item in enumerate(items):
         where = f"matches.{index}"

@@ -176,6 +176,23 @@ def parse_payload_filters(values: list[str]) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def batch_items(body: Any, key: str, items: str, batch: str) -> list[Any]:
+    """The list an agent's batch `{key: [...]}` carries, checked for shape and size
+    (BatchTooLarge past MAX_BATCH); the items themselves are the caller's to check."""
+    if not isinstance(body, dict) or not isinstance(body.get(key), list):
+        raise InvalidInput(f"{key} must be a list of {items}", field=key)
+    extra = set(body) - {key}
+    if extra:
+        name = sorted(extra)[0]
+        raise InvalidInput(f"{name} is not a field of {batch}", field=name)
+    found: list[Any] = body[key]
+    if len(found) > MAX_BATCH:
+        raise BatchTooLarge(
+            f"{key} holds {len(found)} {key}; a batch holds at most {MAX_BATCH}", field=key
+        )
+    return found
+
+
 def batch_digest(body: bytes, encoding: str) -> bytes:
     """What identifies a request body as sent (compressed or not)."""
     return hashlib.blake2b(body, digest_size=16, person=encoding.encode()[:16]).digest()
@@ -227,18 +244,7 @@ class TimelineService:
         With the `digest` of the body as sent, a later identical batch is answered
         by known_batch().
         """
-        if not isinstance(body, dict) or not isinstance(body.get("events"), list):
-            raise InvalidInput("events must be a list of timeline events", field="events")
-        extra = set(body) - {"events"}
-        if extra:
-            name = sorted(extra)[0]
-            raise InvalidInput(f"{name} is not a field of an event batch", field=name)
-        events = body["events"]
-        if len(events) > MAX_BATCH:
-            raise BatchTooLarge(
-                f"events holds {len(events)} events; a batch holds at most {MAX_BATCH}",
-                field="events",
-            )
+        events = batch_items(body, "events", "timeline events", "an event batch")
         now = self.clock()
         good_sources: set[str] = set()
         rows = [event_row(agent, i, raw, now, good_sources) for i, raw in enumerate(events)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -30,12 +32,23 @@ from fleetward.entrypoints.http.routers import (
     watches,
     webhooks,
 )
+from fleetward.entrypoints.scheduler import Scheduler, jobs_for
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
 
 def create_app(container: Container) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        scheduler = Scheduler(jobs_for(container) if container.settings.scheduler_enabled else [])
+        scheduler.start()
+        try:
+            yield
+        finally:
+            await scheduler.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Fleetward",
         version=__version__,
         description="Operations platform for managed service providers.",

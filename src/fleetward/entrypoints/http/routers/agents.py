@@ -180,6 +180,14 @@ def enroll(body: EnrollIn, c: ContainerDep) -> EnrollOut:
     return EnrollOut(agent_id=found.id, agent_key=key)
 
 
+def _batch_body(key: str, item: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI for an agent batch `{key: [item, ...]}` of at most MAX_BATCH (the route
+    reads the raw body itself: it may be gzip)."""
+    batch = {"type": "array", "maxItems": MAX_BATCH, "items": item}
+    schema = {"type": "object", "required": [key], "properties": {key: batch}}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
 def _inflate(raw: bytes) -> bytes:
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip framing only
     try:
@@ -218,26 +226,7 @@ def decode_body(raw: bytes, encoding: str) -> Any:
         413: {"description": f"More than {MAX_BATCH} events, or a body too large"},
         422: {"description": "An invalid event; the field names it (events.3.kind)"},
     },
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["events"],
-                        "properties": {
-                            "events": {
-                                "type": "array",
-                                "maxItems": MAX_BATCH,
-                                "items": {"type": "object"},
-                            }
-                        },
-                    }
-                }
-            },
-        }
-    },
+    openapi_extra=_batch_body("events", {"type": "object"}),
 )
 async def post_events(
     request: Request,
@@ -327,33 +316,17 @@ _RECORD_SCHEMA: dict[str, Any] = {
         413: {"description": f"More than {MAX_BATCH} matches, or a body too large"},
         422: {"description": "An invalid match; the field names it (matches.3.record.event_id)"},
     },
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["matches"],
-                        "properties": {
-                            "matches": {
-                                "type": "array",
-                                "maxItems": MAX_BATCH,
-                                "items": {
-                                    "type": "object",
-                                    "required": ["rule_id", "record"],
-                                    "properties": {
-                                        "rule_id": {"type": "string", "format": "uuid"},
-                                        "record": _RECORD_SCHEMA,
-                                    },
-                                },
-                            }
-                        },
-                    }
-                }
+    openapi_extra=_batch_body(
+        "matches",
+        {
+            "type": "object",
+            "required": ["rule_id", "record"],
+            "properties": {
+                "rule_id": {"type": "string", "format": "uuid"},
+                "record": _RECORD_SCHEMA,
             },
-        }
-    },
+        },
+    ),
 )
 async def post_matches(
     request: Request,

@@ -1,0 +1,38 @@
+"""The in-process scheduler: jobs repeat, a failing job is tried again, stop is prompt."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fleetward.entrypoints.scheduler import Job, Scheduler
+
+
+def test_a_job_repeats_survives_its_own_failure_and_stops_when_told() -> None:
+    runs: list[int] = []
+
+    def flaky() -> object:
+        runs.append(len(runs))
+        if len(runs) == 2:
+            raise RuntimeError("the database was away")
+        return {"ok": True}
+
+    async def scenario() -> None:
+        scheduler = Scheduler([Job("flaky", 0.01, flaky, first_after_seconds=0.0)])
+        scheduler.start()
+        while len(runs) < 4:  # past the failure: it kept its schedule
+            await asyncio.sleep(0.01)
+        await asyncio.wait_for(scheduler.stop(), 5)
+        stopped_at = len(runs)
+        await asyncio.sleep(0.05)
+        assert len(runs) == stopped_at, "no run after stop"
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))
+
+
+def test_stop_does_not_wait_for_a_long_interval() -> None:
+    async def scenario() -> None:
+        scheduler = Scheduler([Job("daily", 86_400, lambda: None, first_after_seconds=86_400)])
+        scheduler.start()
+        await asyncio.wait_for(scheduler.stop(), 5)
+
+    asyncio.run(scenario())
