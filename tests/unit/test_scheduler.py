@@ -3,8 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from fleetward.entrypoints.scheduler import Job, Scheduler
+
+
+def run_alone(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """asyncio.run on a thread of its own: the browser tests keep a loop on this one."""
+    failures: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(asyncio.wait_for(scenario(), 30))
+        except BaseException as error:
+            failures.append(error)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive(), "the scenario did not finish"
+    if failures:
+        raise failures[0]
 
 
 def test_a_job_repeats_survives_its_own_failure_and_stops_when_told() -> None:
@@ -26,7 +47,7 @@ def test_a_job_repeats_survives_its_own_failure_and_stops_when_told() -> None:
         await asyncio.sleep(0.05)
         assert len(runs) == stopped_at, "no run after stop"
 
-    asyncio.run(asyncio.wait_for(scenario(), 30))
+    run_alone(scenario)
 
 
 def test_stop_does_not_wait_for_a_long_interval() -> None:
@@ -35,4 +56,4 @@ def test_stop_does_not_wait_for_a_long_interval() -> None:
         scheduler.start()
         await asyncio.wait_for(scheduler.stop(), 5)
 
-    asyncio.run(scenario())
+    run_alone(scenario)
