@@ -366,7 +366,10 @@ def test_the_built_in_integration_is_listed_but_not_creatable_changeable_or_a_we
     page = client.get("/integrations")
     assert page.status_code == 200 and "Fleetward agents (built in)" in page.text
     assert 'value="agent"' not in page.text
-    assert client.get(f"/integrations/{iid}").status_code == 200
+    shown = client.get(f"/integrations/{iid}")
+    assert shown.status_code == 200 and 'data-testid="built-in"' in shown.text
+    for control in ("Rotate secret", "Add mapping", "webhook-url", ">Assign<", "Dead letters"):
+        assert control not in shown.text, control
     form = {"provider": "agent", "name": "Mine", "csrf_token": token}
     assert client.post("/integrations", data=form).status_code == 422
 
