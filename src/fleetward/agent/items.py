@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from fleetward.agent.outbox import Item, ItemKind, diagnostic, iso
+from fleetward.agent.outbox import Item, ItemKind, diagnostic
 from fleetward.domain.agent_config import record_document
 from fleetward.domain.alerts import Severity
 from fleetward.domain.errors import InvalidInput
@@ -24,15 +24,7 @@ log = logging.getLogger("fleetward.agent")
 
 
 def event_item(observation: Observation) -> Item:
-    body: dict[str, Any] = {
-        "at": iso(observation.at),
-        "kind": observation.kind.value,
-        "source": observation.source,
-        "payload": observation.payload,
-    }
-    if observation.event_record_id is not None:
-        body["event_record_id"] = observation.event_record_id
-    return Item(ItemKind.EVENT, body)
+    return Item(ItemKind.EVENT, observation.document())
 
 
 def match_item(rule: WatchRule, record: EventRecord) -> Item:

@@ -49,6 +49,18 @@ class Observation:
     def __post_init__(self) -> None:
         object.__setattr__(self, "at", _checked(self.at, self.source))
 
+    def document(self) -> dict[str, Any]:
+        """As an agent sends it to /api/v1/agent/events (docs/agent-protocol.md)."""
+        body: dict[str, Any] = {
+            "at": self.at.isoformat().replace("+00:00", "Z"),
+            "kind": self.kind.value,
+            "source": self.source,
+            "payload": self.payload,
+        }
+        if self.event_record_id is not None:
+            body["event_record_id"] = self.event_record_id
+        return body
+
     def on(self, pc_id: uuid.UUID) -> TimelineEvent:
         fields = (self.at, self.kind, self.source, self.event_record_id, self.payload)
         return TimelineEvent(pc_id, *fields)

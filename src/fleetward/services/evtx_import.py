@@ -20,7 +20,7 @@ from fleetward.domain.agents import Agent
 from fleetward.domain.alerts import IngestResult
 from fleetward.domain.errors import NotFound
 from fleetward.domain.eventlog import DamagedRecord, EventRecord, WatchRule, matches
-from fleetward.domain.timeline import Observation, classify
+from fleetward.domain.timeline import classify
 from fleetward.services.eventlog_alerts import EventLogAlertService, MatchIntake
 from fleetward.services.ports import UnitOfWork
 from fleetward.services.timeline import MAX_BATCH, TimelineService
@@ -54,17 +54,6 @@ class FileReport:
         self.ignored += intake.ignored
         self.tickets += intake.count(IngestResult.CREATED)
         self.suppressed += intake.count(IngestResult.SUPPRESSED)
-
-
-def timeline_document(observation: Observation) -> dict[str, Any]:
-    """An observation as the agent sends it to /api/v1/agent/events."""
-    return {
-        "at": observation.at.isoformat(),
-        "kind": observation.kind.value,
-        "source": observation.source,
-        "event_record_id": observation.event_record_id,
-        "payload": observation.payload,
-    }
 
 
 class EvtxImportService:
@@ -109,7 +98,7 @@ class EvtxImportService:
                 report.good += 1
                 observation = classify(item)
                 if observation is not None:
-                    events.append(timeline_document(observation))
+                    events.append(observation.document())
                 found.extend(_matches(rules, item))
             if read % self.batch_records == 0:
                 self._flush(agent, events, found, report)
