@@ -29,6 +29,7 @@ from fleetward.config import Settings
 from fleetward.domain.agents import AGENT_KEY_PREFIX, FIRST_CONFIG_VERSION
 from fleetward.domain.tokens import new_secret
 from fleetward.entrypoints.http.app import create_app
+from fleetward.services.agent_control import MAX_PENDING_COMMANDS
 from tests.conftest import FAST_PASSWORDS, TenantFixture, make_tenant
 from tests.support.agents import EnrolledAgent, enroll, enrolled_agent, make_site, make_token
 from tests.support.api import CROSS_TENANT, assert_error, audit_entries, error_shape, unique
@@ -587,6 +588,31 @@ def test_no_answer_in_time_is_a_504_and_a_late_answer_is_ignored(
         thread.join(WAIT_SECONDS)
     assert answers[0].status_code == 200, answers[0].text
     assert answers[0].json() == {"items": []}
+
+
+def test_an_agent_takes_a_bounded_number_of_waiting_queries(
+    client: TestClient, container: Container, tenant: TenantFixture
+) -> None:
+    container.control.command_timeout = WAIT_SECONDS
+    agent = enrolled_agent(client, tenant)
+    with AgentChannel(client, agent.key) as channel:  # answers nothing by itself
+        assert channel.next_frame()["type"] == "welcome"
+        waiting = [
+            in_background(lambda: eventlog(client, tenant.operator.headers, agent.id, log="System"))
+            for _ in range(MAX_PENDING_COMMANDS)
+        ]
+        commands = [channel.next_frame() for _ in waiting]
+        assert {c["type"] for c in commands} == {"command"}
+        refused = eventlog(client, tenant.operator.headers, agent.id, log="System")
+        error = assert_error(refused, 429, "rate_limited")
+        assert f"already running {MAX_PENDING_COMMANDS} commands" in error["message"]
+        for command in commands:
+            channel.send(
+                {"type": "result", "id": command["id"], "ok": True, "data": {"records": []}}
+            )
+        for thread, _ in waiting:
+            thread.join(WAIT_SECONDS)
+    assert [answers[0].status_code for _, answers in waiting] == [200] * MAX_PENDING_COMMANDS
 
 
 def test_an_agent_that_disconnects_fails_the_waiting_query_at_once(

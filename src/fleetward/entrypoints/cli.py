@@ -253,6 +253,7 @@ def serve(
     import uvicorn
 
     from fleetward.entrypoints.http.app import create_app
+    from fleetward.services.agent_control import MAX_FRAME_BYTES
 
     def action() -> None:
         settings = _settings(host=host, port=port)
@@ -268,6 +269,9 @@ def serve(
                 access_log=False,
                 log_level="warning",
                 proxy_headers=False,
+                # The channel's own bound (a little over: it is the payload, not the frame),
+                # so an oversize agent frame is refused before it is buffered whole.
+                ws_max_size=MAX_FRAME_BYTES + 1024,
             )
 
     _run(action)

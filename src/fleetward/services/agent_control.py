@@ -31,7 +31,13 @@ from fleetward.domain.agent_config import (
     records_from_answer,
 )
 from fleetward.domain.agents import Agent
-from fleetward.domain.errors import Conflict, FleetwardError, InvalidInput, Unauthenticated
+from fleetward.domain.errors import (
+    Conflict,
+    FleetwardError,
+    InvalidInput,
+    RateLimited,
+    Unauthenticated,
+)
 from fleetward.domain.eventlog import EventLogWatch
 from fleetward.domain.identity import Access, Principal
 from fleetward.services.agents import AgentService
@@ -41,6 +47,7 @@ from fleetward.services.ports import Clock, UnitOfWork
 log = structlog.get_logger("fleetward.agent_control")
 
 MAX_FRAME_BYTES = 1024 * 1024
+MAX_PENDING_COMMANDS = 8  # per agent, waiting for their results
 COMMAND_TIMEOUT_SECONDS = 15.0
 HELLO_TIMEOUT_SECONDS = 30.0
 # Silence for this many heartbeats means the connection is dead: a half-open TCP
@@ -389,6 +396,12 @@ class AgentControl:
         conn = self._connections.get(agent_id)
         if conn is None or conn.closed:
             raise AgentOffline("the agent is not connected")
+        if len(conn.pending) >= MAX_PENDING_COMMANDS:
+            # A machine's event log is read by one person at a time in practice;
+            # this only stops a loop of requests piling work onto one agent.
+            raise RateLimited(
+                f"the agent is already running {MAX_PENDING_COMMANDS} commands; try again"
+            )
         seconds = self.command_timeout if timeout is None else timeout
         command_id = str(uuid.uuid4())
         waiting: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()

@@ -18,7 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from fleetward.domain.agent_config import QUERY_LIMIT_DEFAULT, EventLogQuery
-from fleetward.domain.errors import FleetwardError, InvalidInput
+from fleetward.domain.errors import FleetwardError, InvalidInput, RateLimited
 from fleetward.domain.eventlog import MinLevel, severity_rank
 from fleetward.domain.identity import Access
 from fleetward.entrypoints.http.deps import ContainerDep
@@ -45,6 +45,7 @@ PROBLEMS: dict[type[FleetwardError], tuple[str, int]] = {
         504,
     ),
     AgentFailed: ("The agent could not run the query", 502),
+    RateLimited: ("The agent is busy with other queries: try again in a moment.", 429),
 }
 READ_ONLY = (
     "Reading a machine's event log runs a command on it, so operators and admins may do it; "
@@ -117,7 +118,7 @@ async def agent_events(
             records = [record_view(r) for r in found]
         except InvalidInput as exc:
             error, status_code = exc.message, 422
-        except (AgentOffline, AgentTimedOut, AgentFailed) as exc:
+        except (AgentOffline, AgentTimedOut, AgentFailed, RateLimited) as exc:
             problem, status_code = next(v for k, v in PROBLEMS.items() if isinstance(exc, k))
             if isinstance(exc, AgentFailed) and exc.message:
                 problem = f"{problem}: {exc.message}"

@@ -97,6 +97,7 @@ _TIME_HELP = "ISO 8601 with a zone (2025-03-01T08:00:00Z)"
             },
         },
         409: {"description": "The agent is not connected (or is revoked)"},
+        429: {"description": "The agent already runs as many commands as it may"},
         502: {"description": "The agent could not run the query, or answered nonsense"},
         504: {"description": "The agent did not answer within 15 s"},
     },
