@@ -25,6 +25,19 @@ from tests.support.components import find_postgres_bin, missing
 from tests.support.postgres import PostgresServer
 
 ENGINES = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_background_jobs() -> Iterator[None]:
+    """No server of the tests (in process or `fleetward serve`) runs the scheduler's jobs:
+    a retention cleanup would delete the fixtures' years-old events under a test's feet.
+    The tests of the scheduler turn it on for themselves."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("FLEETWARD_SCHEDULER_ENABLED", "false")
+    yield
+    patch.undo()
+
+
 PASSWORD = "correct horse battery staple"
 # Real argon2id, with cheap parameters: the tests hash hundreds of passwords.
 FAST_PASSWORDS = Argon2Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))

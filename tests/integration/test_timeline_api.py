@@ -246,7 +246,7 @@ def test_the_server_runs_the_retention_cleanup_by_itself(
     recent = [event(i, at=(now - timedelta(days=1, minutes=i)).isoformat()) for i in range(4, 6)]
     assert send(client, agent, old + recent).json()["accepted"] == 6
     container.settings = container.settings.model_copy(
-        update={"timeline_cleanup_interval_seconds": 1}
+        update={"scheduler_enabled": True, "timeline_cleanup_interval_seconds": 1}
     )
     with TestClient(create_app(container)):  # its lifespan runs the scheduler
         wait_for(lambda: len(everything(client, tenant)) == 2, 30, "the cleanup job")
