@@ -21,9 +21,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 from websockets.sync.client import ClientConnection, connect
 
 from fleetward.agent.backoff import Backoff
-from fleetward.agent.collectors.base import Query
 from fleetward.agent.outbox import Outbox
-from fleetward.domain.agent_config import record_document
+from fleetward.domain.agent_config import EventLogQuery, record_document
 from fleetward.domain.errors import InvalidInput
 from fleetward.domain.eventlog import EventRecord
 
@@ -34,7 +33,7 @@ HEARTBEAT_DEFAULT = 30.0
 REVOKED_CLOSE_CODE = 4401
 RECV_SLICE = 0.5  # seconds: how often a quiet connection checks whether the agent stops
 
-QueryRunner = Callable[[Query], list[EventRecord]]
+QueryRunner = Callable[[EventLogQuery], list[EventRecord]]
 
 
 def ws_url(server: str) -> str:
@@ -186,7 +185,7 @@ class Channel:
             raise InvalidInput(f"unknown command {name!r}", field="name")
         if not isinstance(args, dict):
             raise InvalidInput("args must be an object", field="args")
-        records = self.query(Query.from_args(args))
+        records = self.query(EventLogQuery.from_args(args))
         return {"records": [record_document(r) for r in records]}
 
     def _send(self, ws: ClientConnection, message: Mapping[str, Any]) -> None:

@@ -28,7 +28,7 @@ import httpx
 
 from fleetward.agent.backoff import Backoff
 from fleetward.agent.channel import Channel
-from fleetward.agent.collectors.base import Collector, Damage, Failure, Query, Read, Step, newest
+from fleetward.agent.collectors.base import Collector, Damage, Failure, Read, Step, newest
 from fleetward.agent.collectors.evtx_folder import EvtxFolderCollector
 from fleetward.agent.collectors.journald import JournaldCollector
 from fleetward.agent.collectors.winevent import WinEventCollector
@@ -44,6 +44,7 @@ from fleetward.agent.outbox import (
 )
 from fleetward.agent.shipper import MAX_BATCH, HttpTransport, Revoked, Shipper
 from fleetward.agent.version import agent_version
+from fleetward.domain.agent_config import EventLogQuery
 from fleetward.domain.eventlog import EventRecord, WatchRule
 
 log = logging.getLogger("fleetward.agent")
@@ -308,7 +309,7 @@ class Runner:
                 items.append(diagnostic("collector_error", entry.message, now, record_id))
         return items
 
-    def query(self, query: Query) -> list[EventRecord]:
+    def query(self, query: EventLogQuery) -> list[EventRecord]:
         """The on-demand viewer: every collector that holds the log, newest first."""
         found: list[EventRecord] = []
         for collector in self.collectors:

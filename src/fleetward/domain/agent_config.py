@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fleetward.domain.errors import InvalidInput
-from fleetward.domain.eventlog import EventLogWatch, EventRecord, MinLevel
+from fleetward.domain.eventlog import EventLogWatch, EventRecord, MinLevel, severity_rank
 
 HEARTBEAT_SECONDS = 30
 
@@ -145,6 +145,23 @@ class EventLogQuery:
             until=_time(given, "until"),
             limit=_whole(given, "limit", QUERY_LIMIT_DEFAULT),
         )
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, Any]) -> EventLogQuery:
+        """The query an agent receives as the command's `args` (command_args' inverse)."""
+        return cls.from_text({key: None if v is None else str(v) for key, v in args.items()})
+
+    def accepts(self, record: EventRecord) -> bool:
+        """Every filter but `log`, which each collector applies in its own terms."""
+        if self.level is not None and severity_rank(record.level) > self.level.rank:
+            return False
+        if self.event_id is not None and record.event_id != self.event_id:
+            return False
+        if self.source and record.provider.casefold() != self.source.casefold():
+            return False
+        if self.since is not None and record.time_created < self.since:
+            return False
+        return self.until is None or record.time_created < self.until
 
     def command_args(self) -> dict[str, Any]:
         """The `eventlog.query` command's `args`; filters not set are left out."""

@@ -238,7 +238,7 @@ def test_a_bad_command_gets_an_error_result_and_the_channel_stays(peer: Peer, st
         "type": "result",
         "id": "c-2",
         "ok": False,
-        "error": "log is required",
+        "error": "log is required: name the event log (System, ...)",
     }
     peer.current.send(json.dumps({"type": "command", "id": "c-3", "name": "reboot", "args": {}}))
     failed = peer.next("result")

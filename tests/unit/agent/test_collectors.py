@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from fleetward.agent.collectors.base import Damage, Failure, Query, Read, Step
+from fleetward.agent.collectors.base import Damage, Failure, Read, Step
 from fleetward.agent.collectors.evtx import read_evtx
 from fleetward.agent.collectors.evtx_folder import EvtxFolderCollector
 from fleetward.agent.collectors.journald import JournaldCollector, journal_record
@@ -25,6 +25,7 @@ from fleetward.agent.collectors.winevent import (
     record_from_xml,
     split_events,
 )
+from fleetward.domain.agent_config import EventLogQuery
 from fleetward.domain.errors import InvalidInput
 from fleetward.domain.eventlog import DamagedRecord, EventRecord, Level, MinLevel
 from fleetward.domain.timeline import classify, classify_journal
@@ -121,7 +122,7 @@ def test_evtx_folder_picks_up_a_new_file_and_survives_a_bad_one(tmp_path: Path) 
 
 
 def test_evtx_folder_query_is_newest_first_filtered_and_limited(folder: Path) -> None:
-    query = Query.from_args({"log": "system", "level": "error", "limit": 7})
+    query = EventLogQuery.from_args({"log": "system", "level": "error", "limit": 7})
     found = EvtxFolderCollector(folder).query(query)
     every = [
         r
@@ -133,19 +134,21 @@ def test_evtx_folder_query_is_newest_first_filtered_and_limited(folder: Path) ->
     assert (
         found == sorted(every, key=lambda r: (r.time_created, int(r.record_id)), reverse=True)[:7]
     )
-    assert EvtxFolderCollector(folder).query(Query.from_args({"log": "Application"})) == []
+    assert EvtxFolderCollector(folder).query(EventLogQuery.from_args({"log": "Application"})) == []
 
 
 def test_query_arguments_are_checked() -> None:
     with pytest.raises(InvalidInput) as missing_log:
-        Query.from_args({"limit": 5})
+        EventLogQuery.from_args({"limit": 5})
     assert missing_log.value.field == "log"
     with pytest.raises(InvalidInput) as too_many:
-        Query.from_args({"log": "System", "limit": 501})
+        EventLogQuery.from_args({"log": "System", "limit": 501})
     assert too_many.value.field == "limit"
     with pytest.raises(InvalidInput):
-        Query.from_args({"log": "System", "level": "loud"})
-    q = Query.from_args({"log": "System", "since": "2025-03-01T08:00:00Z", "source": "Disk"})
+        EventLogQuery.from_args({"log": "System", "level": "loud"})
+    q = EventLogQuery.from_args(
+        {"log": "System", "since": "2025-03-01T08:00:00Z", "source": "Disk"}
+    )
     assert q.since == datetime(2025, 3, 1, 8, tzinfo=UTC)
 
 
@@ -207,12 +210,12 @@ def test_journal_entries_become_records_for_rules_and_the_viewer() -> None:
 
 def test_journald_query_filters_and_orders_newest_first() -> None:
     collector = JournaldCollector(fake_journalctl(SERVER))
-    errors = collector.query(Query.from_args({"log": "journal", "level": "error"}))
+    errors = collector.query(EventLogQuery.from_args({"log": "journal", "level": "error"}))
     assert [r.provider for r in errors] == ["smartd"]
     laptop = JournaldCollector(fake_journalctl(LAPTOP))
-    logind = laptop.query(Query.from_args({"log": "systemd-logind.service", "limit": 2}))
+    logind = laptop.query(EventLogQuery.from_args({"log": "systemd-logind.service", "limit": 2}))
     assert [r.message for r in logind] == ["System is powering down.", "Removed session 2."]
-    by_source = laptop.query(Query.from_args({"log": "journal", "source": "SSHD"}))
+    by_source = laptop.query(EventLogQuery.from_args({"log": "journal", "source": "SSHD"}))
     assert [r.level for r in by_source] == [Level.ERROR]
 
 
@@ -277,9 +280,11 @@ def test_winevent_poll_resumes_from_the_record_id(tmp_path: Path) -> None:
 
 def test_winevent_query_answers_its_own_log_only() -> None:
     collector = WinEventCollector("System", fake_powershell(FIXTURES / SYSTEM))
-    found = collector.query(Query.from_args({"log": "System", "level": "warning", "limit": 3}))
+    found = collector.query(
+        EventLogQuery.from_args({"log": "System", "level": "warning", "limit": 3})
+    )
     assert len(found) == 3
     assert all(r.level in (1, 2, 3) for r in found)
     assert found == sorted(found, key=lambda r: r.time_created, reverse=True)
-    assert collector.query(Query.from_args({"log": "Security"})) == []
+    assert collector.query(EventLogQuery.from_args({"log": "Security"})) == []
     assert MinLevel.WARNING  # the level names the protocol uses

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from fleetward.agent.collectors.base import Damage, Failure, Query, Read, Step
+from fleetward.agent.collectors.base import Damage, Failure, Read, Step
 from fleetward.agent.outbox import ItemKind
 from fleetward.agent.runner import AgentOptions, EnrolmentRefused, Runner
+from fleetward.domain.agent_config import EventLogQuery
 from fleetward.domain.eventlog import DamagedRecord, EventRecord
 from fleetward.domain.timeline import classify
 
@@ -40,7 +41,7 @@ class ScriptedCollector:
         yield from self.steps
         self.steps = []
 
-    def query(self, query: Query) -> list[EventRecord]:
+    def query(self, query: EventLogQuery) -> list[EventRecord]:
         return [r for r in (BOOT, DISK) if r.log_name == query.log and query.accepts(r)]
 
 
@@ -135,7 +136,7 @@ def test_without_credentials_or_token_it_says_what_to_do(tmp_path: Path) -> None
 
 def test_the_viewer_merges_collectors_newest_first(tmp_path: Path) -> None:
     r = runner(tmp_path, ScriptedCollector("a", []), ScriptedCollector("b", []))
-    found = r.query(Query.from_args({"log": "System", "level": "error"}))
+    found = r.query(EventLogQuery.from_args({"log": "System", "level": "error"}))
     assert found == [DISK, DISK]
 
 

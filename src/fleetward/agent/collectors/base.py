@@ -10,18 +10,19 @@ never sits in memory.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Protocol
+import subprocess
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import IO, Protocol, TypeVar
 
-from fleetward.domain.errors import InvalidInput
-from fleetward.domain.eventlog import DamagedRecord, EventRecord, MinLevel, severity_rank
+# The on-demand query is the domain's: the server builds it, the agent answers it.
+from fleetward.domain.agent_config import EventLogQuery
+from fleetward.domain.eventlog import DamagedRecord, EventRecord
 from fleetward.domain.timeline import Observation
 
+T = TypeVar("T")
+
 STEP_SIZE = 1_000
-QUERY_LIMIT_DEFAULT = 100
-QUERY_LIMIT_MAX = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,70 +65,27 @@ class Step:
     watermark: str
 
 
-@dataclass(frozen=True, slots=True)
-class Query:
-    """The `eventlog.query` command's arguments, checked."""
+def program_output(
+    argv: Sequence[str], program: str, read: Callable[[IO[bytes]], Iterator[T]]
+) -> Generator[T, None, None]:
+    """What `read` finds in a program's standard output, as it comes.
 
-    log: str
-    level: MinLevel | None = None
-    event_id: int | None = None
-    source: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    limit: int = QUERY_LIMIT_DEFAULT
-    _source: str = field(init=False, repr=False, compare=False, default="")
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_source", (self.source or "").casefold())
-
-    @classmethod
-    def from_args(cls, args: Mapping[str, Any]) -> Query:
-        log = args.get("log")
-        if not isinstance(log, str) or not log.strip():
-            raise InvalidInput("log is required", field="log")
-        limit = args.get("limit", QUERY_LIMIT_DEFAULT)
-        if not isinstance(limit, int) or not 1 <= limit <= QUERY_LIMIT_MAX:
-            raise InvalidInput(f"limit must be 1 to {QUERY_LIMIT_MAX}", field="limit")
-        level = args.get("level")
-        try:
-            min_level = MinLevel(level) if level is not None else None
-        except ValueError:
-            raise InvalidInput(f"level {level!r} is not a level", field="level") from None
-        event_id = args.get("event_id")
-        if event_id is not None and not isinstance(event_id, int):
-            raise InvalidInput("event_id must be an integer", field="event_id")
-        source = args.get("source")
-        return cls(
-            log=log.strip(),
-            level=min_level,
-            event_id=event_id,
-            source=str(source) if source else None,
-            since=_time(args.get("since"), "since"),
-            until=_time(args.get("until"), "until"),
-            limit=limit,
-        )
-
-    def accepts(self, record: EventRecord) -> bool:
-        """Every filter but `log`, which each collector applies in its own terms."""
-        if self.level is not None and severity_rank(record.level) > self.level.rank:
-            return False
-        if self.event_id is not None and record.event_id != self.event_id:
-            return False
-        if self._source and record.provider.casefold() != self._source:
-            return False
-        if self.since is not None and record.time_created < self.since:
-            return False
-        return self.until is None or record.time_created < self.until
-
-
-def _time(value: Any, name: str) -> datetime | None:
-    if value is None:
-        return None
+    A program that fails raises OSError, after what it printed before failing
+    (still good); one killed here because the reader stopped early did not fail.
+    """
+    process = subprocess.Popen(  # noqa: S603 (our own program and arguments)
+        list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+    )
+    assert process.stdout is not None
     try:
-        at = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(f"{name} is not an ISO 8601 time", field=name) from None
-    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC)
+        yield from read(process.stdout)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        _, err = process.communicate()
+    if process.returncode not in (0, -9):
+        message = err.decode("utf-8", "replace").strip()[:500]
+        raise OSError(f"{program} exited with {process.returncode}: {message}")
 
 
 def newest(records: Iterable[EventRecord], limit: int) -> list[EventRecord]:
@@ -151,7 +109,7 @@ class Collector(Protocol):
         """What is new since `watermark` (None: never read), step by step."""
         ...
 
-    def query(self, query: Query) -> list[EventRecord]:
+    def query(self, query: EventLogQuery) -> list[EventRecord]:
         """Records of `query.log` that pass its filters, newest first, at most its limit;
         empty when this collector does not hold that log."""
         ...

@@ -15,17 +15,9 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from fleetward.agent.collectors.base import (
-    STEP_SIZE,
-    Damage,
-    Entry,
-    Failure,
-    Query,
-    Read,
-    Step,
-    newest,
-)
+from fleetward.agent.collectors.base import STEP_SIZE, Damage, Entry, Failure, Read, Step, newest
 from fleetward.agent.collectors.evtx import read_evtx
+from fleetward.domain.agent_config import EventLogQuery
 from fleetward.domain.eventlog import DamagedRecord, EventRecord
 from fleetward.domain.timeline import classify
 
@@ -96,7 +88,7 @@ class EvtxFolderCollector:
             marks[name] = last
         return Step(entries, json.dumps(marks, sort_keys=True))
 
-    def query(self, query: Query) -> list[EventRecord]:
+    def query(self, query: EventLogQuery) -> list[EventRecord]:
         wanted = query.log.casefold()
 
         def records() -> Iterator[EventRecord]:

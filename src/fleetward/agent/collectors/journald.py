@@ -15,12 +15,12 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import subprocess
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from fleetward.agent.collectors.base import STEP_SIZE, Entry, Query, Read, Step, newest
+from fleetward.agent.collectors.base import STEP_SIZE, Entry, Read, Step, newest, program_output
+from fleetward.domain.agent_config import EventLogQuery
 from fleetward.domain.eventlog import EventRecord, Level
 from fleetward.domain.timeline import classify_journal
 
@@ -81,7 +81,7 @@ class JournaldCollector:
         if entries and cursor is not None:
             yield Step(entries, cursor)
 
-    def query(self, query: Query) -> list[EventRecord]:
+    def query(self, query: EventLogQuery) -> list[EventRecord]:
         if query.event_id not in (None, 0):
             return []  # journal entries have no event ids
         # Newest first (-r) and streamed: the first `limit` entries that pass the
@@ -108,23 +108,7 @@ class JournaldCollector:
 
     def _run(self, args: list[str]) -> Generator[Mapping[str, Any], None, None]:
         """journalctl's entries one by one; a failing journalctl raises OSError."""
-        process = subprocess.Popen(  # noqa: S603 (a fixed program and our own arguments)
-            [*self.command, *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-        )
-        assert process.stdout is not None
-        try:
-            yield from _entries(process.stdout)
-        finally:
-            if process.poll() is None:
-                process.kill()
-            _, err = process.communicate()
-        # An entry read before a failure is still good; the failure is raised after.
-        if process.returncode not in (0, -9):
-            message = err.decode("utf-8", "replace").strip()[:500]
-            raise OSError(f"journalctl exited with {process.returncode}: {message}")
+        return program_output([*self.command, *args], "journalctl", _entries)
 
 
 def _entries(stream: IO[bytes]) -> Iterator[Mapping[str, Any]]:

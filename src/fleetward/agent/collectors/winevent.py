@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import logging
 import re
-import subprocess
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import IO
 from xml.etree.ElementTree import Element, ParseError, fromstring
 
-from fleetward.agent.collectors.base import STEP_SIZE, Entry, Query, Read, Step, newest
+from fleetward.agent.collectors.base import STEP_SIZE, Entry, Read, Step, newest, program_output
+from fleetward.domain.agent_config import EventLogQuery
 from fleetward.domain.eventlog import EventRecord
 from fleetward.domain.timeline import classify
 
@@ -87,7 +87,7 @@ class WinEventCollector:
         if entries and last is not None:
             yield Step(entries, last)
 
-    def query(self, query: Query) -> list[EventRecord]:
+    def query(self, query: EventLogQuery) -> list[EventRecord]:
         if query.log.casefold() != self.log_name.casefold():
             return []
         filters = [f"LogName='{self.log_name}'"]
@@ -105,22 +105,7 @@ class WinEventCollector:
         return newest((r for r in parse_events(self._run(script)) if query.accepts(r)), query.limit)
 
     def _run(self, script: str) -> Iterator[str]:
-        process = subprocess.Popen(  # noqa: S603 (PowerShell with our own script)
-            [*self.command, script],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-        )
-        assert process.stdout is not None
-        try:
-            yield from _lines(process.stdout)
-        finally:
-            if process.poll() is None:
-                process.kill()
-            _, err = process.communicate()
-        if process.returncode not in (0, -9):
-            message = err.decode("utf-8", "replace").strip()[:500]
-            raise OSError(f"Get-WinEvent exited with {process.returncode}: {message}")
+        return program_output([*self.command, script], "Get-WinEvent", _lines)
 
 
 def _lines(stream: IO[bytes]) -> Iterator[str]:
