@@ -23,7 +23,13 @@ from fleetward.agent.collectors.evtx import read_evtx
 from fleetward.agent.outbox import FILE_NAME
 from fleetward.domain.alerts import Severity
 from fleetward.domain.eventlog import EventRecord, MinLevel, WatchRule, matches
-from tests.support.agent_live import LiveAgent, LiveServer, wait_for
+from tests.support.agent_live import (
+    LiveAgent,
+    LiveServer,
+    agent_processes,
+    running_server,
+    wait_for,
+)
 from tests.support.components import evtx_fixtures, missing
 
 DELIVERY_S = 60.0  # generous bound for the agent to read, ship and the server to ingest
@@ -69,21 +75,14 @@ def expected_record_ids(path: Path, body: dict[str, Any]) -> set[str]:
 
 @pytest.fixture
 def server(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
-    data = tmp_path / "server"
-    data.mkdir()
-    live = LiveServer(data, database_url)
-    live.initialise()
-    live.start()
-    yield live
-    live.stop()
+    with running_server(tmp_path, database_url) as live:
+        yield live
 
 
 @pytest.fixture
 def agent_process() -> Iterator[list[LiveAgent]]:
-    started: list[LiveAgent] = []
-    yield started
-    for agent in started:
-        agent.kill()
+    with agent_processes() as started:
+        yield started
 
 
 def created(server: LiveServer, path: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -24,7 +24,13 @@ from fleetward.agent.collectors.evtx import read_evtx
 from fleetward.domain.eventlog import DamagedRecord, EventRecord
 from fleetward.domain.timeline import classify, classify_journal
 from tests.support import agent_journalctl
-from tests.support.agent_live import LiveAgent, LiveServer, wait_for
+from tests.support.agent_live import (
+    LiveAgent,
+    LiveServer,
+    agent_processes,
+    running_server,
+    wait_for,
+)
 from tests.support.components import evtx_fixtures, missing
 
 DELIVERY_S = 60.0  # generous bound for everything to arrive
@@ -64,21 +70,14 @@ def logs(tmp_path: Path) -> Path:
 @pytest.fixture
 def server(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
     """`fleetward serve` on each engine (the conftest's fresh database)."""
-    data = tmp_path / "server"
-    data.mkdir()
-    live = LiveServer(data, database_url)
-    live.initialise()
-    live.start()
-    yield live
-    live.stop()
+    with running_server(tmp_path, database_url) as live:
+        yield live
 
 
 @pytest.fixture
-def agents(tmp_path: Path) -> Iterator[list[LiveAgent]]:
-    started: list[LiveAgent] = []
-    yield started
-    for agent in started:
-        agent.kill()
+def agents() -> Iterator[list[LiveAgent]]:
+    with agent_processes() as started:
+        yield started
 
 
 def new_agent(

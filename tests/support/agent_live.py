@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,6 +159,31 @@ class LiveServer:
             cursor = body.get("next")
             if not cursor:
                 return events
+
+
+@contextmanager
+def running_server(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
+    """`fleetward serve` on the given engine, initialised with a tenant and an admin key."""
+    data = tmp_path / "server"
+    data.mkdir()
+    live = LiveServer(data, database_url)
+    live.initialise()
+    live.start()
+    try:
+        yield live
+    finally:
+        live.stop()
+
+
+@contextmanager
+def agent_processes() -> Iterator[list[LiveAgent]]:
+    """The agents a test starts, killed when it ends, whatever happens."""
+    started: list[LiveAgent] = []
+    try:
+        yield started
+    finally:
+        for agent in started:
+            agent.kill()
 
 
 @dataclass
