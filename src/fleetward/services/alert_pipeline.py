@@ -177,15 +177,12 @@ class AlertPipeline:
     def ingest(
         self, integration: Integration, items: list[NormalizedEvent | Ignored]
     ) -> list[Outcome]:
-        # Replays are common (senders retry, Alertmanager re-sends groups):
-        # answer them from a read, without queueing for the single writer.
-        with self.uow.read() as repos:
-            known = [self._known(repos, integration, item) for item in items]
-        if all(outcome is not None for outcome in known):
-            outcomes = [outcome for outcome in known if outcome is not None]
-        else:
-            with self.uow.write() as repos:
-                outcomes = [self._one(repos, integration, item) for item in items]
+        # One job for the writer, which may commit it with other requests' jobs.
+        # (Replays of what this process committed never get here: see
+        # known_in_memory. Others find their alert inside the job, a cheap read.)
+        outcomes = self.uow.run_write(
+            lambda repos: [self._one(repos, integration, item) for item in items]
+        )
         # Only now, committed, may a replay be answered from memory.
         self._seen.remember(integration.id, items, outcomes)
         return outcomes
@@ -195,19 +192,6 @@ class AlertPipeline:
     ) -> list[Outcome] | None:
         """Answers for a replay of occurrences this process has committed, else None."""
         return self._seen.answers(integration_id, items)
-
-    def _known(
-        self, repos: Any, integration: Integration, item: NormalizedEvent | Ignored
-    ) -> Outcome | None:
-        """The answer for an item already processed (or ignorable), else None."""
-        if isinstance(item, Ignored):
-            return Outcome(IngestResult.IGNORED, None)
-        if item.kind is EventKind.TRIGGERED:
-            existing = repos.alerts.find(integration.id, item.external_alert_id)
-            return None if existing is None else Outcome(IngestResult.DUPLICATE, existing)
-        if repos.receipts.seen(integration.id, item.kind.value, item.external_alert_id):
-            return Outcome(IngestResult.DUPLICATE, None)
-        return None
 
     def dry_run(
         self, integration: Integration, event: NormalizedEvent

@@ -153,6 +153,15 @@ class UnitOfWork(Protocol):
     def write(self) -> AbstractContextManager[Repositories]: ...
     def read(self) -> AbstractContextManager[Repositories]: ...
 
+    def run_write(self, job: Callable[[Repositories], T]) -> T:
+        """`job` in a write transaction, returning once it is committed.
+
+        For hot paths: the store may commit it together with other callers'
+        jobs, so a job must only touch the database (and may be run twice if
+        a job beside it fails).
+        """
+        ...
+
 
 class PasswordHasher(Protocol):
     def hash(self, password: str) -> str: ...

@@ -248,8 +248,8 @@ class TimelineService:
         now = self.clock()
         good_sources: set[str] = set()
         rows = [event_row(agent, i, raw, now, good_sources) for i, raw in enumerate(events)]
-        with self.uow.write() as repos:
-            accepted = repos.timeline.insert_many(rows)
+        # Concurrent batches from several agents may share one commit.
+        accepted: int = self.uow.run_write(lambda repos: repos.timeline.insert_many(rows))
         if digest is not None:
             self._committed.remember(agent.id, digest, len(rows))
         return IntakeResult(accepted, len(rows) - accepted)

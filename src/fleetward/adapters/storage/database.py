@@ -9,16 +9,17 @@ the CLI, waits on busy_timeout instead of failing mid-transaction).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from fleetward.adapters.storage.agent_repositories import AgentRepositories
 from fleetward.adapters.storage.alert_repositories import PipelineRepositories
+from fleetward.adapters.storage.group_commit import GroupCommitWriter
 from fleetward.adapters.storage.repositories import SqlRepositories
 
 
@@ -32,6 +33,7 @@ class AllRepositories(SqlRepositories, PipelineRepositories, AgentRepositories):
 
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+T = TypeVar("T")
 
 
 def normalize_url(url: str) -> str:
@@ -53,6 +55,7 @@ class Database:
         self.is_sqlite = self.url.startswith("sqlite")
         self._write_lock = threading.Lock()
         self.engine = self._make_engine()
+        self._writer = GroupCommitWriter(self.write) if self.is_sqlite else None
 
     def _make_engine(self) -> Engine:
         if not self.is_sqlite:
@@ -95,6 +98,18 @@ class Database:
             with conn.begin():
                 yield conn
 
+    def run_write(self, job: Callable[[Connection], T]) -> T:
+        """`job` in a write transaction, answered once committed.
+
+        On SQLite the job joins whatever else is waiting for the one writer and
+        shares its commit (group_commit.py); PostgreSQL takes concurrent
+        writers itself, so there the job simply runs in its own transaction.
+        """
+        if self._writer is None:
+            with self.write() as conn:
+                return job(conn)
+        return self._writer.run(job)
+
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A consistent read-only snapshot."""
@@ -124,3 +139,6 @@ class SqlUnitOfWork:
     def read(self) -> Iterator[AllRepositories]:
         with self.db.read() as conn:
             yield AllRepositories(conn)
+
+    def run_write(self, job: Callable[[AllRepositories], T]) -> T:
+        return self.db.run_write(lambda conn: job(AllRepositories(conn)))

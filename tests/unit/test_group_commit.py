@@ -1,0 +1,159 @@
+"""Group commit on a real SQLite file: shared commits, isolated failures, nothing early."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, text
+
+from fleetward.adapters.storage.database import Database
+from fleetward.adapters.storage.group_commit import GroupCommitWriter
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database(f"sqlite:///{tmp_path / 'group.db'}")
+    with database.write() as conn:
+        conn.exec_driver_sql("CREATE TABLE item (name TEXT PRIMARY KEY)")
+    yield database
+    database.dispose()
+
+
+class CountedTransactions:
+    """db.write, counting the transactions it opens."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.opened = 0
+
+    @contextmanager
+    def __call__(self) -> Iterator[Connection]:
+        self.opened += 1
+        with self.db.write() as conn:
+            yield conn
+
+
+@pytest.fixture
+def transactions(db: Database) -> CountedTransactions:
+    return CountedTransactions(db)
+
+
+@pytest.fixture
+def writer(transactions: CountedTransactions) -> GroupCommitWriter:
+    """The writer Database.run_write uses on SQLite, over the same transactions."""
+    return GroupCommitWriter(transactions)
+
+
+def wait_until_queued(writer: GroupCommitWriter, count: int) -> None:
+    for _ in range(500):
+        if writer.waiting >= count:
+            return
+        threading.Event().wait(0.01)
+    raise AssertionError(f"only {writer.waiting} jobs queued")
+
+
+def stored(db: Database) -> list[str]:
+    with db.read() as conn:
+        return [row[0] for row in conn.execute(text("SELECT name FROM item ORDER BY name"))]
+
+
+def insert(name: str) -> Callable[[Connection], str]:
+    def job(conn: Connection) -> str:
+        conn.execute(text("INSERT INTO item (name) VALUES (:name)"), {"name": name})
+        return name
+
+    return job
+
+
+def test_a_lone_job_is_committed_before_its_answer(db: Database) -> None:
+    assert db.run_write(insert("a")) == "a"  # Database's own writer
+    assert stored(db) == ["a"]
+
+
+def test_jobs_waiting_together_share_one_transaction(
+    db: Database, writer: GroupCommitWriter, transactions: CountedTransactions
+) -> None:
+    """While one batch holds the writer, later jobs queue and then commit together."""
+    holding = threading.Event()
+    release = threading.Event()
+
+    def first(conn: Connection) -> str:
+        holding.set()
+        release.wait(5)
+        return "first"
+
+    def recorded(name: str) -> Callable[[Connection], str]:
+        def job(conn: Connection) -> str:
+            conn.execute(text("INSERT INTO item (name) VALUES (:name)"), {"name": name})
+            return name
+
+        return job
+
+    results: dict[str, object] = {}
+    leader = threading.Thread(target=lambda: results.update(first=writer.run(first)))
+    leader.start()
+    assert holding.wait(5)
+    waiting = [
+        threading.Thread(target=lambda n=name: results.update({n: writer.run(recorded(n))}))
+        for name in ("b", "c", "d")
+    ]
+    for thread in waiting:
+        thread.start()
+    wait_until_queued(writer, 3)
+    release.set()
+    for thread in [leader, *waiting]:
+        thread.join(5)
+    assert results == {"first": "first", "b": "b", "c": "c", "d": "d"}
+    assert stored(db) == ["b", "c", "d"]
+    # The leader's batch was its own; the three that queued behind it shared one.
+    assert transactions.opened == 2
+
+
+def test_a_failing_job_fails_alone_and_the_others_are_kept(
+    db: Database, writer: GroupCommitWriter
+) -> None:
+    writer.run(insert("taken"))
+    holding = threading.Event()
+    release = threading.Event()
+
+    def hold(conn: Connection) -> None:
+        holding.set()
+        release.wait(5)
+
+    outcomes: dict[str, object] = {}
+
+    def attempt(name: str) -> None:
+        try:
+            outcomes[name] = writer.run(insert(name))
+        except Exception as error:  # the test looks at which one failed
+            outcomes[name] = type(error).__name__
+
+    leader = threading.Thread(target=writer.run, args=(hold,))
+    leader.start()
+    assert holding.wait(5)
+    # "taken" again breaks the primary key; "x" and "y" share its batch.
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in ("x", "taken", "y")]
+    for thread in threads:
+        thread.start()
+    wait_until_queued(writer, 3)
+    release.set()
+    for thread in [leader, *threads]:
+        thread.join(5)
+    assert outcomes["x"] == "x" and outcomes["y"] == "y"
+    assert outcomes["taken"] == "IntegrityError"
+    assert stored(db) == ["taken", "x", "y"]
+
+
+def test_a_job_that_raises_leaves_nothing_behind(db: Database) -> None:
+    def half_done(conn: Connection) -> None:
+        conn.execute(text("INSERT INTO item (name) VALUES ('half')"))
+        raise ValueError("changed my mind")
+
+    with pytest.raises(ValueError, match="changed my mind"):
+        db.run_write(half_done)
+    assert stored(db) == []
+    assert db.run_write(insert("after")) == "after"  # the writer is free again
