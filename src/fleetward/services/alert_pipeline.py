@@ -31,7 +31,8 @@ from fleetward.domain.alerts import (
     dedup_key,
 )
 from fleetward.domain.integrations import Asset, Integration, resolve_client
-from fleetward.domain.rules import AlertRule, RuleBook, evaluate
+from fleetward.domain.maintenance import MaintenanceWindow
+from fleetward.domain.rules import AlertRule, evaluate
 from fleetward.domain.templates import render
 from fleetward.domain.tickets import (
     SEVERITY_PRIORITY,
@@ -44,6 +45,7 @@ from fleetward.domain.tickets import (
     retrigger_comment,
 )
 from fleetward.services.ports import Clock, UnitOfWork
+from fleetward.services.tenant_config import TenantView, TenantViews
 from fleetward.services.ticket_defaults import ensure_defaults
 
 log = structlog.get_logger("fleetward.pipeline")
@@ -114,6 +116,13 @@ def new_alert(
     return Alert(**fields)
 
 
+@dataclass(slots=True)
+class JobConfig:
+    """The tenant configuration one write job reads (it may switch to a private view)."""
+
+    view: TenantView
+
+
 SEEN_SIZE = 200_000
 
 
@@ -168,9 +177,8 @@ class AlertPipeline:
     def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
         self.uow = uow
         self.clock = clock
-        self._books: dict[uuid.UUID, tuple[tuple[int, str], RuleBook]] = {}
         self._seen = SeenOccurrences()
-        self._books_lock = threading.Lock()
+        self._views = TenantViews()
 
     # Entry points
 
@@ -180,10 +188,17 @@ class AlertPipeline:
         # One job for the writer, which may commit it with other requests' jobs.
         # (Replays of what this process committed never get here: see
         # known_in_memory. Others find their alert inside the job, a cheap read.)
-        outcomes = self.uow.run_write(
-            lambda repos: [self._one(repos, integration, item) for item in items]
-        )
-        # Only now, committed, may a replay be answered from memory.
+        built: list[TenantView] = []
+
+        def job(repos: Any) -> list[Outcome]:
+            built.clear()  # a job run again (group_commit.py) starts afresh
+            config = JobConfig(self._views.current(repos, integration.tenant_id, built))
+            return [self._one(repos, integration, item, config) for item in items]
+
+        outcomes = self.uow.run_write(job)
+        # Only now, committed, may a replay be answered from memory, and what
+        # the job loaded be reused by others.
+        self._views.publish(built)
         self._seen.remember(integration.id, items, outcomes)
         return outcomes
 
@@ -197,43 +212,59 @@ class AlertPipeline:
         self, integration: Integration, event: NormalizedEvent
     ) -> tuple[IngestResult, dict[str, Any]]:
         """Windows and rules for a sample event, with nothing stored (rolled back)."""
+        built: list[TenantView] = []
         with self.uow.read() as repos:
-            asset = repos.assets.by_device(integration.id, event.device.external_id)
-            mapped = repos.org_mappings.client_for(integration.id, event.device.external_org_id)
-            client_id = resolve_client(asset, mapped, integration)
-            trace: dict[str, Any] = {"client_id": str(client_id) if client_id else None}
-            if client_id is None:
-                trace["client"] = "unresolved"
-                return IngestResult.RECORDED, trace
-            if self._covered(repos, integration, event, client_id, asset, trace):
-                return IngestResult.SUPPRESSED, trace
-            outcome = evaluate(self._book(repos, integration.tenant_id), event, client_id)
-            trace["rules"] = outcome.explain()
-            if outcome.rule is None or not outcome.rule.actions.create_ticket:
-                return IngestResult.RECORDED, trace
-            trace["ticket"] = "would open or re-trigger a ticket"
-            return IngestResult.CREATED, trace
+            view = self._views.current(repos, integration.tenant_id, built)
+            answer = self._dry_run(repos, view, integration, event)
+        self._views.publish(built)  # read from committed data only
+        return answer
+
+    def _dry_run(
+        self, repos: Any, view: TenantView, integration: Integration, event: NormalizedEvent
+    ) -> tuple[IngestResult, dict[str, Any]]:
+        asset = repos.assets.by_device(integration.id, event.device.external_id)
+        mapped = view.mapped_client(repos, integration.id, event.device.external_org_id)
+        client_id = resolve_client(asset, mapped, integration)
+        trace: dict[str, Any] = {"client_id": str(client_id) if client_id else None}
+        if client_id is None:
+            trace["client"] = "unresolved"
+            return IngestResult.RECORDED, trace
+        if self._covered(view.windows(repos), integration, event, client_id, asset, trace):
+            return IngestResult.SUPPRESSED, trace
+        outcome = evaluate(view.rule_book(repos), event, client_id)
+        trace["rules"] = outcome.explain()
+        if outcome.rule is None or not outcome.rule.actions.create_ticket:
+            return IngestResult.RECORDED, trace
+        trace["ticket"] = "would open or re-trigger a ticket"
+        return IngestResult.CREATED, trace
 
     def _one(
-        self, repos: Any, integration: Integration, item: NormalizedEvent | Ignored
+        self,
+        repos: Any,
+        integration: Integration,
+        item: NormalizedEvent | Ignored,
+        config: JobConfig,
     ) -> Outcome:
         if isinstance(item, Ignored):
             return Outcome(IngestResult.IGNORED, None)
         if item.kind is EventKind.TRIGGERED:
-            return self._trigger(repos, integration, item)
+            return self._trigger(repos, integration, item, config)
         if item.kind is EventKind.RESET:
-            return self._reset(repos, integration, item)
+            return self._reset(repos, integration, item, config)
         return self._acknowledge(repos, integration, item)
 
     # Trigger
 
-    def _trigger(self, repos: Any, integration: Integration, event: NormalizedEvent) -> Outcome:
+    def _trigger(
+        self, repos: Any, integration: Integration, event: NormalizedEvent, config: JobConfig
+    ) -> Outcome:
         existing = repos.alerts.find(integration.id, event.external_alert_id)
         if existing is not None:
             return Outcome(IngestResult.DUPLICATE, existing)
         now = self.clock()
         tenant_id = integration.tenant_id
-        mapped = repos.org_mappings.client_for(integration.id, event.device.external_org_id)
+        view = config.view
+        mapped = view.mapped_client(repos, integration.id, event.device.external_org_id)
         asset = self._asset(repos, integration, event, mapped, now)
         client_id = resolve_client(asset, mapped, integration)
         trace: dict[str, Any] = {"client_id": str(client_id) if client_id else None}
@@ -244,10 +275,10 @@ class AlertPipeline:
             trace["client"] = (
                 "unresolved: no asset assignment, organisation mapping or default client"
             )
-        elif self._covered(repos, integration, event, client_id, asset, trace):
+        elif self._covered(view.windows(repos), integration, event, client_id, asset, trace):
             status, result = AlertStatus.SUPPRESSED, IngestResult.SUPPRESSED
         else:
-            outcome = evaluate(self._book(repos, tenant_id), event, client_id)
+            outcome = evaluate(view.rule_book(repos), event, client_id)
             trace["rules"] = outcome.explain()
             for failed_rule, _, error in outcome.tried:
                 if error is not None:  # skipped, and said so where an admin will look
@@ -265,7 +296,7 @@ class AlertPipeline:
                 trace["ticket"] = f"rule {rule.name!r} does not create tickets: recorded only"
             else:
                 ticket_id = self._dedup_or_open(
-                    repos, integration, event, client_id, rule, now, trace
+                    repos, config, integration, event, client_id, rule, now, trace
                 )
                 result = IngestResult.CREATED
         alert = new_alert(
@@ -315,7 +346,7 @@ class AlertPipeline:
 
     def _covered(
         self,
-        repos: Any,
+        windows: list[MaintenanceWindow],
         integration: Integration,
         event: NormalizedEvent,
         client_id: uuid.UUID,
@@ -324,7 +355,7 @@ class AlertPipeline:
     ) -> bool:
         tried = []
         covered = False
-        for window in repos.windows.all(integration.tenant_id):
+        for window in windows:
             if not window.applies_to(integration.id, client_id, asset.id if asset else None):
                 reason = "scope does not match"
             elif window.active_at(event.occurred_at):
@@ -338,21 +369,10 @@ class AlertPipeline:
         trace["windows"] = tried
         return covered
 
-    def _book(self, repos: Any, tenant_id: uuid.UUID) -> RuleBook:
-        """Compiled rules, rebuilt only when the tenant's rules change."""
-        version = repos.rules.version(tenant_id)
-        with self._books_lock:
-            cached = self._books.get(tenant_id)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        book = RuleBook(repos.rules.ordered(tenant_id))
-        with self._books_lock:
-            self._books[tenant_id] = (version, book)
-        return book
-
     def _dedup_or_open(
         self,
         repos: Any,
+        config: JobConfig,
         integration: Integration,
         event: NormalizedEvent,
         client_id: uuid.UUID,
@@ -377,14 +397,20 @@ class AlertPipeline:
                 now,
             )
             return ticket.id
+        view = config.view
         board = None
         if rule.actions.board_id is not None:
-            board = repos.boards.get(tenant_id, rule.actions.board_id)
-        board = board or ensure_defaults(repos, tenant_id, self.clock)
+            board = view.board(repos, rule.actions.board_id)
+        board = board or view.first_board(repos)
+        if board is None:
+            # The tenant's first ticket: this job creates the default board, so
+            # its view of the config is its own from here on (never published).
+            board = ensure_defaults(repos, tenant_id, self.clock)
+            view = config.view = TenantView(tenant_id, None)
         status_id = board.default_status_id or repos.statuses.of_board(tenant_id, board.id)[0].id
         priority_id = rule.actions.priority_id
         if priority_id is None:
-            priority = repos.priorities.by_name(tenant_id, SEVERITY_PRIORITY[event.severity])
+            priority = view.priority(repos, SEVERITY_PRIORITY[event.severity])
             priority_id = priority.id if priority else None
         title, description = self._texts(repos, integration, event, client_id, rule, trace)
         ticket = Ticket(
@@ -481,7 +507,9 @@ class AlertPipeline:
 
     # Reset and acknowledge
 
-    def _reset(self, repos: Any, integration: Integration, event: NormalizedEvent) -> Outcome:
+    def _reset(
+        self, repos: Any, integration: Integration, event: NormalizedEvent, config: JobConfig
+    ) -> Outcome:
         if repos.receipts.seen(integration.id, "reset", event.external_alert_id):
             return Outcome(IngestResult.DUPLICATE, None)
         now = self.clock()
@@ -490,7 +518,7 @@ class AlertPipeline:
         )
         alerts: list[Alert] = repos.alerts.open_in_series(integration.id, event.series_key)
         if not alerts:
-            return self._unknown_reset(repos, integration, event, now)
+            return self._unknown_reset(repos, config.view, integration, event, now)
         for alert in alerts:
             self._resolve(
                 repos, alert, f"Alert reset at {event.provider.value}: {alert.title}", now
@@ -560,13 +588,18 @@ class AlertPipeline:
         )
 
     def _unknown_reset(
-        self, repos: Any, integration: Integration, event: NormalizedEvent, now: datetime
+        self,
+        repos: Any,
+        view: TenantView,
+        integration: Integration,
+        event: NormalizedEvent,
+        now: datetime,
     ) -> Outcome:
         """A reset for a series we never saw triggered: kept for the record, no ticket."""
         existing = repos.alerts.find(integration.id, event.external_alert_id)
         if existing is not None:  # the trigger of this occurrence was already resolved
             return Outcome(IngestResult.RESOLVED, existing)
-        mapped = repos.org_mappings.client_for(integration.id, event.device.external_org_id)
+        mapped = view.mapped_client(repos, integration.id, event.device.external_org_id)
         asset = self._asset(repos, integration, event, mapped, now)
         alert = new_alert(
             integration,

@@ -238,6 +238,16 @@ class TenantRepository:
         )
         return None if row is None else _to(Tenant, row)
 
+    def config_version(self, tenant_id: uuid.UUID) -> int:
+        """The counter the config tables' triggers bump (0 for an unknown tenant)."""
+        t = schema.tenant
+        statement = cached_statement(
+            ("tenant.config_version",),
+            lambda: select(t.c.config_version).where(t.c.id == bindparam("tenant_id")),
+        )
+        found = self.conn.execute(statement, {"tenant_id": tenant_id}).scalar_one_or_none()
+        return int(found or 0)
+
     def lock(self, tenant_id: uuid.UUID) -> None:
         """Serialise writers of one tenant's hash chain (SQLite has one writer anyway)."""
         if self.conn.dialect.name == "postgresql":

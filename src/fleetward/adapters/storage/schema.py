@@ -80,6 +80,9 @@ tenant = Table(
     _id(),
     Column("name", String(200), nullable=False, unique=True),
     _created(),
+    # Bumped by triggers (migration 0004) on every change to what the alert
+    # pipeline reads per alert, so it can cache that by this one number.
+    Column("config_version", BigInteger, nullable=False, server_default="0"),
 )
 
 app_user = Table(
