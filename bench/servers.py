@@ -4,7 +4,8 @@ Parent side: `running_server("bench.some_module", *args)` starts
 `python -m bench.some_module --port 0 --scratch-dir TMP *args`, waits for its one ready line
 and always stops it. Child side: that module builds its ASGI app and calls
 `serve(app, info)`: uvicorn, one worker, default ("auto") loop and HTTP
-implementation (uvloop and httptools here), uvicorn's access log off.
+implementation (uvloop and httptools here), uvicorn's access log off, and the
+garbage-collector settings `fleetward serve` uses (entrypoints/runtime.py).
 
 The child binds and listens on 127.0.0.1 *before* it reports ready, so the
 parent needs no polling: connections made before uvicorn accepts wait in the
@@ -147,8 +148,12 @@ def serve(app: Any, port: int, info: dict[str, Any] | None = None) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((HOST, port))
     sock.listen(2048)  # uvicorn's default backlog
+    from fleetward.entrypoints.runtime import tune_gc_for_serving
+
     config = uvicorn.Config(app, workers=1, access_log=False, log_level="warning")
     config.load()
+    # As `fleetward serve` does, for every server here, the baselines' included.
+    tune_gc_for_serving()
     ready = {
         "port": sock.getsockname()[1],
         "pid": os.getpid(),

@@ -290,6 +290,17 @@ def test_the_sqlite_fast_path_stores_times_as_sqlalchemy_would(container: Contai
     for at in (T0, T0.replace(microsecond=0), datetime(1999, 12, 31, 23, 59, 59, 5, tzinfo=UTC)):
         assert _sqlite_time(at) == bind(at)
         assert _sqlite_time(at.astimezone()) == bind(at)
+    # From the text an agent sent: rearranged when it is UTC, formatted otherwise.
+    for sent in (
+        "2024-05-01T10:00:00Z",
+        "2024-05-01T10:00:00+00:00",
+        "2024-05-01T10:00:00.5Z",
+        "2024-05-01T10:00:00.123456+00:00",
+        "2024-05-01T12:00:00.000001+02:00",
+        "2024-05-01 10:00:00Z",
+    ):
+        at = datetime.fromisoformat(sent)
+        assert _sqlite_time(at, sent) == bind(at), sent
 
 
 def test_the_cleanup_command_uses_the_retention_setting(

@@ -253,6 +253,7 @@ def serve(
     import uvicorn
 
     from fleetward.entrypoints.http.app import create_app
+    from fleetward.entrypoints.runtime import tune_gc_for_serving
     from fleetward.services.agent_control import MAX_FRAME_BYTES
 
     def action() -> None:
@@ -262,8 +263,10 @@ def serve(
                 f"Fleetward on http://{settings.host}:{settings.port}/ (Ctrl+C stops)",
                 highlight=False,
             )
+            app = create_app(c)
+            tune_gc_for_serving()
             uvicorn.run(
-                create_app(c),
+                app,
                 host=settings.host,
                 port=settings.port,
                 access_log=False,

@@ -99,8 +99,8 @@ def event_row(
 
     `good_sources` remembers sources already found well-formed: a batch repeats a
     handful of them, and the domain's check costs more than the rest of the row.
-    The row also carries `payload_json`, the payload's canonical text, so storage
-    need not serialise it again.
+    The row also carries `payload_json`, the payload's canonical text, and
+    `at_sent`, the time as sent, so storage need not serialise either again.
     """
     try:
         return _row(agent, raw, now, good_sources)
@@ -121,7 +121,8 @@ def _row(agent: Agent, raw: Any, now: datetime, good_sources: set[str] | None) -
     if "pc_id" in raw and str(raw["pc_id"]) != str(agent.id):
         # An agent writes its own timeline only.
         raise InvalidInput("pc_id is not this agent's id", field="pc_id")
-    at = _time(raw.get("at"), "at")
+    sent_at = raw.get("at")
+    at = _time(sent_at, "at")
     kind = raw.get("kind")
     if kind not in KINDS:
         raise InvalidInput(f"kind must be one of {_KIND_LIST}", field="kind")
@@ -149,6 +150,7 @@ def _row(agent: Agent, raw: Any, now: datetime, good_sources: set[str] | None) -
         "event_record_id": record_id,
         "payload": payload,
         "payload_json": canonical.decode(),
+        "at_sent": sent_at,  # lets storage skip formatting `at` again
         "received_at": now,
     }
 
