@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -43,9 +44,11 @@ def transactions(db: Database) -> CountedTransactions:
 
 
 @pytest.fixture
-def writer(transactions: CountedTransactions) -> GroupCommitWriter:
+def writer(transactions: CountedTransactions) -> Iterator[GroupCommitWriter]:
     """The writer Database.run_write uses on SQLite, over the same transactions."""
-    return GroupCommitWriter(transactions)
+    group = GroupCommitWriter(transactions)
+    yield group
+    group.close()
 
 
 def wait_until_queued(writer: GroupCommitWriter, count: int) -> None:
@@ -157,3 +160,64 @@ def test_a_job_that_raises_leaves_nothing_behind(db: Database) -> None:
         db.run_write(half_done)
     assert stored(db) == []
     assert db.run_write(insert("after")) == "after"  # the writer is free again
+
+
+def test_async_callers_share_a_commit_and_are_answered_after_it(
+    db: Database, writer: GroupCommitWriter, transactions: CountedTransactions
+) -> None:
+    """Coroutines queue behind a busy writer without a thread each, then commit together."""
+    holding = threading.Event()
+    release = threading.Event()
+
+    def first(conn: Connection) -> str:
+        holding.set()
+        release.wait(5)
+        return "first"
+
+    leader = threading.Thread(target=writer.run, args=(first,))
+    leader.start()
+    assert holding.wait(5)
+
+    async def callers() -> list[tuple[str, list[str]]]:
+        async def one(name: str) -> tuple[str, list[str]]:
+            answer = await writer.run_async(insert(name))
+            return answer, stored(db)  # what another reader sees once answered
+
+        tasks = [asyncio.create_task(one(name)) for name in ("b", "c", "d")]
+        while writer.waiting < 3:
+            await asyncio.sleep(0.01)
+        release.set()
+        return list(await asyncio.gather(*tasks))
+
+    answers = asyncio.run(callers())
+    leader.join(5)
+    assert [answer for answer, _ in answers] == ["b", "c", "d"]
+    assert all(seen == ["b", "c", "d"] for _, seen in answers)  # committed before answered
+    assert transactions.opened == 2
+
+
+def test_a_lone_async_job_is_led_by_the_writers_own_thread(writer: GroupCommitWriter) -> None:
+    def where(conn: Connection) -> str:
+        return threading.current_thread().name
+
+    async def twice() -> list[str]:
+        first = await writer.run_async(where)
+        writer.close()  # stops that thread; the next call starts another
+        return [first, await writer.run_async(where)]
+
+    names = asyncio.run(twice())
+    assert all(name.startswith("fleetward-writer") for name in names)
+    assert threading.current_thread().name not in names
+
+
+def test_an_async_job_that_fails_fails_alone(db: Database, writer: GroupCommitWriter) -> None:
+    writer.run(insert("taken"))
+
+    async def attempts() -> list[object]:
+        jobs = [writer.run_async(insert(name)) for name in ("x", "taken", "y")]
+        return list(await asyncio.gather(*jobs, return_exceptions=True))
+
+    x, taken, y = asyncio.run(attempts())
+    assert (x, y) == ("x", "y")
+    assert type(taken).__name__ == "IntegrityError"
+    assert stored(db) == ["taken", "x", "y"]

@@ -12,6 +12,7 @@ import dataclasses
 import threading
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -185,9 +186,27 @@ class AlertPipeline:
     def ingest(
         self, integration: Integration, items: list[NormalizedEvent | Ignored]
     ) -> list[Outcome]:
-        # One job for the writer, which may commit it with other requests' jobs.
-        # (Replays of what this process committed never get here: see
-        # known_in_memory. Others find their alert inside the job, a cheap read.)
+        job, built = self._ingest_job(integration, items)
+        outcomes = self.uow.run_write(job)
+        return self._committed(integration, items, built, outcomes)
+
+    async def ingest_async(
+        self, integration: Integration, items: list[NormalizedEvent | Ignored]
+    ) -> list[Outcome]:
+        """ingest() for the event loop: the same job, awaited without holding a thread."""
+        job, built = self._ingest_job(integration, items)
+        outcomes = await self.uow.run_write_async(job)
+        return self._committed(integration, items, built, outcomes)
+
+    def _ingest_job(
+        self, integration: Integration, items: list[NormalizedEvent | Ignored]
+    ) -> tuple[Callable[[Any], list[Outcome]], list[TenantView]]:
+        """One job for the writer, which may commit it with other requests' jobs.
+
+        (Replays of what this process committed never get here: see
+        known_in_memory. Others find their alert inside the job, a cheap read.)
+        `built` collects the tenant views the job loaded.
+        """
         built: list[TenantView] = []
 
         def job(repos: Any) -> list[Outcome]:
@@ -195,7 +214,15 @@ class AlertPipeline:
             config = JobConfig(self._views.current(repos, integration.tenant_id, built))
             return [self._one(repos, integration, item, config) for item in items]
 
-        outcomes = self.uow.run_write(job)
+        return job, built
+
+    def _committed(
+        self,
+        integration: Integration,
+        items: list[NormalizedEvent | Ignored],
+        built: list[TenantView],
+        outcomes: list[Outcome],
+    ) -> list[Outcome]:
         # Only now, committed, may a replay be answered from memory, and what
         # the job loaded be reused by others.
         self._views.publish(built)

@@ -162,6 +162,10 @@ class UnitOfWork(Protocol):
         """
         ...
 
+    async def run_write_async(self, job: Callable[[Repositories], T]) -> T:
+        """run_write() for a caller on the event loop, which it must not block."""
+        ...
+
 
 class PasswordHasher(Protocol):
     def hash(self, password: str) -> str: ...

@@ -6,6 +6,7 @@ nothing a sender delivered is lost; it can be replayed once the cause is fixed.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import time
@@ -93,40 +94,50 @@ class WebhookService:
         self, integration_id: uuid.UUID, body: bytes, headers: Mapping[str, str]
     ) -> WebhookAnswer:
         found = self._lookup(integration_id)
+        return self.process(self._admitted(found, body, headers), body)
+
+    async def receive_async(
+        self, integration_id: uuid.UUID, body: bytes, headers: Mapping[str, str]
+    ) -> WebhookAnswer:
+        """receive(), for the event loop, which it blocks for no database call.
+
+        With the integration in memory, the sender is checked and the body parsed
+        right here; a replay of what this process committed is answered from
+        memory, and anything new is awaited from the writer (no thread held).
+        What needs the database first (an integration not in memory, a body to
+        keep as a dead letter) goes to a thread.
+        """
+        found = self._cached(integration_id)
+        if found is None:
+            return await asyncio.to_thread(self.receive, integration_id, body, headers)
+        integration = self._admitted(found, body, headers)
+        try:
+            items = self._items(integration, body)
+        except BadPayload:
+            # Again in a thread, where the failing body is kept as a dead letter.
+            return await asyncio.to_thread(self.process, integration, body)
+        outcomes = self.pipeline.known_in_memory(integration.id, items)
+        if outcomes is None:
+            outcomes = await self.pipeline.ingest_async(integration, items)
+        return WebhookAnswer(summary(outcomes), outcomes)
+
+    @staticmethod
+    def _admitted(
+        found: tuple[Integration, str] | None, body: bytes, headers: Mapping[str, str]
+    ) -> Integration:
+        """The integration, if the sender proved it holds its secret and it is enabled."""
         # Unknown integration and wrong secret answer alike: no probing for ids.
         if found is None or not authenticated(found[1], body, headers):
             raise Unauthenticated("unknown integration or wrong secret")
-        integration = found[0]
-        if not integration.enabled:
+        if not found[0].enabled:
             raise IntegrationDisabled("this integration is disabled in Fleetward")
-        return self.process(integration, body)
+        return found[0]
 
-    def answer_from_memory(
-        self, integration_id: uuid.UUID, body: bytes, headers: Mapping[str, str]
-    ) -> WebhookAnswer | None:
-        """The answer to a replay, when memory alone can give it; None means "ask receive()".
-
-        No database and no waiting: cheap enough to run on the event loop, which
-        spares a replay the trip through the thread pool.
-        """
+    def _cached(self, integration_id: uuid.UUID) -> tuple[Integration, str] | None:
         cached = self._cache.get(integration_id)
         if cached is None or cached[0] <= time.monotonic():
             return None
-        _, integration, secret = cached
-        if not integration.enabled or not authenticated(secret, body, headers):
-            return None
-        try:
-            decoded = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return None
-        try:
-            items = self.normalize(integration, decoded)
-        except self.payload_errors:
-            return None
-        outcomes = self.pipeline.known_in_memory(integration.id, items)
-        if outcomes is None:
-            return None
-        return WebhookAnswer(summary(outcomes), outcomes)
+        return cached[1], cached[2]
 
     def _lookup(self, integration_id: uuid.UUID) -> tuple[Integration, str] | None:
         """The integration and its secret in clear, kept briefly: senders post in bursts.
@@ -134,10 +145,10 @@ class WebhookService:
         Changes made through this process are seen at once (forget()); another
         API node sees them within CACHE_SECONDS.
         """
+        cached = self._cached(integration_id)
+        if cached is not None:
+            return cached
         now = time.monotonic()
-        cached = self._cache.get(integration_id)
-        if cached is not None and cached[0] > now:
-            return cached[1], cached[2]
         with self.uow.read() as repos:
             found = repos.integrations.for_webhook(integration_id)
         # The built-in agent integration takes no webhooks: as unknown as a random id.
@@ -159,35 +170,40 @@ class WebhookService:
         `keep` stores a failing body as a dead letter (off when replaying one).
         """
         try:
-            decoded = orjson.loads(body)
-        except orjson.JSONDecodeError as error:
-            message = f"body is not valid JSON: {error}"
-            raise self._reject(integration, body, message, None, keep) from None
-        try:
-            items = self.normalize(integration, decoded)
-        except self.payload_errors as error:
-            message = str(getattr(error, "message", error))
-            field = getattr(error, "field", None)
-            raise self._reject(integration, body, message, field, keep) from None
+            items = self._items(integration, body)
+        except BadPayload as error:
+            raise self._reject(integration, body, error, keep) from None
         outcomes = self.pipeline.ingest(integration, items)
         return WebhookAnswer(summary(outcomes), outcomes)
 
+    def _items(self, integration: Integration, body: bytes) -> list[NormalizedEvent | Ignored]:
+        """The body parsed and normalised, or BadPayload saying why it cannot be."""
+        try:
+            decoded = orjson.loads(body)
+        except orjson.JSONDecodeError as error:
+            raise BadPayload(f"body is not valid JSON: {error}") from None
+        try:
+            return self.normalize(integration, decoded)
+        except self.payload_errors as error:
+            message = str(getattr(error, "message", error))
+            raise BadPayload(message, field=getattr(error, "field", None)) from None
+
     def _reject(
-        self, integration: Integration, body: bytes, message: str, field: str | None, keep: bool
+        self, integration: Integration, body: bytes, error: BadPayload, keep: bool
     ) -> BadPayload:
         if not keep:
-            return BadPayload(message, field=field)
+            return error
         letter = DeadLetter(
             id=uuid.uuid4(),
             tenant_id=integration.tenant_id,
             integration_id=integration.id,
             body=body.decode("utf-8", errors="replace"),
-            error=message[:2000],
-            field=field,
+            error=error.message[:2000],
+            field=error.field,
             created_at=self.clock(),
             replayed_at=None,
             replay_result=None,
         )
         with self.uow.write() as repos:
             repos.dead_letters.insert(letter)
-        return BadPayload(message, field=field)
+        return error

@@ -26,7 +26,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from fleetward.adapters.storage import schema
-from fleetward.adapters.storage.repositories import TenantRows, _to, cached_statement
+from fleetward.adapters.storage.hot_sql import cached_statement
+from fleetward.adapters.storage.repositories import TenantRows, _to
 from fleetward.domain.agents import Agent, EnrollmentToken, StoredEvent, TimelineFilter
 from fleetward.domain.alerts import Severity
 from fleetward.domain.errors import InvalidInput

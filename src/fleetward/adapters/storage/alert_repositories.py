@@ -11,11 +11,11 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, false, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from fleetward.adapters.storage import schema
+from fleetward.adapters.storage import hot_sql, schema
+from fleetward.adapters.storage.hot_sql import cached_statement
 from fleetward.adapters.storage.repositories import (
     TenantRows,
     _to,
-    cached_statement,
     seq_cursor,
     time_id_cursor,
     values_of,
@@ -209,16 +209,16 @@ class AssetRepository(TenantRows[Asset]):
 
     def by_device(self, integration_id: uuid.UUID, external_device_id: str) -> Asset | None:
         t = schema.asset
-        statement = cached_statement(
-            ("asset.by_device",),
-            lambda: select(*self._columns()).where(
+
+        def build() -> Any:
+            return select(*self._columns()).where(
                 t.c.integration_id == bindparam("integration_id"),
                 t.c.external_device_id == bindparam("external_device_id"),
-            ),
-        )
+            )
+
         params = {"integration_id": integration_id, "external_device_id": external_device_id}
-        row = self.conn.execute(statement, params).mappings().first()
-        return None if row is None else _to(Asset, row)
+        rows = hot_sql.fetch_all(self.conn, ("asset.by_device",), build, params)
+        return _to(Asset, rows[0]) if rows else None
 
 
 class AlertRepository(TenantRows[Alert]):
@@ -232,21 +232,20 @@ class AlertRepository(TenantRows[Alert]):
         for key in ("provider", "status", "severity"):
             values[key] = values[key].value
         values["raw"] = raw
-        self.conn.execute(
-            cached_statement(("insert", "alert"), lambda: insert(schema.alert)), values
-        )
+        hot_sql.execute(self.conn, ("insert", "alert"), lambda: insert(schema.alert), values)
 
     def find(self, integration_id: uuid.UUID, external_alert_id: str) -> uuid.UUID | None:
         t = schema.alert
-        statement = cached_statement(
-            ("alert.find",),
-            lambda: select(t.c.id).where(
+
+        def build() -> Any:
+            return select(t.c.id).where(
                 t.c.integration_id == bindparam("integration_id"),
                 t.c.external_alert_id == bindparam("external_alert_id"),
-            ),
-        )
+            )
+
         params = {"integration_id": integration_id, "external_alert_id": external_alert_id}
-        return self.conn.execute(statement, params).scalar_one_or_none()
+        found: uuid.UUID | None = hot_sql.fetch_scalar(self.conn, ("alert.find",), build, params)
+        return found
 
     def open_in_series(self, integration_id: uuid.UUID, series_key: str) -> list[Alert]:
         """Alerts a reset or acknowledgement of this series applies to (suppressed included)."""
@@ -461,26 +460,28 @@ class TicketRepository(TenantRows[Ticket]):
 
     def open_by_key(self, tenant_id: uuid.UUID, key: str) -> Ticket | None:
         t = schema.ticket
-        statement = cached_statement(
-            ("ticket.open_by_key",),
-            lambda: select(*self._columns()).where(
+
+        def build() -> Any:
+            return select(*self._columns()).where(
                 t.c.tenant_id == bindparam("tenant_id"),
                 t.c.dedup_key == bindparam("key"),
                 # Spelled as the partial index's predicate, so both engines use it.
                 t.c.is_closed == false(),
                 t.c.dedup_key.is_not(None),
-            ),
-        )
-        row = self.conn.execute(statement, {"tenant_id": tenant_id, "key": key}).mappings().first()
-        return None if row is None else _to(Ticket, row)
+            )
+
+        params = {"tenant_id": tenant_id, "key": key}
+        rows = hot_sql.fetch_all(self.conn, ("ticket.open_by_key",), build, params)
+        return _to(Ticket, rows[0]) if rows else None
 
     def next_number(self, tenant_id: uuid.UUID) -> int:
         t = schema.ticket
-        statement = cached_statement(
-            ("ticket.next_number",),
-            lambda: select(func.max(t.c.number)).where(t.c.tenant_id == bindparam("tenant_id")),
-        )
-        top = self.conn.execute(statement, {"tenant_id": tenant_id}).scalar_one_or_none()
+
+        def build() -> Any:
+            return select(func.max(t.c.number)).where(t.c.tenant_id == bindparam("tenant_id"))
+
+        params = {"tenant_id": tenant_id}
+        top = hot_sql.fetch_scalar(self.conn, ("ticket.next_number",), build, params)
         return 1 if top is None else int(top) + 1
 
     def bump_occurrence(self, ticket_id: uuid.UUID, at: datetime) -> int:
@@ -622,11 +623,10 @@ class EventOutbox:
         self.conn = conn
 
     def add(self, tenant_id: uuid.UUID, type_: str, payload: dict[str, Any], at: datetime) -> None:
-        statement = cached_statement(
-            ("insert", "domain_event"), lambda: insert(schema.domain_event)
-        )
         params = {"tenant_id": tenant_id, "type": type_, "payload": payload, "created_at": at}
-        self.conn.execute(statement, params)
+        hot_sql.execute(
+            self.conn, ("insert", "domain_event"), lambda: insert(schema.domain_event), params
+        )
 
 
 class NotificationRepository:

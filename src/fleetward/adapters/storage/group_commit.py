@@ -16,12 +16,20 @@ failing batch is rolled back whole and its jobs are run again one per
 transaction, where the failing job fails alone. Jobs must therefore be pure
 database work: no effects outside the transaction until their caller has its
 answer, which is after the commit.
+
+An async caller (the webhook route) need not hold a thread while it waits:
+run_async() queues its job and, when nobody leads, wakes the writer's own
+thread to lead. That thread answers through the caller's event loop once the
+batch is committed, so a request costs no thread-pool hand-off at all.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
@@ -37,13 +45,27 @@ MAX_BATCH = 64
 
 
 class _Entry:
-    __slots__ = ("done", "error", "job", "result")
+    __slots__ = ("done", "error", "job", "result", "settle")
 
-    def __init__(self, job: Callable[[Connection], Any]) -> None:
+    def __init__(
+        self, job: Callable[[Connection], Any], settle: Callable[[], None] | None = None
+    ) -> None:
         self.job = job
         self.done = False
         self.result: Any = None
         self.error: Exception | None = None
+        self.settle = settle  # an async caller's: hands the answer to its event loop
+
+
+def _settle(future: asyncio.Future[Any], entry: _Entry) -> None:
+    """On the caller's loop. A caller that gave up (its client went away) still
+    had its job committed; there is just nobody left to tell."""
+    if future.done():
+        return
+    if entry.error is not None:
+        future.set_exception(entry.error)
+    else:
+        future.set_result(entry.result)
 
 
 class GroupCommitWriter:
@@ -64,6 +86,10 @@ class GroupCommitWriter:
         self._changed = threading.Condition()
         self._queued: list[_Entry] = []
         self._leading = False
+        # The writer's own thread, started on the first run_async(): it leads
+        # when only async callers wait.
+        self._thread: ThreadPoolExecutor | None = None
+        self._draining = False
 
     @property
     def waiting(self) -> int:
@@ -84,22 +110,75 @@ class GroupCommitWriter:
                     break
                 # The writer is free and this job still waits: lead the next batch
                 # (which holds this job unless more than max_batch queued before it).
-                self._leading = True
-                batch = self._queued[: self._max_batch]
-                del self._queued[: self._max_batch]
-            try:
-                self._run_batch(batch)
-            finally:
-                with self._changed:
-                    # Only something harsher than an Exception (KeyboardInterrupt, say)
-                    # leaves jobs unanswered; their transaction rolled back, so they
-                    # go back to the front of the queue for whoever leads next.
-                    self._queued[:0] = [queued for queued in batch if not queued.done]
-                    self._leading = False
-                    self._changed.notify_all()
+                batch = self._take_lead()
+            self._lead(batch)
         if entry.error is not None:
             raise entry.error
         return entry.result  # type: ignore[no-any-return]
+
+    async def run_async(self, job: Callable[[Connection], T]) -> T:
+        """run(), awaited: the job is led by a waiting thread or the writer's own."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+
+        def settle() -> None:  # called by the leading thread, after the commit
+            # A closed loop raises RuntimeError: nobody is waiting any more.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, future, entry)
+
+        entry = _Entry(job, settle)
+        with self._changed:
+            self._queued.append(entry)
+            if not self._draining:
+                self._draining = True
+                if self._thread is None:
+                    self._thread = ThreadPoolExecutor(1, thread_name_prefix="fleetward-writer")
+                self._thread.submit(self._drain)
+        return await future
+
+    def close(self) -> None:
+        """Stop the writer's own thread once what is queued has been run (a later
+        run_async() starts another)."""
+        with self._changed:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.shutdown(wait=True)
+
+    def _drain(self) -> None:
+        """The writer's thread: lead batches until nothing is queued."""
+        try:
+            while True:
+                with self._changed:
+                    while self._leading:
+                        self._changed.wait()
+                    if not self._queued:
+                        self._draining = False
+                        return
+                    batch = self._take_lead()
+                self._lead(batch)
+        except BaseException:
+            with self._changed:  # the next run_async() starts another drain
+                self._draining = False
+            raise
+
+    def _take_lead(self) -> list[_Entry]:
+        """Become the leader and take the next batch (the condition's lock is held)."""
+        self._leading = True
+        batch = self._queued[: self._max_batch]
+        del self._queued[: self._max_batch]
+        return batch
+
+    def _lead(self, batch: list[_Entry]) -> None:
+        try:
+            self._run_batch(batch)
+        finally:
+            with self._changed:
+                # Only something harsher than an Exception (KeyboardInterrupt, say)
+                # leaves jobs unanswered; their transaction rolled back, so they
+                # go back to the front of the queue for whoever leads next.
+                self._queued[:0] = [queued for queued in batch if not queued.done]
+                self._leading = False
+                self._changed.notify_all()
 
     def _run_batch(self, batch: list[_Entry]) -> None:
         results: list[Any] = []
@@ -130,3 +209,5 @@ class GroupCommitWriter:
     def _answer(self, entry: _Entry, result: Any, error: Exception | None) -> None:
         with self._changed:
             entry.result, entry.error, entry.done = result, error, True
+        if entry.settle is not None:
+            entry.settle()

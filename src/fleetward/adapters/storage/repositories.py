@@ -26,7 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from fleetward.adapters.storage import schema
+from fleetward.adapters.storage import hot_sql, schema
+from fleetward.adapters.storage.hot_sql import cached_statement
 from fleetward.domain.audit import GENESIS_HASH, AuditEntry, entry_hash
 from fleetward.domain.errors import Conflict, InvalidInput
 from fleetward.domain.identity import Role
@@ -53,18 +54,6 @@ def _to(cls: type[T], row: Mapping[Any, Any]) -> T:
 def values_of(obj: Any) -> dict[str, Any]:
     """A dataclass as column values: shallow, unlike dataclasses.asdict's deep copy."""
     return {name: getattr(obj, name) for name in field_names(type(obj))}
-
-
-# Statements built once and reused: SQLAlchemy then skips building the
-# statement and computing its cache key on every call, most of a query's cost.
-_STATEMENTS: dict[tuple[Any, ...], Any] = {}
-
-
-def cached_statement(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
-    statement = _STATEMENTS.get(key)
-    if statement is None:
-        statement = _STATEMENTS.setdefault(key, build())
-    return statement
 
 
 def _conflict_field(error: IntegrityError, unique_fields: Sequence[str]) -> Conflict:
@@ -178,9 +167,10 @@ class TenantRows(Generic[T]):
         return Page(items, next_cursor)
 
     def insert(self, obj: T) -> T:
+        table = self.table
+        key = ("insert", table.name)
         try:
-            statement = cached_statement(("insert", self.table.name), lambda: insert(self.table))
-            self.conn.execute(statement, values_of(obj))
+            hot_sql.execute(self.conn, key, lambda: insert(table), values_of(obj))
         except IntegrityError as error:
             raise _conflict_field(error, self.unique_fields) from None
         return obj
@@ -241,11 +231,12 @@ class TenantRepository:
     def config_version(self, tenant_id: uuid.UUID) -> int:
         """The counter the config tables' triggers bump (0 for an unknown tenant)."""
         t = schema.tenant
-        statement = cached_statement(
+        found = hot_sql.fetch_scalar(
+            self.conn,
             ("tenant.config_version",),
             lambda: select(t.c.config_version).where(t.c.id == bindparam("tenant_id")),
+            {"tenant_id": tenant_id},
         )
-        found = self.conn.execute(statement, {"tenant_id": tenant_id}).scalar_one_or_none()
         return int(found or 0)
 
     def lock(self, tenant_id: uuid.UUID) -> None:

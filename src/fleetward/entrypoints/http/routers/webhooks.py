@@ -7,7 +7,6 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from fleetward.domain.alerts import IngestResult
@@ -50,12 +49,10 @@ async def receive_webhook(integration_id: str, request: Request) -> Any:
         raise Unauthenticated("unknown integration or wrong secret") from None
     body = await request.body()
     headers = dict(request.headers)  # Starlette already lower-cases header names
-    answer = c.webhooks.answer_from_memory(parsed, body, headers)
-    if answer is None:
-        try:
-            answer = await run_in_threadpool(c.webhooks.receive, parsed, body, headers)
-        except IntegrationDisabled as error:
-            return error_response(403, error.code, error.message)
+    try:
+        answer = await c.webhooks.receive_async(parsed, body, headers)
+    except IntegrationDisabled as error:
+        return error_response(403, error.code, error.message)
     reply = {
         "result": answer.outcome.result.value,
         "alert_id": answer.outcome.alert_id,
