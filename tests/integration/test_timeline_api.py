@@ -282,7 +282,7 @@ def test_the_sqlite_fast_path_stores_times_as_sqlalchemy_would(container: Contai
     from sqlalchemy.dialects import sqlite
 
     from fleetward.adapters.storage import schema
-    from fleetward.adapters.storage.agent_repositories import _sqlite_time
+    from fleetward.adapters.storage.hot_sql import sqlite_utc_text as _sqlite_time
 
     bind = schema.obs_event.c.at.type.dialect_impl(sqlite.dialect()).bind_processor(
         sqlite.dialect()

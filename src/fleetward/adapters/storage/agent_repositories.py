@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 import orjson
@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from fleetward.adapters.storage import schema
-from fleetward.adapters.storage.hot_sql import cached_statement
+from fleetward.adapters.storage.hot_sql import cached_statement, sqlite_utc_text
 from fleetward.adapters.storage.repositories import TenantRows, _to
 from fleetward.domain.agents import Agent, EnrollmentToken, StoredEvent, TimelineFilter
 from fleetward.domain.alerts import Severity
@@ -210,28 +210,6 @@ _INSERT_COLUMNS = (
 )
 
 
-# An instant already written in UTC, as agents send them: "2024-05-01T10:00:00.25Z".
-_UTC_TEXT = re.compile(r"(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?(?:Z|\+00:00)")
-
-
-def _sqlite_time(at: datetime, sent: str | None = None) -> str:
-    """What UTCDateTime stores on SQLite (naive UTC, SQLAlchemy's DATETIME text format).
-
-    `sent` is the text `at` was read from, when the caller has it: an instant
-    already in UTC is rearranged as text, a tenth of the cost of formatting the
-    datetime (which is the fallback). test_timeline_api checks both agree with
-    UTCDateTime's own processors.
-    """
-    if sent is not None:
-        found = _UTC_TEXT.fullmatch(sent)
-        if found is not None:
-            day, clock, fraction = found.groups()
-            return f"{day} {clock}.{(fraction or '').ljust(6, '0')}"
-    if at.tzinfo is not UTC:
-        at = at.astimezone(UTC)
-    return at.replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
 def _compiled_sqlite_insert(dialect: Dialect) -> tuple[str, dict[str, Any]]:
     """SQL text and bind processors of the SQLite batch insert, whose parameters
     come in the order of _INSERT_COLUMNS."""
@@ -310,7 +288,7 @@ class TimelineRepository:
             (
                 tenant,
                 pc,
-                _sqlite_time(row["at"], row.get("at_sent")),
+                sqlite_utc_text(row["at"], row.get("at_sent")),
                 row["kind"],
                 row["source"],
                 row["event_record_id"],
@@ -370,7 +348,20 @@ class AgentRepositories:
     """The agent side's repositories over one transaction."""
 
     def __init__(self, conn: Connection) -> None:
-        self.enrollment_tokens = EnrollmentTokenRepository(conn)
-        self.agents = AgentRepository(conn)
-        self.timeline = TimelineRepository(conn)
-        self.watches = WatchRepository(conn)
+        self.conn = conn
+
+    @cached_property
+    def enrollment_tokens(self) -> EnrollmentTokenRepository:
+        return EnrollmentTokenRepository(self.conn)
+
+    @cached_property
+    def agents(self) -> AgentRepository:
+        return AgentRepository(self.conn)
+
+    @cached_property
+    def timeline(self) -> TimelineRepository:
+        return TimelineRepository(self.conn)
+
+    @cached_property
+    def watches(self) -> WatchRepository:
+        return WatchRepository(self.conn)

@@ -6,6 +6,7 @@ import dataclasses
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, false, func, insert, or_, select, update
@@ -661,22 +662,71 @@ class PipelineRepositories:
     """The pipeline's repositories over one transaction."""
 
     def __init__(self, conn: Connection) -> None:
-        self.integrations = IntegrationRepository(conn)
-        self.org_mappings = OrgMappingRepository(conn)
-        self.assets = AssetRepository(conn)
-        self.dead_letters = TenantRows(conn, schema.dead_letter, DeadLetter)
-        self.alerts = AlertRepository(conn)
-        self.receipts = ReceiptRepository(conn)
-        self.rules = RuleRepository(conn)
-        self.windows = WindowRepository(conn)
-        self.tickets = TicketRepository(conn)
-        self.boards = BoardRepository(conn)
-        self.statuses = StatusRepository(conn)
-        self.priorities = PriorityRepository(conn)
-        self.comments = TenantRows(conn, schema.ticket_comment, Comment)
-        self.time_entries = TenantRows(conn, schema.time_entry, TimeEntry)
-        self.events = EventOutbox(conn)
-        self.notifications = NotificationRepository(conn)
+        self.conn = conn
+
+    @cached_property
+    def integrations(self) -> IntegrationRepository:
+        return IntegrationRepository(self.conn)
+
+    @cached_property
+    def org_mappings(self) -> OrgMappingRepository:
+        return OrgMappingRepository(self.conn)
+
+    @cached_property
+    def assets(self) -> AssetRepository:
+        return AssetRepository(self.conn)
+
+    @cached_property
+    def dead_letters(self) -> TenantRows[DeadLetter]:
+        return TenantRows(self.conn, schema.dead_letter, DeadLetter)
+
+    @cached_property
+    def alerts(self) -> AlertRepository:
+        return AlertRepository(self.conn)
+
+    @cached_property
+    def receipts(self) -> ReceiptRepository:
+        return ReceiptRepository(self.conn)
+
+    @cached_property
+    def rules(self) -> RuleRepository:
+        return RuleRepository(self.conn)
+
+    @cached_property
+    def windows(self) -> WindowRepository:
+        return WindowRepository(self.conn)
+
+    @cached_property
+    def tickets(self) -> TicketRepository:
+        return TicketRepository(self.conn)
+
+    @cached_property
+    def boards(self) -> BoardRepository:
+        return BoardRepository(self.conn)
+
+    @cached_property
+    def statuses(self) -> StatusRepository:
+        return StatusRepository(self.conn)
+
+    @cached_property
+    def priorities(self) -> PriorityRepository:
+        return PriorityRepository(self.conn)
+
+    @cached_property
+    def comments(self) -> TenantRows[Comment]:
+        return TenantRows(self.conn, schema.ticket_comment, Comment)
+
+    @cached_property
+    def time_entries(self) -> TenantRows[TimeEntry]:
+        return TenantRows(self.conn, schema.time_entry, TimeEntry)
+
+    @cached_property
+    def events(self) -> EventOutbox:
+        return EventOutbox(self.conn)
+
+    @cached_property
+    def notifications(self) -> NotificationRepository:
+        return NotificationRepository(self.conn)
 
 
 def search_alerts(

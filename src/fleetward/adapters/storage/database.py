@@ -27,12 +27,8 @@ from fleetward.adapters.storage.repositories import SqlRepositories
 
 
 class AllRepositories(SqlRepositories, PipelineRepositories, AgentRepositories):
-    """Every repository, bound to one transaction."""
-
-    def __init__(self, conn: Connection) -> None:
-        SqlRepositories.__init__(self, conn)
-        PipelineRepositories.__init__(self, conn)
-        AgentRepositories.__init__(self, conn)
+    """Every repository, bound to one transaction, each made on first use (a
+    transaction touches a few of some thirty)."""
 
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000

@@ -45,27 +45,43 @@ MAX_BATCH = 64
 
 
 class _Entry:
-    __slots__ = ("done", "error", "job", "result", "settle")
+    __slots__ = ("done", "error", "future", "job", "result")
 
     def __init__(
-        self, job: Callable[[Connection], Any], settle: Callable[[], None] | None = None
+        self, job: Callable[[Connection], Any], future: asyncio.Future[Any] | None = None
     ) -> None:
         self.job = job
         self.done = False
         self.result: Any = None
         self.error: Exception | None = None
-        self.settle = settle  # an async caller's: hands the answer to its event loop
+        self.future = future  # an async caller's, settled on its loop
 
 
-def _settle(future: asyncio.Future[Any], entry: _Entry) -> None:
-    """On the caller's loop. A caller that gave up (its client went away) still
-    had its job committed; there is just nobody left to tell."""
-    if future.done():
-        return
-    if entry.error is not None:
-        future.set_exception(entry.error)
-    else:
-        future.set_result(entry.result)
+def _settle(entries: list[_Entry]) -> None:
+    """On the callers' loop, once their batch is committed. A caller that gave up
+    (its client went away) still had its job committed; nobody is left to tell."""
+    for entry in entries:
+        future = entry.future
+        if future is None or future.done():
+            continue
+        if entry.error is not None:
+            future.set_exception(entry.error)
+        else:
+            future.set_result(entry.result)
+
+
+def _hand_back(batch: list[_Entry]) -> None:
+    """Wake each loop with async callers in the batch once, not once per caller:
+    every wake-up is a system call and a chance for the loop to take the GIL
+    while the writer still has answers to hand out."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Entry]] = {}
+    for entry in batch:
+        if entry.future is not None and entry.done:
+            by_loop.setdefault(entry.future.get_loop(), []).append(entry)
+    for loop, entries in by_loop.items():
+        # A closed loop raises RuntimeError: nobody is waiting any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_settle, entries)
 
 
 class GroupCommitWriter:
@@ -118,15 +134,8 @@ class GroupCommitWriter:
 
     async def run_async(self, job: Callable[[Connection], T]) -> T:
         """run(), awaited: the job is led by a waiting thread or the writer's own."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-
-        def settle() -> None:  # called by the leading thread, after the commit
-            # A closed loop raises RuntimeError: nobody is waiting any more.
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(_settle, future, entry)
-
-        entry = _Entry(job, settle)
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        entry = _Entry(job, future)
         with self._changed:
             self._queued.append(entry)
             if not self._draining:
@@ -179,6 +188,7 @@ class GroupCommitWriter:
                 self._queued[:0] = [queued for queued in batch if not queued.done]
                 self._leading = False
                 self._changed.notify_all()
+            _hand_back(batch)
 
     def _run_batch(self, batch: list[_Entry]) -> None:
         results: list[Any] = []
@@ -209,5 +219,3 @@ class GroupCommitWriter:
     def _answer(self, entry: _Entry, result: Any, error: Exception | None) -> None:
         with self._changed:
             entry.result, entry.error, entry.done = result, error, True
-        if entry.settle is not None:
-            entry.settle()

@@ -17,15 +17,19 @@ SQLAlchemy as usual. test_hot_sql checks both ways give the same answers.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeEngine
+
+from fleetward.adapters.storage.schema import UTCDateTime
 
 Processor = Callable[[Any], Any] | None
 
@@ -108,7 +112,40 @@ def _prepared(
         return _PREPARED.setdefault(full_key, prepared)
 
 
+# An instant already written in UTC, as agents send them: "2024-05-01T10:00:00.25Z".
+_UTC_TEXT = re.compile(r"(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?(?:Z|\+00:00)")
+
+
+def sqlite_utc_text(at: datetime, sent: str | None = None) -> str:
+    """What UTCDateTime stores on SQLite (naive UTC, SQLAlchemy's DATETIME text format).
+
+    `sent` is the text `at` was read from, when the caller has it: an instant
+    already in UTC is rearranged as text, a tenth of the cost of formatting the
+    datetime (which is the fallback). test_timeline_api checks both agree with
+    UTCDateTime's own processors.
+    """
+    if sent is not None:
+        found = _UTC_TEXT.fullmatch(sent)
+        if found is not None:
+            day, clock, fraction = found.groups()
+            return f"{day} {clock}.{(fraction or '').ljust(6, '0')}"
+    if at.tzinfo is not UTC:
+        at = at.astimezone(UTC)
+    return at.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _utc_column_text(at: datetime | None) -> str | None:
+    """UTCDateTime's bind processor on SQLite, for a third of its cost."""
+    if at is None:
+        return None
+    if at.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")  # as UTCDateTime says
+    return sqlite_utc_text(at)
+
+
 def _processor(type_: TypeEngine[Any], dialect: Dialect, bind: bool) -> Processor:
+    if bind and isinstance(type_, UTCDateTime):
+        return _utc_column_text
     impl = type_.dialect_impl(dialect)
     return impl.bind_processor(dialect) if bind else impl.result_processor(dialect, None)
 
@@ -140,12 +177,15 @@ def _prepare(statement: Any, dialect: Dialect, keys: tuple[str, ...]) -> _Prepar
 
 
 def _values(prepared: _Prepared, params: Mapping[str, Any]) -> tuple[Any, ...]:
-    fixed = prepared.fixed
-    values = []
-    for name, bind in zip(prepared.names, prepared.binds, strict=True):
-        value = params[name] if name in params else fixed[name]
-        values.append(value if bind is None else bind(value))
-    return tuple(values)
+    if prepared.fixed:
+        params = {**prepared.fixed, **params}
+    given = [params[name] for name in prepared.names]
+    return tuple(
+        [
+            value if bind is None else bind(value)
+            for bind, value in zip(prepared.binds, given, strict=True)
+        ]
+    )
 
 
 def _run(conn: Connection, prepared: _Prepared, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:

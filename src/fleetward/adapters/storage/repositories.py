@@ -10,6 +10,7 @@ import dataclasses
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
@@ -439,11 +440,35 @@ class SqlRepositories:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.tenants = TenantRepository(conn)
-        self.users = UserRepository(conn)
-        self.api_keys = ApiKeyRepository(conn)
-        self.sessions = SessionRepository(conn)
-        self.login_attempts = LoginAttemptRepository(conn)
-        self.clients = TenantRows(conn, schema.client, Client)
-        self.sites = TenantRows(conn, schema.site, Site)
-        self.audit = AuditRepository(conn, self.tenants)
+
+    @cached_property
+    def tenants(self) -> TenantRepository:
+        return TenantRepository(self.conn)
+
+    @cached_property
+    def users(self) -> UserRepository:
+        return UserRepository(self.conn)
+
+    @cached_property
+    def api_keys(self) -> ApiKeyRepository:
+        return ApiKeyRepository(self.conn)
+
+    @cached_property
+    def sessions(self) -> SessionRepository:
+        return SessionRepository(self.conn)
+
+    @cached_property
+    def login_attempts(self) -> LoginAttemptRepository:
+        return LoginAttemptRepository(self.conn)
+
+    @cached_property
+    def clients(self) -> TenantRows[Client]:
+        return TenantRows(self.conn, schema.client, Client)
+
+    @cached_property
+    def sites(self) -> TenantRows[Site]:
+        return TenantRows(self.conn, schema.site, Site)
+
+    @cached_property
+    def audit(self) -> AuditRepository:
+        return AuditRepository(self.conn, self.tenants)
