@@ -59,6 +59,31 @@ def wait_until_queued(writer: GroupCommitWriter, count: int) -> None:
     raise AssertionError(f"only {writer.waiting} jobs queued")
 
 
+class HeldWriter:
+    """A job in a thread of its own that holds the writer until released (or the block ends)."""
+
+    def __init__(self, writer: GroupCommitWriter) -> None:
+        self._holding = threading.Event()
+        self._released = threading.Event()
+        self._thread = threading.Thread(target=writer.run, args=(self._hold,))
+
+    def _hold(self, conn: Connection) -> None:
+        self._holding.set()
+        self._released.wait(5)
+
+    def __enter__(self) -> HeldWriter:
+        self._thread.start()
+        assert self._holding.wait(5), "the holding job never ran"
+        return self
+
+    def release(self) -> None:
+        self._released.set()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._released.set()
+        self._thread.join(5)
+
+
 def stored(db: Database) -> list[str]:
     with db.read() as conn:
         return [row[0] for row in conn.execute(text("SELECT name FROM item ORDER BY name"))]
@@ -81,36 +106,19 @@ def test_jobs_waiting_together_share_one_transaction(
     db: Database, writer: GroupCommitWriter, transactions: CountedTransactions
 ) -> None:
     """While one batch holds the writer, later jobs queue and then commit together."""
-    holding = threading.Event()
-    release = threading.Event()
-
-    def first(conn: Connection) -> str:
-        holding.set()
-        release.wait(5)
-        return "first"
-
-    def recorded(name: str) -> Callable[[Connection], str]:
-        def job(conn: Connection) -> str:
-            conn.execute(text("INSERT INTO item (name) VALUES (:name)"), {"name": name})
-            return name
-
-        return job
-
     results: dict[str, object] = {}
-    leader = threading.Thread(target=lambda: results.update(first=writer.run(first)))
-    leader.start()
-    assert holding.wait(5)
-    waiting = [
-        threading.Thread(target=lambda n=name: results.update({n: writer.run(recorded(n))}))
-        for name in ("b", "c", "d")
-    ]
-    for thread in waiting:
-        thread.start()
-    wait_until_queued(writer, 3)
-    release.set()
-    for thread in [leader, *waiting]:
-        thread.join(5)
-    assert results == {"first": "first", "b": "b", "c": "c", "d": "d"}
+    with HeldWriter(writer) as held:
+        waiting = [
+            threading.Thread(target=lambda n=name: results.update({n: writer.run(insert(n))}))
+            for name in ("b", "c", "d")
+        ]
+        for thread in waiting:
+            thread.start()
+        wait_until_queued(writer, 3)
+        held.release()
+        for thread in waiting:
+            thread.join(5)
+    assert results == {"b": "b", "c": "c", "d": "d"}
     assert stored(db) == ["b", "c", "d"]
     # The leader's batch was its own; the three that queued behind it shared one.
     assert transactions.opened == 2
@@ -120,13 +128,6 @@ def test_a_failing_job_fails_alone_and_the_others_are_kept(
     db: Database, writer: GroupCommitWriter
 ) -> None:
     writer.run(insert("taken"))
-    holding = threading.Event()
-    release = threading.Event()
-
-    def hold(conn: Connection) -> None:
-        holding.set()
-        release.wait(5)
-
     outcomes: dict[str, object] = {}
 
     def attempt(name: str) -> None:
@@ -135,17 +136,15 @@ def test_a_failing_job_fails_alone_and_the_others_are_kept(
         except Exception as error:  # the test looks at which one failed
             outcomes[name] = type(error).__name__
 
-    leader = threading.Thread(target=writer.run, args=(hold,))
-    leader.start()
-    assert holding.wait(5)
-    # "taken" again breaks the primary key; "x" and "y" share its batch.
-    threads = [threading.Thread(target=attempt, args=(n,)) for n in ("x", "taken", "y")]
-    for thread in threads:
-        thread.start()
-    wait_until_queued(writer, 3)
-    release.set()
-    for thread in [leader, *threads]:
-        thread.join(5)
+    with HeldWriter(writer) as held:
+        # "taken" again breaks the primary key; "x" and "y" share its batch.
+        threads = [threading.Thread(target=attempt, args=(n,)) for n in ("x", "taken", "y")]
+        for thread in threads:
+            thread.start()
+        wait_until_queued(writer, 3)
+        held.release()
+        for thread in threads:
+            thread.join(5)
     assert outcomes["x"] == "x" and outcomes["y"] == "y"
     assert outcomes["taken"] == "IntegrityError"
     assert stored(db) == ["taken", "x", "y"]
@@ -166,19 +165,8 @@ def test_async_callers_share_a_commit_and_are_answered_after_it(
     db: Database, writer: GroupCommitWriter, transactions: CountedTransactions
 ) -> None:
     """Coroutines queue behind a busy writer without a thread each, then commit together."""
-    holding = threading.Event()
-    release = threading.Event()
 
-    def first(conn: Connection) -> str:
-        holding.set()
-        release.wait(5)
-        return "first"
-
-    leader = threading.Thread(target=writer.run, args=(first,))
-    leader.start()
-    assert holding.wait(5)
-
-    async def callers() -> list[tuple[str, list[str]]]:
+    async def callers(held: HeldWriter) -> list[tuple[str, list[str]]]:
         async def one(name: str) -> tuple[str, list[str]]:
             answer = await writer.run_async(insert(name))
             return answer, stored(db)  # what another reader sees once answered
@@ -186,11 +174,11 @@ def test_async_callers_share_a_commit_and_are_answered_after_it(
         tasks = [asyncio.create_task(one(name)) for name in ("b", "c", "d")]
         while writer.waiting < 3:
             await asyncio.sleep(0.01)
-        release.set()
+        held.release()
         return list(await asyncio.gather(*tasks))
 
-    answers = asyncio.run(callers())
-    leader.join(5)
+    with HeldWriter(writer) as held:
+        answers = asyncio.run(callers(held))
     assert [answer for answer, _ in answers] == ["b", "c", "d"]
     assert all(seen == ["b", "c", "d"] for _, seen in answers)  # committed before answered
     assert transactions.opened == 2
