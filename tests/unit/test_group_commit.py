@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import Connection, text
 
 from fleetward.adapters.storage.database import Database
 from fleetward.adapters.storage.group_commit import GroupCommitWriter
+
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -82,6 +86,13 @@ class HeldWriter:
     def __exit__(self, *exc_info: object) -> None:
         self._released.set()
         self._thread.join(5)
+
+
+def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run() in a thread of its own: a session fixture (Playwright's sync
+    API) may keep an event loop running in the test thread."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result(10)
 
 
 def stored(db: Database) -> list[str]:
@@ -178,7 +189,7 @@ def test_async_callers_share_a_commit_and_are_answered_after_it(
         return list(await asyncio.gather(*tasks))
 
     with HeldWriter(writer) as held:
-        answers = asyncio.run(callers(held))
+        answers = run_coroutine(callers(held))
     assert [answer for answer, _ in answers] == ["b", "c", "d"]
     assert all(seen == ["b", "c", "d"] for _, seen in answers)  # committed before answered
     assert transactions.opened == 2
@@ -193,7 +204,7 @@ def test_a_lone_async_job_is_led_by_the_writers_own_thread(writer: GroupCommitWr
         writer.close()  # stops that thread; the next call starts another
         return [first, await writer.run_async(where)]
 
-    names = asyncio.run(twice())
+    names = run_coroutine(twice())
     assert all(name.startswith("fleetward-writer") for name in names)
     assert threading.current_thread().name not in names
 
@@ -205,7 +216,7 @@ def test_an_async_job_that_fails_fails_alone(db: Database, writer: GroupCommitWr
         jobs = [writer.run_async(insert(name)) for name in ("x", "taken", "y")]
         return list(await asyncio.gather(*jobs, return_exceptions=True))
 
-    x, taken, y = asyncio.run(attempts())
+    x, taken, y = run_coroutine(attempts())
     assert (x, y) == ("x", "y")
     assert type(taken).__name__ == "IntegrityError"
     assert stored(db) == ["taken", "x", "y"]
