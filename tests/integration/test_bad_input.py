@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import re
+import socket
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from fleetward.bootstrap import Container
 from fleetward.domain.pagination import encode_cursor
+from fleetward.entrypoints.http.app import create_app
 from tests.conftest import PASSWORD, TenantFixture
 from tests.support.api import assert_error
+from tests.support.live_server import bind_local
+from tests.support.live_server import serve as live_server
 
 Case = tuple[str, str, Any, str]  # method, path template, JSON body, the field to be named
 
@@ -317,3 +323,34 @@ def test_postgresql_never_sees_nul_or_overlong_text(
     # The pooled connections are still healthy afterwards.
     made = client.post(CLIENTS, json={"name": "After"}, headers=tenant.admin.headers)
     assert made.status_code == 201
+
+
+def test_a_small_content_length_does_not_smuggle_a_large_chunked_body(
+    container: Container, tenant: TenantFixture
+) -> None:
+    """Over real HTTP: Content-Length says 10 bytes, Transfer-Encoding streams past the
+    limit. The size check must not trust the declared length; nothing is created."""
+    limit = container.settings.max_body_bytes
+    body = json.dumps({"name": "Contoso", "notes": "x" * limit}).encode()
+    chunks = b"".join(
+        b"%x\r\n%s\r\n" % (len(part), part)
+        for part in (body[i : i + 65536] for i in range(0, len(body), 65536))
+    )
+    sock = bind_local()
+    host, port = sock.getsockname()[:2]
+    with live_server(create_app(container), sock) as base:
+        with socket.create_connection((host, port), timeout=10) as conn:
+            head = (
+                f"POST {CLIENTS} HTTP/1.1\r\nHost: {host}\r\n"
+                f"Authorization: {tenant.admin.headers['Authorization']}\r\n"
+                "Content-Type: application/json\r\nContent-Length: 10\r\n"
+                "Transfer-Encoding: chunked\r\n\r\n"
+            ).encode()
+            with contextlib.suppress(OSError):  # the server may close mid-send
+                conn.sendall(head + chunks + b"0\r\n\r\n")
+            status_line = conn.recv(65536).split(b"\r\n", 1)[0]
+        status = int(status_line.split()[1])
+        assert status in (400, 413), status_line  # refused, whoever refuses it
+        with httpx.Client(base_url=base) as http:
+            listed = http.get(CLIENTS, headers=tenant.admin.headers)
+    assert listed.json()["items"] == []

@@ -56,17 +56,26 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        message = error_body("too_large", f"request body is larger than {self.max_bytes} bytes")
+        declared: bytes | None = None
+        chunked = False
         for name, value in scope["headers"]:
             if name == b"content-length":
-                try:
-                    too_large = int(value) > self.max_bytes
-                except ValueError:
-                    await _send_json(send, 400, error_body("bad_request", "bad Content-Length"))
-                    return
-                if too_large:
-                    await _send_json(send, 413, message)
-                    return
+                declared = value
+            elif name == b"transfer-encoding":
+                chunked = True
+        if declared is not None:
+            try:
+                too_large = int(declared) > self.max_bytes
+            except ValueError:
+                await _send_json(send, 400, error_body("bad_request", "bad Content-Length"))
+                return
+            if too_large:
+                await _send_json(send, 413, self._too_large())
+                return
+            if not chunked:
+                # The server reads exactly Content-Length bytes: nothing to count.
+                await self.app(scope, receive, send)
+                return
         received = 0
         started = False
 
@@ -89,7 +98,10 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await _send_json(send, 413, message)
+                await _send_json(send, 413, self._too_large())
+
+    def _too_large(self) -> dict[str, Any]:
+        return error_body("too_large", f"request body is larger than {self.max_bytes} bytes")
 
 
 class RequestMetrics:
