@@ -303,6 +303,51 @@ def test_the_sqlite_fast_path_stores_times_as_sqlalchemy_would(container: Contai
         assert _sqlite_time(at, sent) == bind(at), sent
 
 
+AWKWARD = {
+    "quote": 'say "hi"',
+    "backslash": "C:\\Users\\ana\\x.txt",
+    "unicode": "café ✓ 東京 🎉",
+    "escapes": "tab\there\nnewline \\u0041",
+    "nested": {"list": [1, 2.5, None, True, {"deep": ["x"]}], "empty": {}},
+    "number": 12345678901234567,
+}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("one_statement", [True, False], ids=["json_each", "executemany"])
+def test_a_batch_reads_back_exactly_as_sent_with_either_sqlite_insert(
+    client: TestClient,
+    tenant: TenantFixture,
+    agent: EnrolledAgent,
+    monkeypatch: pytest.MonkeyPatch,
+    one_statement: bool,
+) -> None:
+    """The one-statement insert (json_each) and executemany, which a SQLite
+    older than 3.38 gets, store the same rows, in the order sent."""
+    from fleetward.adapters.storage import agent_repositories
+
+    monkeypatch.setattr(agent_repositories, "_has_json_each", lambda: one_statement)
+    batch = [
+        event(0, payload=AWKWARD, source="winlog:Microsoft-Windows-Security 'Auditing'"),
+        event(1, payload=None),
+        event(2, event_record_id='rec "2" \\ ✓'),
+        event(3, at=(T0 + timedelta(minutes=3, microseconds=7)).isoformat()),
+        event(0, payload=AWKWARD, source="winlog:Microsoft-Windows-Security 'Auditing'"),
+    ]
+    assert send(client, agent, batch).json() == {"accepted": 4, "duplicates": 1}
+    stored = sorted(everything(client, tenant), key=lambda e: e["id"])
+    assert [e["payload"] for e in stored] == [
+        AWKWARD,
+        None,
+        batch[2]["payload"],
+        batch[3]["payload"],
+    ]
+    assert [e["event_record_id"] for e in stored] == ["1000", "1001", 'rec "2" \\ ✓', "1003"]
+    assert stored[0]["source"] == batch[0]["source"]
+    sent_times = [datetime.fromisoformat(e["at"]) for e in batch[:4]]
+    assert [datetime.fromisoformat(e["at"]) for e in stored] == sent_times
+
+
 def test_the_cleanup_command_uses_the_retention_setting(
     client: TestClient, agent: EnrolledAgent, database_url: str, tmp_path: Any
 ) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import sqlite3
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -210,6 +212,31 @@ _INSERT_COLUMNS = (
 )
 
 
+# The SQLite insert as one statement over a JSON array of
+# [at, kind, source, event_record_id, payload] rows, in order; ?1-?3 are the
+# columns the batch shares. Same conflict target as _insert_ignoring_duplicates.
+_JSON_EACH_INSERT = (
+    "INSERT INTO obs_event"
+    " (tenant_id, pc_id, received_at, at, kind, source, event_record_id, payload)"
+    " SELECT ?1, ?2, ?3, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4"
+    " FROM json_each(?4) WHERE true"  # WHERE: SQLite's parser needs it before ON CONFLICT
+    " ON CONFLICT (pc_id, source, event_record_id) DO NOTHING"
+)
+
+
+@functools.cache
+def _has_json_each() -> bool:
+    """Whether the linked SQLite has json_each and ->> (3.38 and later do)."""
+    probe = sqlite3.connect(":memory:")
+    try:
+        probe.execute("SELECT '[1]' ->> 0 FROM json_each('[]')").fetchall()
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        probe.close()
+
+
 def _compiled_sqlite_insert(dialect: Dialect) -> tuple[str, dict[str, Any]]:
     """SQL text and bind processors of the SQLite batch insert, whose parameters
     come in the order of _INSERT_COLUMNS."""
@@ -266,13 +293,18 @@ class TimelineRepository:
         return len(self.conn.execute(returning, columns).all())
 
     def _insert_many_sqlite(self, rows: Sequence[Mapping[str, Any]]) -> int:
-        """The same statement, executed by the driver with values bound here.
+        """The same insert, executed by the driver with values bound here.
 
         SQLAlchemy's per-row parameter processing cost ~25 us a row, five times
         SQLite's own insert. The columns a batch shares go through their types'
         own bind processors once; per row, `at` is formatted as UTCDateTime would
         store it, and the payload is the row's `payload_json` when the service
         serialised it already (read back the same as json.dumps would have stored).
+
+        The rows go to SQLite as one JSON array in one statement (json_each),
+        not through executemany: executemany takes the GIL back for every row,
+        so a batch being inserted and the next one being parsed took turns
+        instead of overlapping (about a fifth more rows/s over HTTP this way).
         """
         statement, processors = cached_statement(
             ("timeline_insert_sqlite",), lambda: _compiled_sqlite_insert(self.conn.dialect)
@@ -286,19 +318,25 @@ class TimelineRepository:
         )
         values = [
             (
-                tenant,
-                pc,
                 sqlite_utc_text(row["at"], row.get("at_sent")),
                 row["kind"],
                 row["source"],
                 row["event_record_id"],
                 row.get("payload_json") or orjson.dumps(row["payload"]).decode(),
-                received,
             )
             for row in rows
         ]
+        driver = self.conn.connection.driver_connection
+        if _has_json_each():
+            batch = orjson.dumps(values).decode()
+            cursor = driver.execute(_JSON_EACH_INSERT, (tenant, pc, received, batch))  # type: ignore[union-attr]
+            return int(cursor.rowcount)
         # pysqlite's executemany sums the rows each execution changed.
-        return int(self.conn.exec_driver_sql(statement, values).rowcount)
+        rows_in_order = [
+            (tenant, pc, at, kind, source, record, payload, received)
+            for at, kind, source, record, payload in values
+        ]
+        return int(self.conn.exec_driver_sql(statement, rows_in_order).rowcount)
 
     def search(
         self, tenant_id: uuid.UUID, where: TimelineFilter, limit: int, cursor: str | None
