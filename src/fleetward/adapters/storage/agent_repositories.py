@@ -8,7 +8,6 @@ import sqlite3
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from functools import cached_property
 from typing import Any
 
 import orjson
@@ -29,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from fleetward.adapters.storage import schema
 from fleetward.adapters.storage.hot_sql import cached_statement, sqlite_utc_text
-from fleetward.adapters.storage.repositories import TenantRows, _to
+from fleetward.adapters.storage.repositories import RepositorySet, TenantRows, _to, repository
 from fleetward.domain.agents import Agent, EnrollmentToken, StoredEvent, TimelineFilter
 from fleetward.domain.alerts import Severity
 from fleetward.domain.errors import InvalidInput
@@ -382,24 +381,10 @@ class TimelineRepository:
         return int(self.conn.execute(delete(t).where(t.c.at < cutoff)).rowcount)
 
 
-class AgentRepositories:
+class AgentRepositories(RepositorySet):
     """The agent side's repositories over one transaction."""
 
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-
-    @cached_property
-    def enrollment_tokens(self) -> EnrollmentTokenRepository:
-        return EnrollmentTokenRepository(self.conn)
-
-    @cached_property
-    def agents(self) -> AgentRepository:
-        return AgentRepository(self.conn)
-
-    @cached_property
-    def timeline(self) -> TimelineRepository:
-        return TimelineRepository(self.conn)
-
-    @cached_property
-    def watches(self) -> WatchRepository:
-        return WatchRepository(self.conn)
+    enrollment_tokens = repository(EnrollmentTokenRepository)
+    agents = repository(AgentRepository)
+    timeline = repository(TimelineRepository)
+    watches = repository(WatchRepository)

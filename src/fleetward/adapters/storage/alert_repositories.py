@@ -6,7 +6,6 @@ import dataclasses
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, false, func, insert, or_, select, update
@@ -15,8 +14,10 @@ from sqlalchemy.exc import IntegrityError
 from fleetward.adapters.storage import hot_sql, schema
 from fleetward.adapters.storage.hot_sql import cached_statement
 from fleetward.adapters.storage.repositories import (
+    RepositorySet,
     TenantRows,
     _to,
+    repository,
     seq_cursor,
     time_id_cursor,
     values_of,
@@ -658,75 +659,25 @@ class NotificationRepository:
         )
 
 
-class PipelineRepositories:
+class PipelineRepositories(RepositorySet):
     """The pipeline's repositories over one transaction."""
 
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-
-    @cached_property
-    def integrations(self) -> IntegrationRepository:
-        return IntegrationRepository(self.conn)
-
-    @cached_property
-    def org_mappings(self) -> OrgMappingRepository:
-        return OrgMappingRepository(self.conn)
-
-    @cached_property
-    def assets(self) -> AssetRepository:
-        return AssetRepository(self.conn)
-
-    @cached_property
-    def dead_letters(self) -> TenantRows[DeadLetter]:
-        return TenantRows(self.conn, schema.dead_letter, DeadLetter)
-
-    @cached_property
-    def alerts(self) -> AlertRepository:
-        return AlertRepository(self.conn)
-
-    @cached_property
-    def receipts(self) -> ReceiptRepository:
-        return ReceiptRepository(self.conn)
-
-    @cached_property
-    def rules(self) -> RuleRepository:
-        return RuleRepository(self.conn)
-
-    @cached_property
-    def windows(self) -> WindowRepository:
-        return WindowRepository(self.conn)
-
-    @cached_property
-    def tickets(self) -> TicketRepository:
-        return TicketRepository(self.conn)
-
-    @cached_property
-    def boards(self) -> BoardRepository:
-        return BoardRepository(self.conn)
-
-    @cached_property
-    def statuses(self) -> StatusRepository:
-        return StatusRepository(self.conn)
-
-    @cached_property
-    def priorities(self) -> PriorityRepository:
-        return PriorityRepository(self.conn)
-
-    @cached_property
-    def comments(self) -> TenantRows[Comment]:
-        return TenantRows(self.conn, schema.ticket_comment, Comment)
-
-    @cached_property
-    def time_entries(self) -> TenantRows[TimeEntry]:
-        return TenantRows(self.conn, schema.time_entry, TimeEntry)
-
-    @cached_property
-    def events(self) -> EventOutbox:
-        return EventOutbox(self.conn)
-
-    @cached_property
-    def notifications(self) -> NotificationRepository:
-        return NotificationRepository(self.conn)
+    integrations = repository(IntegrationRepository)
+    org_mappings = repository(OrgMappingRepository)
+    assets = repository(AssetRepository)
+    dead_letters = repository(lambda conn: TenantRows(conn, schema.dead_letter, DeadLetter))
+    alerts = repository(AlertRepository)
+    receipts = repository(ReceiptRepository)
+    rules = repository(RuleRepository)
+    windows = repository(WindowRepository)
+    tickets = repository(TicketRepository)
+    boards = repository(BoardRepository)
+    statuses = repository(StatusRepository)
+    priorities = repository(PriorityRepository)
+    comments = repository(lambda conn: TenantRows(conn, schema.ticket_comment, Comment))
+    time_entries = repository(lambda conn: TenantRows(conn, schema.time_entry, TimeEntry))
+    events = repository(EventOutbox)
+    notifications = repository(NotificationRepository)
 
 
 def search_alerts(

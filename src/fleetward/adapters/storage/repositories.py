@@ -435,39 +435,32 @@ class AuditRepository:
         return [(_audit_entry(row), row["hash"]) for row in rows]
 
 
-class SqlRepositories:
-    """All repositories over one transaction: the unit of work services see."""
+R = TypeVar("R")
+
+
+class RepositorySet:
+    """Repositories bound to one transaction's connection."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    @cached_property
-    def tenants(self) -> TenantRepository:
-        return TenantRepository(self.conn)
 
-    @cached_property
-    def users(self) -> UserRepository:
-        return UserRepository(self.conn)
+def repository(make: Callable[[Connection], R]) -> cached_property[R]:
+    """A RepositorySet member made on first use: a transaction touches a few of
+    the thirty or so, and building them all cost more than a trigger's queries."""
+    return cached_property(lambda repos: make(repos.conn))
 
-    @cached_property
-    def api_keys(self) -> ApiKeyRepository:
-        return ApiKeyRepository(self.conn)
 
-    @cached_property
-    def sessions(self) -> SessionRepository:
-        return SessionRepository(self.conn)
+class SqlRepositories(RepositorySet):
+    """All repositories over one transaction: the unit of work services see."""
 
-    @cached_property
-    def login_attempts(self) -> LoginAttemptRepository:
-        return LoginAttemptRepository(self.conn)
-
-    @cached_property
-    def clients(self) -> TenantRows[Client]:
-        return TenantRows(self.conn, schema.client, Client)
-
-    @cached_property
-    def sites(self) -> TenantRows[Site]:
-        return TenantRows(self.conn, schema.site, Site)
+    tenants = repository(TenantRepository)
+    users = repository(UserRepository)
+    api_keys = repository(ApiKeyRepository)
+    sessions = repository(SessionRepository)
+    login_attempts = repository(LoginAttemptRepository)
+    clients = repository(lambda conn: TenantRows(conn, schema.client, Client))
+    sites = repository(lambda conn: TenantRows(conn, schema.site, Site))
 
     @cached_property
     def audit(self) -> AuditRepository:
