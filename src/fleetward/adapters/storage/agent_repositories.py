@@ -192,11 +192,15 @@ def _event(row: Mapping[Any, Any]) -> StoredEvent:
     return _to(StoredEvent, row)
 
 
+# What makes a stored event the same event: the table's unique constraint.
+_EVENT_KEY = ("pc_id", "source", "event_record_id")
+
+
 def _insert_ignoring_duplicates(dialect: str) -> Any:
     """INSERT ... ON CONFLICT (pc_id, source, event_record_id) DO NOTHING, per dialect."""
     t = schema.obs_event
     build = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return build(t).on_conflict_do_nothing(index_elements=["pc_id", "source", "event_record_id"])
+    return build(t).on_conflict_do_nothing(index_elements=list(_EVENT_KEY))
 
 
 _INSERT_COLUMNS = (
@@ -213,13 +217,13 @@ _INSERT_COLUMNS = (
 
 # The SQLite insert as one statement over a JSON array of
 # [at, kind, source, event_record_id, payload] rows, in order; ?1-?3 are the
-# columns the batch shares. Same conflict target as _insert_ignoring_duplicates.
+# columns the batch shares.
 _JSON_EACH_INSERT = (
-    "INSERT INTO obs_event"
+    "INSERT INTO obs_event"  # noqa: S608 - built from module constants, never from input
     " (tenant_id, pc_id, received_at, at, kind, source, event_record_id, payload)"
     " SELECT ?1, ?2, ?3, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4"
     " FROM json_each(?4) WHERE true"  # WHERE: SQLite's parser needs it before ON CONFLICT
-    " ON CONFLICT (pc_id, source, event_record_id) DO NOTHING"
+    f" ON CONFLICT ({', '.join(_EVENT_KEY)}) DO NOTHING"
 )
 
 
