@@ -67,6 +67,7 @@ class HeldWriter:
     """A job in a thread of its own that holds the writer until released (or the block ends)."""
 
     def __init__(self, writer: GroupCommitWriter) -> None:
+        self._writer = writer
         self._holding = threading.Event()
         self._released = threading.Event()
         self._thread = threading.Thread(target=writer.run, args=(self._hold,))
@@ -82,6 +83,16 @@ class HeldWriter:
 
     def release(self) -> None:
         self._released.set()
+
+    def release_after_queued(self, callers: list[threading.Thread]) -> None:
+        """Start the callers, let go once all their jobs wait behind the held one,
+        and wait for them to finish."""
+        for caller in callers:
+            caller.start()
+        wait_until_queued(self._writer, len(callers))
+        self.release()
+        for caller in callers:
+            caller.join(5)
 
     def __exit__(self, *exc_info: object) -> None:
         self._released.set()
@@ -123,12 +134,7 @@ def test_jobs_waiting_together_share_one_transaction(
             threading.Thread(target=lambda n=name: results.update({n: writer.run(insert(n))}))
             for name in ("b", "c", "d")
         ]
-        for thread in waiting:
-            thread.start()
-        wait_until_queued(writer, 3)
-        held.release()
-        for thread in waiting:
-            thread.join(5)
+        held.release_after_queued(waiting)
     assert results == {"b": "b", "c": "c", "d": "d"}
     assert stored(db) == ["b", "c", "d"]
     # The leader's batch was its own; the three that queued behind it shared one.
@@ -150,12 +156,7 @@ def test_a_failing_job_fails_alone_and_the_others_are_kept(
     with HeldWriter(writer) as held:
         # "taken" again breaks the primary key; "x" and "y" share its batch.
         threads = [threading.Thread(target=attempt, args=(n,)) for n in ("x", "taken", "y")]
-        for thread in threads:
-            thread.start()
-        wait_until_queued(writer, 3)
-        held.release()
-        for thread in threads:
-            thread.join(5)
+        held.release_after_queued(threads)
     assert outcomes["x"] == "x" and outcomes["y"] == "y"
     assert outcomes["taken"] == "IntegrityError"
     assert stored(db) == ["taken", "x", "y"]
