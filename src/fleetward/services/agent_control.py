@@ -40,6 +40,7 @@ from fleetward.domain.errors import (
 )
 from fleetward.domain.eventlog import EventLogWatch
 from fleetward.domain.identity import Access, Principal
+from fleetward.domain.ids import new_id
 from fleetward.services.agents import AgentService
 from fleetward.services.audit import actor_of, record
 from fleetward.services.ports import Clock, UnitOfWork
@@ -403,7 +404,7 @@ class AgentControl:
                 f"the agent is already running {MAX_PENDING_COMMANDS} commands; try again"
             )
         seconds = self.command_timeout if timeout is None else timeout
-        command_id = str(uuid.uuid4())
+        command_id = str(new_id())
         waiting: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         conn.pending[command_id] = waiting
         try:

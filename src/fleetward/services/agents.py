@@ -19,6 +19,7 @@ from fleetward.domain.agents import (
 from fleetward.domain.audit import Actor, snapshot
 from fleetward.domain.errors import InvalidInput, Unauthenticated
 from fleetward.domain.identity import Access, Principal
+from fleetward.domain.ids import new_id
 from fleetward.domain.pagination import Page
 from fleetward.domain.tenancy import clean_name
 from fleetward.domain.tokens import display_prefix, hash_secret, new_secret
@@ -69,7 +70,7 @@ class AgentService:
                 raise InvalidInput("site_id names no site of yours", field="site_id")
         secret = new_secret(ENROLLMENT_TOKEN_PREFIX)
         token = EnrollmentToken(
-            uuid.uuid4(),
+            new_id(),
             principal.tenant_id,
             site_id,
             clean_name(name) if name.strip() else "",
@@ -116,7 +117,7 @@ class AgentService:
             raise Unauthenticated(BAD_TOKEN, field="token")
         secret = new_secret(AGENT_KEY_PREFIX)
         agent = Agent(
-            uuid.uuid4(),
+            new_id(),
             token.tenant_id,
             token.site_id,
             hostname,

@@ -31,6 +31,7 @@ from fleetward.domain.alerts import (
     NormalizedEvent,
     dedup_key,
 )
+from fleetward.domain.ids import new_id
 from fleetward.domain.integrations import Asset, Integration, resolve_client
 from fleetward.domain.maintenance import MaintenanceWindow
 from fleetward.domain.rules import AlertRule, evaluate
@@ -85,7 +86,7 @@ def new_alert(
     """The alert row for an event; `decided` holds what the pipeline worked out
     (status, client, rule, ticket, trace...)."""
     fields: dict[str, Any] = {
-        "id": uuid.uuid4(),
+        "id": new_id(),
         "tenant_id": integration.tenant_id,
         "integration_id": integration.id,
         "provider": event.provider,
@@ -356,7 +357,7 @@ class AlertPipeline:
         asset: Asset | None = repos.assets.by_device(integration.id, device.external_id)
         if asset is None:
             asset = Asset(
-                uuid.uuid4(),
+                new_id(),
                 integration.tenant_id,
                 integration.id,
                 device.external_id,
@@ -441,7 +442,7 @@ class AlertPipeline:
             priority_id = priority.id if priority else None
         title, description = self._texts(repos, integration, event, client_id, rule, trace)
         ticket = Ticket(
-            id=uuid.uuid4(),
+            id=new_id(),
             tenant_id=tenant_id,
             number=repos.tickets.next_number(tenant_id),
             board_id=board.id,
@@ -508,7 +509,7 @@ class AlertPipeline:
 
     def _comment(self, repos: Any, ticket: Ticket, body: str, now: datetime) -> None:
         repos.comments.insert(
-            Comment(uuid.uuid4(), ticket.tenant_id, ticket.id, "system", None, body, now)
+            Comment(new_id(), ticket.tenant_id, ticket.id, "system", None, body, now)
         )
 
     def _notify(

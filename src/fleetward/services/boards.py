@@ -12,6 +12,7 @@ from typing import Any
 
 from fleetward.domain.errors import Conflict, InvalidInput
 from fleetward.domain.identity import Access, Principal
+from fleetward.domain.ids import new_id
 from fleetward.domain.pagination import Page
 from fleetward.domain.tenancy import clean_name
 from fleetward.domain.tickets import Board, Priority, StatusKind, TicketStatus
@@ -163,7 +164,7 @@ class BoardService(WritingService):
             existing = repos.statuses.of_board(principal.tenant_id, board_id)
             position = max((s.position for s in existing), default=-1) + 1  # new ones go last
             status = TicketStatus(
-                uuid.uuid4(), principal.tenant_id, board_id, clean, kind, position, self.clock()
+                new_id(), principal.tenant_id, board_id, clean, kind, position, self.clock()
             )
             repos.statuses.insert(status)
             self._audit(repos, principal, "ticket_status.create", status, after=status)
@@ -240,7 +241,7 @@ class BoardService(WritingService):
             _name_free(repos, principal.tenant_id, clean)
             existing = repos.priorities.ordered(principal.tenant_id)
             position = max((p.position for p in existing), default=-1) + 1
-            priority = Priority(uuid.uuid4(), principal.tenant_id, clean, position, self.clock())
+            priority = Priority(new_id(), principal.tenant_id, clean, position, self.clock())
             repos.priorities.insert(priority)
             self._audit(repos, principal, "priority.create", priority, after=priority)
         return priority

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from fleetward.domain.identity import Principal
+from fleetward.domain.ids import new_id
 from fleetward.domain.pagination import Page
 from fleetward.domain.tenancy import Client, Site, clean_name
 from fleetward.services.ports import Clock, UnitOfWork
@@ -21,7 +22,7 @@ class ClientService:
 
     def create_client(self, principal: Principal, name: str, notes: str = "") -> Client:
         now = self.clock()
-        client = Client(uuid.uuid4(), principal.tenant_id, clean_name(name), notes, now, now)
+        client = Client(new_id(), principal.tenant_id, clean_name(name), notes, now, now)
         return self.clients.create(principal, client)
 
     def get_client(self, principal: Principal, client_id: uuid.UUID) -> Client:
@@ -52,9 +53,7 @@ class ClientService:
     ) -> Site:
         self.get_client(principal, client_id)
         now = self.clock()
-        site = Site(
-            uuid.uuid4(), principal.tenant_id, client_id, clean_name(name), address, now, now
-        )
+        site = Site(new_id(), principal.tenant_id, client_id, clean_name(name), address, now, now)
         return self.sites.create(principal, site)
 
     def get_site(self, principal: Principal, client_id: uuid.UUID, site_id: uuid.UUID) -> Site:

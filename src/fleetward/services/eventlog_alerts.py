@@ -30,6 +30,7 @@ from fleetward.domain.agents import Agent
 from fleetward.domain.alerts import Device, EventKind, IngestResult, NormalizedEvent, Provider
 from fleetward.domain.errors import Conflict, InvalidInput
 from fleetward.domain.eventlog import EventRecord, WatchRule, dedup_key, matches
+from fleetward.domain.ids import new_id
 from fleetward.domain.integrations import Asset, Integration
 from fleetward.domain.tokens import new_secret
 from fleetward.services.alert_pipeline import AlertPipeline, Outcome
@@ -269,9 +270,7 @@ class EventLogAlertService:
             if existing is not None:
                 return existing
             now = self.clock()
-            integration = Integration(
-                uuid.uuid4(), tenant_id, Provider.AGENT, name, True, {}, now, now
-            )
+            integration = Integration(new_id(), tenant_id, Provider.AGENT, name, True, {}, now, now)
             try:
                 with self.uow.write() as repos:
                     # A secret nobody is shown: the webhook refuses this integration anyway.
@@ -306,7 +305,7 @@ class EventLogAlertService:
                 if asset is None:
                     repos.assets.insert(
                         Asset(
-                            uuid.uuid4(),
+                            new_id(),
                             agent.tenant_id,
                             integration.id,
                             device,

@@ -17,6 +17,7 @@ from fleetward.domain.identity import (
     validate_email,
     validate_password,
 )
+from fleetward.domain.ids import new_id
 from fleetward.domain.pagination import Page
 from fleetward.domain.tenancy import ApiKey, Tenant, User, clean_name
 from fleetward.domain.tokens import (
@@ -79,7 +80,7 @@ class IdentityService:
     # Tenants (created from the CLI; there is no cross-tenant superuser API)
 
     def create_tenant(self, name: str) -> Tenant:
-        tenant = Tenant(uuid.uuid4(), clean_name(name), self.clock())
+        tenant = Tenant(new_id(), clean_name(name), self.clock())
         with self.uow.write() as repos:
             repos.tenants.add(tenant)
             record(
@@ -119,7 +120,7 @@ class IdentityService:
         validate_password(password)
         now = self.clock()
         user = User(
-            uuid.uuid4(),
+            new_id(),
             tenant_id,
             validate_email(email),
             display_name.strip(),
@@ -224,7 +225,7 @@ class IdentityService:
             actor = actor_of(actor)
         secret = new_secret(API_KEY_PREFIX)
         key = ApiKey(
-            uuid.uuid4(),
+            new_id(),
             user.tenant_id,
             user.id,
             clean_name(name),
@@ -304,7 +305,7 @@ class IdentityService:
         now = self.clock()
         token = new_secret()
         session = _SessionValues(
-            uuid.uuid4(),
+            new_id(),
             user.tenant_id,
             user.id,
             secrets.token_urlsafe(32),

@@ -10,6 +10,7 @@ from fleetward.domain.alerts import WEBHOOK_PROVIDERS, Provider
 from fleetward.domain.audit import snapshot
 from fleetward.domain.errors import Conflict, InvalidInput
 from fleetward.domain.identity import Access, Principal
+from fleetward.domain.ids import new_id
 from fleetward.domain.integrations import (
     POLL_MINUTES_DEFAULT,
     POLL_MINUTES_RANGE,
@@ -111,7 +112,7 @@ class IntegrationService:
             )
         now = self.clock()
         integration = Integration(
-            uuid.uuid4(),
+            new_id(),
             principal.tenant_id,
             provider,
             clean_name(name),
@@ -218,7 +219,7 @@ class IntegrationService:
         if not external:
             raise InvalidInput("external_org_id must not be empty", field="external_org_id")
         mapping = OrgMapping(
-            uuid.uuid4(), principal.tenant_id, integration_id, external, client_id, self.clock()
+            new_id(), principal.tenant_id, integration_id, external, client_id, self.clock()
         )
         return self.mappings.create(principal, mapping)
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from fleetward.domain.errors import InvalidInput
 from fleetward.domain.identity import Access, Principal
+from fleetward.domain.ids import new_id
 from fleetward.domain.maintenance import MaintenanceWindow, WeeklyRecurrence, parse_hhmm
 from fleetward.domain.pagination import Page
 from fleetward.domain.tenancy import clean_name
@@ -125,7 +126,7 @@ class MaintenanceService:
     ) -> MaintenanceWindow:
         principal.require(Access.ADMIN)
         window = MaintenanceWindow(
-            id=uuid.uuid4(),
+            id=new_id(),
             tenant_id=principal.tenant_id,
             name=clean_name(name),
             integration_id=integration_id,

@@ -15,6 +15,7 @@ from typing import Any
 from fleetward.domain.alerts import EventKind, Ignored, IngestResult
 from fleetward.domain.errors import InvalidInput
 from fleetward.domain.identity import Access, Principal
+from fleetward.domain.ids import new_id
 from fleetward.domain.integrations import Integration
 from fleetward.domain.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from fleetward.domain.rules import AlertRule, RuleActions, RuleConditions, validate_rule
@@ -162,7 +163,7 @@ class RuleService:
     ) -> AlertRule:
         principal.require(Access.ADMIN)
         tenant_id = principal.tenant_id
-        draft = AlertRule(uuid.uuid4(), tenant_id, clean_name(name), active, 0, conditions, actions)
+        draft = AlertRule(new_id(), tenant_id, clean_name(name), active, 0, conditions, actions)
         validate_rule(draft)
         with self.uow.write() as repos:
             # Two admins adding at once must not both take the last position.

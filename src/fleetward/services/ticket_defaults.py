@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from fleetward.domain.ids import new_id
 from fleetward.domain.tickets import (
     DEFAULT_PRIORITIES,
     DEFAULT_STATUSES,
@@ -24,9 +25,9 @@ def create_board(repos: Any, tenant_id: uuid.UUID, name: str, now: datetime) -> 
     Every board starts this way, the first one and those an admin adds, so a
     new board can take tickets at once.
     """
-    board_id = uuid.uuid4()
+    board_id = new_id()
     statuses = [
-        TicketStatus(uuid.uuid4(), tenant_id, board_id, status_name, kind, position, now)
+        TicketStatus(new_id(), tenant_id, board_id, status_name, kind, position, now)
         for position, (status_name, kind) in enumerate(DEFAULT_STATUSES)
     ]
     board = Board(board_id, tenant_id, name, statuses[0].id, now, now)
@@ -45,5 +46,5 @@ def ensure_defaults(repos: Any, tenant_id: uuid.UUID, clock: Clock) -> Board:
     board = create_board(repos, tenant_id, DEFAULT_BOARD, now)
     if repos.priorities.count(tenant_id) == 0:
         for position, name in enumerate(DEFAULT_PRIORITIES):
-            repos.priorities.insert(Priority(uuid.uuid4(), tenant_id, name, position, now))
+            repos.priorities.insert(Priority(new_id(), tenant_id, name, position, now))
     return board

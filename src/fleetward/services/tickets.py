@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from fleetward.domain.audit import snapshot
 from fleetward.domain.errors import Conflict, InvalidInput, NotFound
 from fleetward.domain.identity import Access, Principal
+from fleetward.domain.ids import new_id
 from fleetward.domain.pagination import Page, clamp_limit
 from fleetward.domain.tickets import (
     Comment,
@@ -213,7 +214,7 @@ class TicketService(WritingService):
             self._check_references(repos, tenant_id, refs)
             now = self.clock()
             ticket = Ticket(
-                id=uuid.uuid4(),
+                id=new_id(),
                 tenant_id=tenant_id,
                 number=repos.tickets.next_number(tenant_id),  # safe: we hold the tenant lock
                 board_id=board.id,
@@ -317,7 +318,7 @@ class TicketService(WritingService):
             body = f"Reopened by {principal.label}: status {status.name}."
             event = "ticket.reopened"
         repos.comments.insert(
-            Comment(uuid.uuid4(), ticket.tenant_id, ticket.id, "system", None, body, now)
+            Comment(new_id(), ticket.tenant_id, ticket.id, "system", None, body, now)
         )
         payload = {"ticket_id": str(ticket.id), "by": "user"}
         repos.events.add(ticket.tenant_id, event, payload, now)
@@ -335,7 +336,7 @@ class TicketService(WritingService):
         if not body.strip():
             raise InvalidInput("body must not be empty", field="body")
         comment = Comment(
-            uuid.uuid4(),
+            new_id(),
             principal.tenant_id,
             ticket_id,
             "user",
@@ -358,7 +359,7 @@ class TicketService(WritingService):
         if not low <= minutes <= high:
             raise InvalidInput(f"minutes must be from {low} to {high}", field="minutes")
         entry = TimeEntry(
-            uuid.uuid4(),
+            new_id(),
             principal.tenant_id,
             ticket_id,
             principal.user_id,

@@ -17,6 +17,7 @@ from fleetward.domain.agent_config import rule_document
 from fleetward.domain.errors import InvalidInput
 from fleetward.domain.eventlog import EventLogWatch, ScopeType, WatchRule, WatchScope
 from fleetward.domain.identity import Access, Principal
+from fleetward.domain.ids import new_id
 from fleetward.domain.pagination import Page
 from fleetward.domain.tenancy import clean_name
 from fleetward.services.audit import actor_of, record
@@ -122,7 +123,7 @@ class WatchService:
         watch = EventLogWatch(
             tenant_id=principal.tenant_id,
             scope=scope,
-            rule=WatchRule(id=uuid.uuid4(), **_rule_values(rule)),
+            rule=WatchRule(id=new_id(), **_rule_values(rule)),
             created_at=now,
             updated_at=now,
         )

@@ -19,6 +19,7 @@ import orjson
 
 from fleetward.domain.alerts import Ignored, NormalizedEvent, Provider
 from fleetward.domain.errors import FleetwardError, Unauthenticated
+from fleetward.domain.ids import new_id
 from fleetward.domain.integrations import DeadLetter, Integration
 from fleetward.services.alert_pipeline import AlertPipeline, Outcome, summary
 from fleetward.services.ports import Clock, UnitOfWork
@@ -194,7 +195,7 @@ class WebhookService:
         if not keep:
             return error
         letter = DeadLetter(
-            id=uuid.uuid4(),
+            id=new_id(),
             tenant_id=integration.tenant_id,
             integration_id=integration.id,
             body=body.decode("utf-8", errors="replace"),

@@ -31,6 +31,7 @@ from fleetward.domain.alerts import (
     Severity,
 )
 from fleetward.domain.errors import Conflict
+from fleetward.domain.ids import new_id
 from fleetward.domain.integrations import Asset, DeadLetter, Integration, OrgMapping
 from fleetward.domain.maintenance import MaintenanceWindow, WeeklyRecurrence, parse_hhmm
 from fleetward.domain.pagination import encode_cursor
@@ -337,7 +338,7 @@ class ReceiptRepository:
     ) -> None:
         self.conn.execute(
             insert(schema.alert_receipt).values(
-                id=uuid.uuid4(),
+                id=new_id(),
                 tenant_id=tenant_id,
                 integration_id=integration_id,
                 kind=kind,
@@ -647,7 +648,7 @@ class NotificationRepository:
     ) -> None:
         self.conn.execute(
             insert(schema.notification).values(
-                id=uuid.uuid4(),
+                id=new_id(),
                 tenant_id=tenant_id,
                 user_id=user_id,
                 kind=kind,

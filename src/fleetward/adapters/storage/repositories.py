@@ -32,6 +32,7 @@ from fleetward.adapters.storage.hot_sql import cached_statement
 from fleetward.domain.audit import GENESIS_HASH, AuditEntry, entry_hash
 from fleetward.domain.errors import Conflict, InvalidInput
 from fleetward.domain.identity import Role
+from fleetward.domain.ids import new_id
 from fleetward.domain.pagination import Page, decode_cursor, encode_cursor
 from fleetward.domain.tenancy import ApiKey, Client, Site, Tenant, User
 
@@ -399,7 +400,7 @@ class AuditRepository:
         seq, prev_hash = (1, GENESIS_HASH) if last is None else (last.seq + 1, last.hash)
         entry = dataclasses.replace(draft, seq=seq, prev_hash=prev_hash)
         self.conn.execute(
-            insert(t).values(id=uuid.uuid4(), **dataclasses.asdict(entry), hash=entry_hash(entry))
+            insert(t).values(id=new_id(), **dataclasses.asdict(entry), hash=entry_hash(entry))
         )
         return entry
 
