@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -215,6 +217,111 @@ def test_an_async_job_that_fails_fails_alone(db: Database, writer: GroupCommitWr
 
     async def attempts() -> list[object]:
         jobs = [writer.run_async(insert(name)) for name in ("x", "taken", "y")]
+        return list(await asyncio.gather(*jobs, return_exceptions=True))
+
+    x, taken, y = run_coroutine(attempts())
+    assert (x, y) == ("x", "y")
+    assert type(taken).__name__ == "IntegrityError"
+    assert stored(db) == ["taken", "x", "y"]
+
+
+# The Database's own writer: async callers are led on their event loop, which
+# never waits for the write lock.
+
+
+def test_async_jobs_are_led_on_their_own_loop_and_committed_before_answered(
+    db: Database,
+) -> None:
+    def job(name: str) -> Callable[[Connection], tuple[str, str]]:
+        def run(conn: Connection) -> tuple[str, str]:
+            insert(name)(conn)
+            return name, threading.current_thread().name
+
+        return run
+
+    async def together() -> tuple[str, list[tuple[str, str]], list[str]]:
+        answers = await asyncio.gather(*(db.run_write_async(job(n)) for n in "abc"))
+        return threading.current_thread().name, list(answers), stored(db)
+
+    loop_thread, answers, seen = run_coroutine(together())
+    assert answers == [("a", loop_thread), ("b", loop_thread), ("c", loop_thread)]
+    assert seen == ["a", "b", "c"]
+
+
+def _ticks_while(db: Database, job: Callable[[Connection], str]) -> tuple[str, int, str]:
+    """Run `job` through db.run_write_async while a ticker counts the loop's turns."""
+
+    def where(conn: Connection) -> str:
+        job(conn)
+        return threading.current_thread().name
+
+    async def run() -> tuple[str, int, str]:
+        ticks = 0
+        task = asyncio.create_task(db.run_write_async(where))
+        while not task.done():
+            await asyncio.sleep(0.01)
+            ticks += 1
+        return await task, ticks, threading.current_thread().name
+
+    return run_coroutine(run())
+
+
+def test_a_write_lock_held_by_another_process_does_not_block_the_loop(
+    db: Database, tmp_path: Path
+) -> None:
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys, time\n"
+            "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            "c.execute('BEGIN IMMEDIATE')\n"
+            "print('held', flush=True)\n"
+            "time.sleep(0.5)\n"
+            "c.execute('ROLLBACK')\n",
+            str(tmp_path / "group.db"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        ran_on, ticks, loop_thread = _ticks_while(db, insert("p"))
+    finally:
+        holder.wait(10)
+    # The loop kept turning while the writer's thread waited out the other process.
+    assert ticks >= 10
+    assert ran_on != loop_thread and ran_on.startswith("fleetward-writer")
+    assert stored(db) == ["p"]
+
+
+def test_a_write_lock_held_by_a_thread_here_does_not_block_the_loop(db: Database) -> None:
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with db.write():
+            holding.set()
+            release.wait(5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert holding.wait(5)
+    threading.Timer(0.3, release.set).start()
+    try:
+        ran_on, ticks, loop_thread = _ticks_while(db, insert("t"))
+    finally:
+        release.set()
+        holder.join(5)
+    assert ticks >= 10
+    assert ran_on != loop_thread
+    assert stored(db) == ["t"]
+
+
+def test_a_job_failing_on_the_loop_fails_alone(db: Database) -> None:
+    db.run_write(insert("taken"))
+
+    async def attempts() -> list[object]:
+        jobs = [db.run_write_async(insert(name)) for name in ("x", "taken", "y")]
         return list(await asyncio.gather(*jobs, return_exceptions=True))
 
     x, taken, y = run_coroutine(attempts())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,10 +20,11 @@ from typing import Any, TypeVar
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from fleetward.adapters.storage.agent_repositories import AgentRepositories
 from fleetward.adapters.storage.alert_repositories import PipelineRepositories
-from fleetward.adapters.storage.group_commit import GroupCommitWriter
+from fleetward.adapters.storage.group_commit import GroupCommitWriter, WriterBusy
 from fleetward.adapters.storage.repositories import SqlRepositories
 
 
@@ -58,13 +60,23 @@ def json_text(value: Any) -> str:
         return json.dumps(value)
 
 
+def _is_busy(error: OperationalError) -> bool:
+    """SQLITE_BUSY or one of its extended codes: another writer holds the lock."""
+    code = getattr(error.orig, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF == sqlite3.SQLITE_BUSY
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.url = normalize_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         self._write_lock = threading.Lock()
         self.engine = self._make_engine()
-        self._writer = GroupCommitWriter(self.write) if self.is_sqlite else None
+        self._writer = (
+            GroupCommitWriter(self.write, transaction_now=self._write_now)
+            if self.is_sqlite
+            else None
+        )
 
     def _make_engine(self) -> Engine:
         if not self.is_sqlite:
@@ -115,6 +127,33 @@ class Database:
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
             with conn.begin():
                 yield conn
+
+    @contextmanager
+    def _write_now(self) -> Iterator[Connection]:
+        """write() for the event loop, which must not wait: WriterBusy when a thread
+        here or another process holds the write lock (SQLite only)."""
+        if not self._write_lock.acquire(blocking=False):
+            raise WriterBusy
+        try:
+            with self.engine.connect() as conn:
+                driver = conn.connection.driver_connection
+                assert driver is not None
+                conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+                # BEGIN IMMEDIATE takes the lock; with no busy timeout it fails at
+                # once instead of blocking the loop for up to SQLITE_BUSY_TIMEOUT_MS.
+                driver.execute("PRAGMA busy_timeout=0")
+                try:
+                    transaction = conn.begin()
+                except OperationalError as error:
+                    if _is_busy(error):
+                        raise WriterBusy from error
+                    raise
+                finally:
+                    driver.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+                with transaction:
+                    yield conn
+        finally:
+            self._write_lock.release()
 
     def run_write(self, job: Callable[[Connection], T]) -> T:
         """`job` in a write transaction, answered once committed.

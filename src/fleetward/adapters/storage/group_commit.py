@@ -18,9 +18,15 @@ database work: no effects outside the transaction until their caller has its
 answer, which is after the commit.
 
 An async caller (the webhook route) need not hold a thread while it waits:
-run_async() queues its job and, when nobody leads, wakes the writer's own
-thread to lead. That thread answers through the caller's event loop once the
-batch is committed, so a request costs no thread-pool hand-off at all.
+run_async() queues its job and, when nobody leads, the event loop itself
+leads the batch on its next turn, with every job queued by then. On SQLite
+the batch is a few hundred microseconds of work, most of it the GIL's
+anyway; handing it to another thread cost more than it saved, because every
+statement released the GIL and the two threads then queued for it in turn.
+The loop must never wait for the write lock, though: when a thread here or
+another process holds it (`transaction_now` raises WriterBusy), or when a
+job fails, nothing has been committed and the batch goes to the writer's own
+thread, which waits for the lock and retries failing jobs one by one.
 """
 
 from __future__ import annotations
@@ -70,14 +76,21 @@ def _settle(entries: list[_Entry]) -> None:
             future.set_result(entry.result)
 
 
-def _hand_back(batch: list[_Entry]) -> None:
+class WriterBusy(Exception):
+    """The write lock is held elsewhere: a thread of this process or another process."""
+
+
+def _hand_back(batch: list[_Entry], running: asyncio.AbstractEventLoop | None = None) -> None:
     """Wake each loop with async callers in the batch once, not once per caller:
     every wake-up is a system call and a chance for the loop to take the GIL
-    while the writer still has answers to hand out."""
+    while the writer still has answers to hand out. Callers on `running` (the
+    loop that led the batch) are answered directly."""
     by_loop: dict[asyncio.AbstractEventLoop, list[_Entry]] = {}
     for entry in batch:
         if entry.future is not None and entry.done:
             by_loop.setdefault(entry.future.get_loop(), []).append(entry)
+    if running is not None and running in by_loop:
+        _settle(by_loop.pop(running))
     for loop, entries in by_loop.items():
         # A closed loop raises RuntimeError: nobody is waiting any more.
         with contextlib.suppress(RuntimeError):
@@ -89,15 +102,19 @@ class GroupCommitWriter:
 
     `transaction` opens one write transaction (the Database's, which also
     takes the process's write lock, so jobs and `with db.write()` blocks
-    never overlap).
+    never overlap). `transaction_now`, if given, opens one only if it can
+    without waiting and raises WriterBusy otherwise; with it, an event loop
+    leads its own callers' batches.
     """
 
     def __init__(
         self,
         transaction: Callable[[], AbstractContextManager[Connection]],
         max_batch: int = MAX_BATCH,
+        transaction_now: Callable[[], AbstractContextManager[Connection]] | None = None,
     ) -> None:
         self._transaction = transaction
+        self._transaction_now = transaction_now
         self._max_batch = max_batch
         self._changed = threading.Condition()
         self._queued: list[_Entry] = []
@@ -133,17 +150,66 @@ class GroupCommitWriter:
         return entry.result  # type: ignore[no-any-return]
 
     async def run_async(self, job: Callable[[Connection], T]) -> T:
-        """run(), awaited: the job is led by a waiting thread or the writer's own."""
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        """run(), awaited: the job is led by this loop, a waiting thread or the
+        writer's own thread."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
         entry = _Entry(job, future)
         with self._changed:
             self._queued.append(entry)
             if not self._draining:
                 self._draining = True
-                if self._thread is None:
-                    self._thread = ThreadPoolExecutor(1, thread_name_prefix="fleetward-writer")
-                self._thread.submit(self._drain)
+                if self._transaction_now is None:
+                    self._drain_in_thread()
+                else:  # on the loop's next turn, so the jobs queued meanwhile join
+                    loop.call_soon(self._lead_on_loop, loop)
         return await future
+
+    def _drain_in_thread(self) -> None:
+        """Have the writer's own thread lead until nothing is queued (lock held)."""
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="fleetward-writer")
+        self._thread.submit(self._drain)
+
+    def _lead_on_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Lead one batch on the event loop, or hand it to the writer's thread."""
+        assert self._transaction_now is not None
+        with self._changed:
+            if self._leading:  # a thread leads: the writer's thread queues behind it
+                self._drain_in_thread()
+                return
+            self._draining = False
+            if not self._queued:
+                return
+            batch = self._take_lead()
+        results: list[Any] = []
+        try:
+            with self._transaction_now() as conn:
+                for entry in batch:
+                    results.append(entry.job(conn))
+        except BaseException as error:
+            # Nothing was committed. The writer's thread runs the batch again: it
+            # may wait for the lock, and it retries failing jobs one by one.
+            if not isinstance(error, WriterBusy):
+                log.info(
+                    "group_commit_handed_to_thread", jobs=len(batch), error=type(error).__name__
+                )
+            with self._changed:
+                self._queued[:0] = batch
+                self._leading = False
+                self._changed.notify_all()
+                if not self._draining:
+                    self._draining = True
+                    self._drain_in_thread()
+            if not isinstance(error, Exception):
+                raise
+            return
+        with self._changed:
+            for entry, result in zip(batch, results, strict=True):
+                entry.result, entry.done = result, True
+            self._leading = False
+            self._changed.notify_all()
+        _hand_back(batch, loop)
 
     def close(self) -> None:
         """Stop the writer's own thread once what is queued has been run (a later
