@@ -212,11 +212,16 @@ def test_a_lone_async_job_is_led_by_the_writers_own_thread(writer: GroupCommitWr
     assert threading.current_thread().name not in names
 
 
-def test_an_async_job_that_fails_fails_alone(db: Database, writer: GroupCommitWriter) -> None:
+@pytest.mark.parametrize("led_by", ["writer thread", "event loop"])
+def test_an_async_job_that_fails_fails_alone(
+    db: Database, writer: GroupCommitWriter, led_by: str
+) -> None:
+    """On the loop a failing batch goes to the writer's thread, which retries it job by job."""
     writer.run(insert("taken"))
+    run_async = writer.run_async if led_by == "writer thread" else db.run_write_async
 
     async def attempts() -> list[object]:
-        jobs = [writer.run_async(insert(name)) for name in ("x", "taken", "y")]
+        jobs = [run_async(insert(name)) for name in ("x", "taken", "y")]
         return list(await asyncio.gather(*jobs, return_exceptions=True))
 
     x, taken, y = run_coroutine(attempts())
@@ -315,16 +320,3 @@ def test_a_write_lock_held_by_a_thread_here_does_not_block_the_loop(db: Database
     assert ticks >= 10
     assert ran_on != loop_thread
     assert stored(db) == ["t"]
-
-
-def test_a_job_failing_on_the_loop_fails_alone(db: Database) -> None:
-    db.run_write(insert("taken"))
-
-    async def attempts() -> list[object]:
-        jobs = [db.run_write_async(insert(name)) for name in ("x", "taken", "y")]
-        return list(await asyncio.gather(*jobs, return_exceptions=True))
-
-    x, taken, y = run_coroutine(attempts())
-    assert (x, y) == ("x", "y")
-    assert type(taken).__name__ == "IntegrityError"
-    assert stored(db) == ["taken", "x", "y"]
