@@ -194,21 +194,17 @@ class GroupCommitWriter:
                 log.info(
                     "group_commit_handed_to_thread", jobs=len(batch), error=type(error).__name__
                 )
+            self._release_lead(batch)
             with self._changed:
-                self._queued[:0] = batch
-                self._leading = False
-                self._changed.notify_all()
                 if not self._draining:
                     self._draining = True
                     self._drain_in_thread()
             if not isinstance(error, Exception):
                 raise
             return
-        with self._changed:
-            for entry, result in zip(batch, results, strict=True):
-                entry.result, entry.done = result, True
-            self._leading = False
-            self._changed.notify_all()
+        for entry, result in zip(batch, results, strict=True):
+            self._answer(entry, result, None)
+        self._release_lead(batch)
         _hand_back(batch, loop)
 
     def close(self) -> None:
@@ -247,14 +243,18 @@ class GroupCommitWriter:
         try:
             self._run_batch(batch)
         finally:
-            with self._changed:
-                # Only something harsher than an Exception (KeyboardInterrupt, say)
-                # leaves jobs unanswered; their transaction rolled back, so they
-                # go back to the front of the queue for whoever leads next.
-                self._queued[:0] = [queued for queued in batch if not queued.done]
-                self._leading = False
-                self._changed.notify_all()
+            # Only something harsher than an Exception (KeyboardInterrupt, say)
+            # leaves jobs unanswered here; their transaction rolled back.
+            self._release_lead(batch)
             _hand_back(batch)
+
+    def _release_lead(self, batch: list[_Entry]) -> None:
+        """Stop leading; the batch's unanswered jobs go back to the front of the
+        queue for whoever leads next."""
+        with self._changed:
+            self._queued[:0] = [queued for queued in batch if not queued.done]
+            self._leading = False
+            self._changed.notify_all()
 
     def _run_batch(self, batch: list[_Entry]) -> None:
         results: list[Any] = []
