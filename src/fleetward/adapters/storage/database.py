@@ -20,10 +20,10 @@ from typing import Any, TypeVar
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 
 from fleetward.adapters.storage.agent_repositories import AgentRepositories
 from fleetward.adapters.storage.alert_repositories import PipelineRepositories
+from fleetward.adapters.storage.checkpoint import BACKSTOP_FRAMES, WalCheckpointer
 from fleetward.adapters.storage.group_commit import GroupCommitWriter, WriterBusy
 from fleetward.adapters.storage.repositories import SqlRepositories
 
@@ -60,10 +60,9 @@ def json_text(value: Any) -> str:
         return json.dumps(value)
 
 
-def _is_busy(error: OperationalError) -> bool:
+def _is_busy(error: sqlite3.OperationalError) -> bool:
     """SQLITE_BUSY or one of its extended codes: another writer holds the lock."""
-    code = getattr(error.orig, "sqlite_errorcode", None)
-    return isinstance(code, int) and code & 0xFF == sqlite3.SQLITE_BUSY
+    return error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
 
 
 class Database:
@@ -71,6 +70,11 @@ class Database:
         self.url = normalize_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         self._write_lock = threading.Lock()
+        self._loop_conn: Connection | None = None
+        database = make_url(self.url).database if self.is_sqlite else None
+        self._checkpointer = (
+            WalCheckpointer(database) if database and database != ":memory:" else None
+        )
         self.engine = self._make_engine()
         self._writer = (
             GroupCommitWriter(self.write, transaction_now=self._write_now)
@@ -107,10 +111,15 @@ class Database:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            if self._checkpointer is not None:  # it checkpoints; writers only as a backstop
+                cursor.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_FRAMES}")
             cursor.close()
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
+            driver = conn.connection.driver_connection
+            if driver is not None and driver.in_transaction:
+                return  # _write_now began it on the driver, without waiting
             mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
             conn.exec_driver_sql(f"BEGIN {mode}")
 
@@ -127,33 +136,56 @@ class Database:
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
             with conn.begin():
                 yield conn
+        self._committed()
 
     @contextmanager
     def _write_now(self) -> Iterator[Connection]:
         """write() for the event loop, which must not wait: WriterBusy when a thread
-        here or another process holds the write lock (SQLite only)."""
+        here or another process holds the write lock (SQLite only).
+
+        It runs on a connection of its own, kept open and set never to wait for
+        SQLite's lock, so a batch pays neither a pool checkout and the rollback
+        of its return nor two busy-timeout changes: on the webhook route those
+        were a tenth of a trigger.
+        """
         if not self._write_lock.acquire(blocking=False):
             raise WriterBusy
         try:
-            with self.engine.connect() as conn:
-                driver = conn.connection.driver_connection
-                assert driver is not None
-                conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-                # BEGIN IMMEDIATE takes the lock; with no busy timeout it fails at
-                # once instead of blocking the loop for up to SQLITE_BUSY_TIMEOUT_MS.
-                driver.execute("PRAGMA busy_timeout=0")
-                try:
-                    transaction = conn.begin()
-                except OperationalError as error:
-                    if _is_busy(error):
-                        raise WriterBusy from error
-                    raise
-                finally:
-                    driver.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-                with transaction:
-                    yield conn
+            conn = self._loop_connection()
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            try:
+                # With no busy timeout, BEGIN IMMEDIATE fails at once instead of
+                # blocking the loop for up to SQLITE_BUSY_TIMEOUT_MS.
+                driver.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                if _is_busy(error):
+                    raise WriterBusy from error
+                raise
+            try:
+                transaction = conn.begin()  # adopts the driver's transaction (_on_begin)
+            except BaseException:
+                driver.rollback()
+                raise
+            with transaction:
+                yield conn
         finally:
             self._write_lock.release()
+        self._committed()
+
+    def _committed(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.nudge()
+
+    def _loop_connection(self) -> Connection:
+        """The event loop's write connection (the write lock is held)."""
+        conn = self._loop_conn
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._loop_conn = self.engine.connect()
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            driver.execute("PRAGMA busy_timeout=0")
+        return conn
 
     def run_write(self, job: Callable[[Connection], T]) -> T:
         """`job` in a write transaction, answered once committed.
@@ -187,6 +219,12 @@ class Database:
     def dispose(self) -> None:
         if self._writer is not None:
             self._writer.close()
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+        with self._write_lock:
+            if self._loop_conn is not None:
+                self._loop_conn.close()
+                self._loop_conn = None
         self.engine.dispose()
 
 
