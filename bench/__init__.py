@@ -19,7 +19,9 @@ Layout:
 - core.py: the registry (`@baseline`, `@figure`), `RunConfig` (sizes; `--quick`),
   `Measurement` (what a benchmark returns), `scratch_dir`.
 - runner.py: selection, ordering (baselines first), the table, the JSON.
-- baselines.py: raw_sqlite_insert, raw_sqlite_duplicate_insert, trivial_http.
+- baselines.py: raw_sqlite_insert, raw_sqlite_duplicate_insert, trivial_http (8
+  connections) and trivial_http_sequential (one connection, for figures of one
+  sender).
 - fleetward_figures.py: figures against the real app.
 - loadgen.py: `LoadSpec` + `measure_http`: a keep-alive HTTP/1.1 load generator
   in its own process, fixed concurrency, warm-up then a timed window, counts
@@ -37,7 +39,7 @@ decorated with `@figure("name", unit="req/s", baseline="trivial_http",
 target=0.25)`; its first docstring line is its `--list` description. The unit
 must match the baseline's. For HTTP::
 
-    @figure("webhook_triggers", unit="req/s", baseline="trivial_http", target=0.25)
+    @figure("webhook_triggers", unit="req/s", baseline="trivial_http_sequential", target=0.25)
     def webhook_triggers(cfg: RunConfig) -> Measurement:
         \"\"\"POST distinct webhook triggers that each create an alert.\"\"\"
         with running_server("bench.fleetward_server") as server:

@@ -124,3 +124,11 @@ def trivial_http(cfg: RunConfig) -> Measurement:
     with running_server("bench.trivial_server") as server:
         result = measure_http(spec_for(cfg, server, "/"))
     return result.measurement(server=server.describe())
+
+
+@baseline("trivial_http_sequential", unit="req/s")
+def trivial_http_sequential(cfg: RunConfig) -> Measurement:
+    """trivial_http over one connection: each request sent once the last is answered."""
+    with running_server("bench.trivial_server") as server:
+        result = measure_http(spec_for(cfg, server, "/", concurrency=1))
+    return result.measurement(server=server.describe(), concurrency=1)

@@ -12,10 +12,13 @@ FIGURES = (
     "raw_sqlite_insert",
     "raw_sqlite_duplicate_insert",
     "trivial_http",
+    "trivial_http_sequential",
     "fleetward_healthz",
     "fleetward_api_list_clients",
     "webhook_triggers",
     "webhook_duplicates",
+    "webhook_triggers_concurrent",
+    "webhook_duplicates_concurrent",
     "rules_1000_per_alert",
     "timeline_intake",
     "timeline_replay",
@@ -41,6 +44,10 @@ def test_quick_bench_run_prints_every_figure(tmp_path: Path) -> None:
     assert all(r["value"] > 0 and r["error"] is None for r in results.values())
     assert results["fleetward_healthz"]["baseline"] == "trivial_http"
     assert results["fleetward_healthz"]["ratio"] is not None
+    # The pipeline figures are one sender's, measured against one connection.
+    assert results["webhook_triggers"]["baseline"] == "trivial_http_sequential"
+    assert results["webhook_triggers"]["detail"]["concurrency"] == 1
+    assert results["webhook_triggers_concurrent"]["detail"]["concurrency"] == 8
 
 
 def test_unknown_benchmark_is_refused() -> None:
