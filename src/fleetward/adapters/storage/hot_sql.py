@@ -48,8 +48,9 @@ def cached_statement(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
 @dataclass(frozen=True, slots=True)
 class _Prepared:
     sql: str
-    names: tuple[str, ...]  # the parameters, in the order of the SQL's placeholders
-    binds: tuple[Processor, ...]
+    # The parameters in the order of the SQL's placeholders, each with its bind
+    # processor (None: the value goes to the driver as it is).
+    binds: tuple[tuple[str, Processor], ...]
     fixed: Mapping[str, Any]  # values the statement's own bindparams carry
     columns: tuple[str, ...]  # what a row's values are called (a SELECT's only)
     results: tuple[Processor, ...]
@@ -134,13 +135,25 @@ def sqlite_utc_text(at: datetime, sent: str | None = None) -> str:
     return at.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
+# The last instant bound and its text. A trigger binds the same `now` (one
+# datetime object) to seven columns; the memo holds a reference to it, so an
+# identity match can only be that very object.
+_last_utc: tuple[datetime, str] | None = None
+
+
 def _utc_column_text(at: datetime | None) -> str | None:
     """UTCDateTime's bind processor on SQLite, for a third of its cost."""
+    global _last_utc
     if at is None:
         return None
+    last = _last_utc
+    if last is not None and last[0] is at:
+        return last[1]
     if at.tzinfo is None:
         raise ValueError("naive datetime given to a UTC column")  # as UTCDateTime says
-    return sqlite_utc_text(at)
+    text = sqlite_utc_text(at)
+    _last_utc = (at, text)  # one assignment: threads see either pair whole
+    return text
 
 
 def _processor(type_: TypeEngine[Any], dialect: Dialect, bind: bool) -> Processor:
@@ -168,8 +181,7 @@ def _prepare(statement: Any, dialect: Dialect, keys: tuple[str, ...]) -> _Prepar
         results = tuple(_processor(column.type, dialect, bind=False) for column in selected)
     return _Prepared(
         sql=compiled.string,
-        names=names,
-        binds=tuple(_processor(binds[name].type, dialect, bind=True) for name in names),
+        binds=tuple((name, _processor(binds[name].type, dialect, bind=True)) for name in names),
         fixed={name: binds[name].effective_value for name in names if name not in keys},
         columns=columns,
         results=results,
@@ -179,12 +191,9 @@ def _prepare(statement: Any, dialect: Dialect, keys: tuple[str, ...]) -> _Prepar
 def _values(prepared: _Prepared, params: Mapping[str, Any]) -> tuple[Any, ...]:
     if prepared.fixed:
         params = {**prepared.fixed, **params}
-    given = [params[name] for name in prepared.names]
+    # One pass, no zip: this runs for every hot statement.
     return tuple(
-        [
-            value if bind is None else bind(value)
-            for bind, value in zip(prepared.binds, given, strict=True)
-        ]
+        [params[name] if bind is None else bind(params[name]) for name, bind in prepared.binds]
     )
 
 
