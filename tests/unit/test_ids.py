@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 
@@ -9,6 +10,8 @@ import pytest
 
 from fleetward.domain import ids
 from fleetward.domain.ids import new_id
+
+RANDOM_BITS = 0x3FFF_FFFF_FFFF_FFFF
 
 
 def test_ids_are_version_7_and_carry_their_creation_time() -> None:
@@ -40,5 +43,20 @@ def test_a_clock_stepped_back_does_not_break_the_order(monkeypatch: pytest.Monke
 
 def test_ids_keep_62_random_bits() -> None:
     made = [new_id() for _ in range(1_000)]
-    low_bits = {m.int & 0x3FFF_FFFF_FFFF_FFFF for m in made}
+    low_bits = {m.int & RANDOM_BITS for m in made}
     assert len(low_bits) == len(made)
+
+
+def test_a_forked_child_does_not_repeat_its_parents_random_bits() -> None:
+    new_id()  # the parent now holds a pool of random bytes
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report its next id's random bits and leave at once
+        os.write(write_end, (new_id().int & RANDOM_BITS).to_bytes(8))
+        os._exit(0)
+    os.close(write_end)
+    parents = new_id().int & RANDOM_BITS
+    childs = int.from_bytes(os.read(read_end, 8))
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    assert childs != parents
