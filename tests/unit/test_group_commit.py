@@ -298,6 +298,19 @@ def test_a_write_lock_held_by_another_process_does_not_block_the_loop(
     assert ticks >= 10
     assert ran_on != loop_thread and ran_on.startswith("fleetward-writer")
     assert stored(db) == ["p"]
+    # Its own connection came out of the refused BEGIN clean: the loop leads again.
+    ran_on, _, loop_thread = _ticks_while(db, insert("q"))
+    assert ran_on == loop_thread
+    assert stored(db) == ["p", "q"]
+
+
+def test_after_a_failing_batch_the_loop_leads_the_next_one(db: Database) -> None:
+    db.run_write(insert("taken"))
+    with pytest.raises(Exception, match="UNIQUE"):
+        _ticks_while(db, insert("taken"))  # rolled back, retried alone on the thread
+    ran_on, _, loop_thread = _ticks_while(db, insert("next"))
+    assert ran_on == loop_thread  # the loop's connection was left out of any transaction
+    assert stored(db) == ["next", "taken"]
 
 
 def test_a_write_lock_held_by_a_thread_here_does_not_block_the_loop(db: Database) -> None:
