@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-import threading
 import time
 from pathlib import Path
 
@@ -33,6 +32,8 @@ def test_commits_reach_the_database_file_without_a_writer_checkpointing(
 ) -> None:
     path = tmp_path / "wal.db"
     db = Database(f"sqlite:///{path}")
+    checkpointer = db._checkpointer
+    assert checkpointer is not None
     try:
         with db.write() as conn:
             conn.exec_driver_sql("CREATE TABLE item (n INTEGER PRIMARY KEY, body TEXT)")
@@ -43,10 +44,10 @@ def test_commits_reach_the_database_file_without_a_writer_checkpointing(
         while rows_in_main_file(path, tmp_path) < 20 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert rows_in_main_file(path, tmp_path) == 20
+        assert checkpointer.running
     finally:
         db.dispose()
-    threads = [t.name for t in threading.enumerate()]
-    assert "fleetward-checkpoint" not in threads  # dispose() stopped it
+    assert not checkpointer.running  # dispose() stopped it
 
 
 def test_writers_keep_the_wal_bounded_when_the_thread_cannot_run(tmp_path: Path) -> None:
@@ -75,4 +76,4 @@ def test_a_nudge_after_close_starts_nothing(tmp_path: Path) -> None:
     checkpointer.close()
     checkpointer.nudge()
     assert checkpointer.checkpoints == 0
-    assert checkpointer._thread is None
+    assert not checkpointer.running

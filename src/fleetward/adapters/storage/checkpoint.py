@@ -46,6 +46,10 @@ class WalCheckpointer:
         self._thread: threading.Thread | None = None
         self.checkpoints = 0  # completed runs, for tests and diagnostics
 
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def nudge(self) -> None:
         """A write committed: checkpoint soon. Cheap enough for every commit."""
         if self._wanted.is_set():  # already asked for: no lock, no wake-up
