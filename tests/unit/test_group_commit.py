@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, event, text
 
 from fleetward.adapters.storage.database import Database
 from fleetward.adapters.storage.group_commit import GroupCommitWriter
@@ -251,6 +251,22 @@ def test_async_jobs_are_led_on_their_own_loop_and_committed_before_answered(
     loop_thread, answers, seen = run_coroutine(together())
     assert answers == [("a", loop_thread), ("b", loop_thread), ("c", loop_thread)]
     assert seen == ["a", "b", "c"]
+
+
+def test_async_callers_joining_over_several_turns_share_one_commit(db: Database) -> None:
+    commits: list[object] = []
+    event.listen(db.engine, "commit", commits.append)
+
+    async def staggered() -> list[str]:
+        tasks = []
+        for name in "abcd":
+            tasks.append(asyncio.create_task(db.run_write_async(insert(name))))
+            await asyncio.sleep(0)  # the next caller comes a turn of the loop later
+        return list(await asyncio.gather(*tasks))
+
+    assert run_coroutine(staggered()) == ["a", "b", "c", "d"]
+    assert len(commits) == 1  # the leader waited while callers kept joining
+    assert stored(db) == ["a", "b", "c", "d"]
 
 
 def _ticks_while(db: Database, job: Callable[[Connection], str]) -> tuple[str, int, str]:
