@@ -204,3 +204,39 @@ def test_alert_list_refuses_a_forged_cursor(client: TestClient, tenant: TenantFi
     answer = client.get("/api/v1/alerts", params={"cursor": naive}, headers=tenant.readonly.headers)
     assert answer.status_code == 422
     assert answer.json()["error"]["field"] == "cursor"
+
+
+def test_storage_failure_is_503_nothing_is_kept_and_a_retry_lands(
+    client: TestClient, tenant: TenantFixture, container: Container, generic: dict[str, Any]
+) -> None:
+    """A real failure (a table gone) mid-transaction: the sender is told to retry."""
+    with container.pipeline.uow.write() as repos:
+        repos.events.conn.exec_driver_sql("ALTER TABLE domain_event RENAME TO domain_event_away")
+    answer = post(client, generic, sample("generic", "trigger"))
+    assert answer.status_code == 503
+    assert answer.json()["error"]["code"] == "storage_unavailable"
+    assert tickets(container, tenant.id) == []  # the whole transaction rolled back
+
+    with container.pipeline.uow.write() as repos:
+        repos.events.conn.exec_driver_sql("ALTER TABLE domain_event_away RENAME TO domain_event")
+    assert post(client, generic, sample("generic", "trigger")).json()["result"] == "created"
+    assert len(tickets(container, tenant.id)) == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix", "status"),
+    [("GET", "", 405), ("PUT", "", 405), ("POST", "/extra", 404)],
+)
+def test_other_shapes_of_the_webhook_path_are_the_apps_to_answer(
+    client: TestClient, generic: dict[str, Any], method: str, suffix: str, status: int
+) -> None:
+    """Only POST /api/v1/webhooks/{id} takes the intake's short way; the rest
+    are answered by the app as any unknown route or method is."""
+    answer = client.request(
+        method,
+        path(generic) + suffix,
+        json=sample("generic", "trigger"),
+        headers={"X-Fleetward-Token": generic["webhook_secret"]},
+    )
+    assert answer.status_code == status
+    assert "error" in answer.json()

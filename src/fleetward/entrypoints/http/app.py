@@ -90,7 +90,9 @@ def create_app(container: Container) -> FastAPI:
     ):
         app.router.routes.extend(router.routes)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
-    # Outermost first: metrics see the 413s the size limit answers.
+    # Each added one wraps the ones before: metrics see the 413s the size limit
+    # answers, and the size limit applies to the webhook intake.
+    app.add_middleware(webhooks.WebhookIntake, container=container)
     app.add_middleware(BodySizeLimit, max_bytes=container.settings.max_body_bytes)
     app.add_middleware(RequestMetrics, registry=app.state.metrics)
     return app

@@ -89,12 +89,25 @@ def validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     return "; ".join(problems[:5]) or "invalid request", first_field
 
 
-def install(app: FastAPI) -> None:
-    log = structlog.get_logger("fleetward.http")
+log = structlog.get_logger("fleetward.http")
 
+
+def response_for(exc: Exception) -> JSONResponse:
+    """The answer to an exception a route let through: a domain error's status,
+    503 for storage (nothing was acknowledged; the caller may retry), else 500."""
+    if isinstance(exc, errors.FleetwardError):
+        return error_response(STATUS.get(type(exc), 400), exc.code, exc.message, exc.field)
+    if isinstance(exc, DBAPIError):
+        log.error("storage_error", error=str(exc.orig))
+        return error_response(503, "storage_unavailable", "storage failed; retry later")
+    log.error("unhandled_error", exc_info=exc)
+    return error_response(500, "internal", "internal error")
+
+
+def install(app: FastAPI) -> None:
     @app.exception_handler(errors.FleetwardError)
     async def _domain(_: Request, exc: errors.FleetwardError) -> JSONResponse:
-        return error_response(STATUS.get(type(exc), 400), exc.code, exc.message, exc.field)
+        return response_for(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -112,11 +125,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def _storage(_: Request, exc: DBAPIError) -> JSONResponse:
-        # Nothing was acknowledged; the caller may retry.
-        log.error("storage_error", error=str(exc.orig))
-        return error_response(503, "storage_unavailable", "storage failed; retry later")
+        return response_for(exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled_error")
-        return error_response(500, "internal", "internal error")
+        return response_for(exc)
