@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from fleetward.bootstrap import Container
+from fleetward.entrypoints.http.app import create_app
 from tests.conftest import TenantFixture
 from tests.support.pipeline import (
     add_rule,
@@ -240,3 +241,21 @@ def test_other_shapes_of_the_webhook_path_are_the_apps_to_answer(
     )
     assert answer.status_code == status
     assert "error" in answer.json()
+
+
+def test_behind_a_root_path_the_apps_own_route_answers_alike(
+    container: Container, tenant: TenantFixture, generic: dict[str, Any]
+) -> None:
+    """Under a root path the intake's short way does not apply: FastAPI's route
+    (the same answer()) takes the delivery."""
+    headers = {"X-Fleetward-Token": generic["webhook_secret"]}
+    with TestClient(create_app(container), root_path="/fleetward") as proxied:
+        url = "/fleetward" + path(generic)
+        first = proxied.post(url, json=sample("generic", "trigger"), headers=headers)
+        again = proxied.post(url, json=sample("generic", "trigger"), headers=headers)
+        wrong = proxied.post(url, json=sample("generic", "trigger"), headers={})
+    assert first.status_code == 200 and first.json()["result"] == "created"
+    assert again.json()["result"] == "duplicate"
+    assert again.json()["alert_id"] == first.json()["alert_id"]
+    assert wrong.status_code == 401
+    assert len(tickets(container, tenant.id)) == 1
