@@ -30,7 +30,7 @@ from tests.support.agent_live import (
     running_server,
     wait_for,
 )
-from tests.support.components import evtx_fixtures, missing
+from tests.support.components import evtx_fixtures
 
 DELIVERY_S = 60.0  # generous bound for the agent to read, ship and the server to ingest
 PUSH_S = 5.0  # the push itself takes milliseconds; the bound only absorbs a busy machine
@@ -53,7 +53,7 @@ SERVICE_INSTALLS = {
 def fixture(name: str) -> Path:
     path = evtx_fixtures() / name
     if not path.exists():
-        missing(f"the fixture {name}", "set FLEETWARD_TEST_EVTX_DIR to the .evtx fixtures")
+        pytest.fail(f"the fixture {name}" + " is missing from tests/fixtures/evtx")
     return path
 
 

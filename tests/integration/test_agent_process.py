@@ -31,7 +31,7 @@ from tests.support.agent_live import (
     running_server,
     wait_for,
 )
-from tests.support.components import evtx_fixtures, missing
+from tests.support.components import evtx_fixtures
 
 DELIVERY_S = 60.0  # generous bound for everything to arrive
 JOURNALS = Path(__file__).resolve().parents[1] / "fixtures" / "journald"
@@ -40,7 +40,7 @@ JOURNALS = Path(__file__).resolve().parents[1] / "fixtures" / "journald"
 def fixture_files() -> list[Path]:
     files = sorted(evtx_fixtures().glob("*.evtx"))
     if not files:
-        missing("the .evtx fixtures", "set FLEETWARD_TEST_EVTX_DIR to their folder")
+        pytest.fail("the .evtx fixtures" + " is missing from tests/fixtures/evtx")
     return files
 
 

@@ -25,7 +25,7 @@ from fleetward.domain.timeline import classify
 from fleetward.entrypoints.cli import app
 from tests.conftest import TenantFixture
 from tests.support.agents import EnrolledAgent, enrolled_agent
-from tests.support.components import evtx_fixtures, missing
+from tests.support.components import evtx_fixtures
 from tests.support.eventlog import alerts, new_watch
 from tests.support.pipeline import add_rule, tickets
 
@@ -39,14 +39,14 @@ Cli = Callable[..., Result]
 def fixture(name: str) -> Path:
     path = evtx_fixtures() / name
     if not path.is_file():
-        missing(f"the .evtx fixture {name}", "set FLEETWARD_TEST_EVTX_DIR to their folder")
+        pytest.fail(f"the .evtx fixture {name}" + " is missing from tests/fixtures/evtx")
     return path
 
 
 def all_fixtures() -> list[Path]:
     found = sorted(evtx_fixtures().glob("*.evtx"))
     if not found:
-        missing("the .evtx fixtures", "set FLEETWARD_TEST_EVTX_DIR to their folder")
+        pytest.fail("the .evtx fixtures" + " is missing from tests/fixtures/evtx")
     return found
 
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-# The workspace's shared test data sits beside the checkout (../shared), in CI too.
-SHARED_FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
+# Real .evtx logs shipped with the tests (see tests/fixtures/evtx/MANIFEST.md).
+EVTX_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "evtx"
 
 
 def evtx_fixtures() -> Path:
-    return Path(os.environ.get("FLEETWARD_TEST_EVTX_DIR", SHARED_FIXTURES / "evtx"))
+    return EVTX_FIXTURES
 
 
 def in_ci() -> bool:

@@ -37,7 +37,7 @@ from fleetward.domain.eventlog import (
     matches,
     severity_rank,
 )
-from tests.support.components import evtx_fixtures, missing
+from tests.support.components import evtx_fixtures
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "fleetward"
 FIXTURES = evtx_fixtures()
@@ -49,7 +49,7 @@ CHUNK = 65536
 def fixture(name: str) -> Path:
     path = FIXTURES / name
     if not path.is_file():
-        missing(f"the .evtx fixture {name}", "set FLEETWARD_TEST_EVTX_DIR to their folder")
+        pytest.fail(f"the .evtx fixture {name}" + " is missing from tests/fixtures/evtx")
     return path
 
 
@@ -62,7 +62,7 @@ def manifest() -> dict[str, tuple[str, str]]:
 def _manifest_text() -> str:
     path = FIXTURES / "MANIFEST.md"
     if not path.is_file():
-        missing("the .evtx fixtures' MANIFEST.md", "set FLEETWARD_TEST_EVTX_DIR")
+        pytest.fail("the .evtx fixtures' MANIFEST.md" + " is missing from tests/fixtures/evtx")
     return path.read_text()
 
 

@@ -30,7 +30,7 @@ from fleetward.domain.timeline import (
     classify,
     classify_journal,
 )
-from tests.support.components import evtx_fixtures, missing
+from tests.support.components import evtx_fixtures
 
 FIXTURES = evtx_fixtures()
 SYSTEM_LOGS = [
@@ -50,7 +50,7 @@ AUDITING = "Microsoft-Windows-Security-Auditing"
 def records(name: str) -> tuple[EventRecord, ...]:
     path = FIXTURES / name
     if not path.is_file():
-        missing(f"the .evtx fixture {name}", "set FLEETWARD_TEST_EVTX_DIR to their folder")
+        pytest.fail(f"the .evtx fixture {name}" + " is missing from tests/fixtures/evtx")
     return tuple(r for r in read_evtx(path) if isinstance(r, EventRecord))
 
 

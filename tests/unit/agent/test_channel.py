@@ -27,7 +27,7 @@ from fleetward.agent.collectors.evtx_folder import EvtxFolderCollector
 from fleetward.agent.items import rules_from_config
 from fleetward.agent.outbox import Outbox
 from fleetward.domain.eventlog import WatchRule
-from tests.support.components import evtx_fixtures, missing
+from tests.support.components import evtx_fixtures
 
 KEY = "fwa_test_key"
 WAIT_S = 5.0  # generous: the protocol's "within a second" is checked on a quiet machine only
@@ -124,7 +124,7 @@ def start(tmp_path: Path) -> Iterator[Any]:
             folder.mkdir()
             source = evtx_fixtures() / "omerbenamram-evtx_system.evtx"
             if not source.is_file():
-                missing("the .evtx fixtures", "set FLEETWARD_TEST_EVTX_DIR")
+                pytest.fail("the .evtx fixtures" + " is missing from tests/fixtures/evtx")
             shutil.copy(source, folder)
         configs: list[list[WatchRule]] = []
         stop = threading.Event()

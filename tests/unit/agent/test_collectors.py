@@ -30,7 +30,7 @@ from fleetward.domain.errors import InvalidInput
 from fleetward.domain.eventlog import DamagedRecord, EventRecord, Level, MinLevel
 from fleetward.domain.timeline import classify, classify_journal
 from tests.support.agent_winevent import to_xml_lines
-from tests.support.components import evtx_fixtures, missing
+from tests.support.components import evtx_fixtures
 
 FIXTURES = evtx_fixtures()
 JOURNALS = Path(__file__).resolve().parents[2] / "fixtures" / "journald"
@@ -42,7 +42,7 @@ SYSTEM = "omerbenamram-evtx_system.evtx"
 def fixture_files() -> list[Path]:
     files = sorted(FIXTURES.glob("*.evtx"))
     if not files:
-        missing("the .evtx fixtures", "set FLEETWARD_TEST_EVTX_DIR to their folder")
+        pytest.fail("the .evtx fixtures" + " is missing from tests/fixtures/evtx")
     return files
 
 
@@ -233,7 +233,7 @@ def folded(record: EventRecord) -> EventRecord:
 def test_winevent_xml_gives_the_same_records_as_the_evtx_json(name: str) -> None:
     path = FIXTURES / name
     if not path.is_file():
-        missing("the .evtx fixtures", "set FLEETWARD_TEST_EVTX_DIR")
+        pytest.fail("the .evtx fixtures" + " is missing from tests/fixtures/evtx")
     from_json = [folded(r) for r in read_evtx(path) if isinstance(r, EventRecord)]
     from_xml = list(parse_events(to_xml_lines(path)))
     assert len(from_xml) == len(from_json) > 0
