@@ -2,11 +2,12 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help demo setup setup-dev test lint format bench clean
+.PHONY: help demo setup setup-dev test verify lint format bench clean
 
 help:
 	@echo "make demo   set up, create a demo tenant on SQLite, print a login and serve on :8080"
 	@echo "make test   set up (PostgreSQL and Chromium too, when root), lint, run every test"
+	@echo "make verify prove at full size that nothing is lost, leaked or answered 500 (about 30 min)"
 	@echo "make lint   ruff and mypy"
 	@echo "make bench  run the benchmarks with their baselines"
 
@@ -28,6 +29,10 @@ lint: setup-dev
 test: setup-dev lint
 	./scripts/install-test-services.sh
 	./scripts/run-tests.sh
+
+verify: setup-dev
+	./scripts/install-test-services.sh
+	./scripts/verify.sh
 
 format: setup-dev
 	$(BIN)/ruff format src tests bench
