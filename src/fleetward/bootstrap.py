@@ -12,7 +12,7 @@ import structlog
 
 from fleetward.adapters.providers import PayloadError, ProviderSettings, normalizer_for
 from fleetward.adapters.security.passwords import Argon2Passwords
-from fleetward.adapters.security.secretbox import FernetSecretBox, load_or_create_key
+from fleetward.adapters.security.secretbox import FernetSecretBox, load_or_create_keys
 from fleetward.adapters.storage import migrate
 from fleetward.adapters.storage.database import Database, SqlUnitOfWork
 from fleetward.agent.collectors.evtx import read_evtx
@@ -129,7 +129,7 @@ def build(
         window=timedelta(seconds=settings.login_window_seconds),
         session_ttl=timedelta(hours=settings.session_ttl_hours),
     )
-    secrets = FernetSecretBox(load_or_create_key(settings.secret_key, settings.data_dir))
+    secrets = FernetSecretBox(load_or_create_keys(settings.secret_key, settings.data_dir))
     pipeline = AlertPipeline(uow, clock)
     webhooks = WebhookService(uow, clock, pipeline, secrets, normalize, (PayloadError,))
     timeline = TimelineService(uow, clock)

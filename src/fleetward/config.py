@@ -26,7 +26,8 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(default=900, ge=1)
     # Set when served over HTTPS so session cookies carry the Secure flag.
     secure_cookies: bool = False
-    # Fernet key for secrets kept at rest; empty: a key file in data_dir.
+    # Fernet keys for secrets kept at rest, newest first (comma-separated): the first
+    # seals, all open. Empty: a key file in data_dir.
     secret_key: str = ""
     # Timeline events recorded longer ago than this are deleted: by the server every
     # timeline_cleanup_interval_seconds, and by `fleetward timeline cleanup`.

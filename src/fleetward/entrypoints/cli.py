@@ -43,6 +43,8 @@ timeline_app = typer.Typer(help="Manage the per-machine timeline.", no_args_is_h
 app.add_typer(timeline_app, name="timeline")
 app.add_typer(evtx_app, name="evtx")
 app.add_typer(agent_app, name="agent")
+secrets_app = typer.Typer(help="Manage the keys secrets are sealed with.", no_args_is_help=True)
+app.add_typer(secrets_app, name="secrets")
 
 out = Console()
 err = Console(stderr=True)
@@ -218,6 +220,25 @@ def apikey_create(
             key, secret = c.identity.create_api_key(SYSTEM_CLI, user, name)
         err.print(f"API key {key.name!r} for {user.email} (store it now; it is not shown again):")
         out.print(secret, highlight=False)
+
+    _run(action)
+
+
+@secrets_app.command("reseal")
+def secrets_reseal() -> None:
+    """Seal every stored secret with the first key of FLEETWARD_SECRET_KEY.
+
+    Rotate the key by putting a new one first (`NEW,OLD`), running this, then
+    dropping the old one.
+    """
+
+    def action() -> None:
+        with _container() as c:
+            try:
+                count = c.integrations.reseal_secrets()
+            except ValueError as error:
+                raise UserError(str(error)) from None
+        out.print(f"resealed {count} secrets with the first configured key")
 
     _run(action)
 

@@ -204,6 +204,23 @@ class IntegrationService:
         self.webhooks.forget(integration_id)
         return secret
 
+    def reseal_secrets(self) -> int:
+        """Seal every stored secret with the first of the configured keys (operator's CLI).
+
+        After this, older keys can be dropped from FLEETWARD_SECRET_KEY. One transaction: a
+        secret no configured key opens stops the run with nothing rewritten. Returns how many
+        secrets were rewritten.
+        """
+        with self.uow.write() as repos:
+            sealed_secrets = repos.integrations.sealed_secrets()
+            for tenant_id, integration_id, sealed in sealed_secrets:
+                repos.integrations.set_secret(
+                    tenant_id, integration_id, self.secrets.reseal(sealed)
+                )
+        for _, integration_id, _ in sealed_secrets:
+            self.webhooks.forget(integration_id)
+        return len(sealed_secrets)
+
     # Organisation mappings: external organisation id -> client
 
     def add_mapping(

@@ -176,6 +176,12 @@ class IntegrationRepository(TenantRows[Integration]):
         row = self.conn.execute(statement, {"id": integration_id}).mappings().first()
         return None if row is None else (_integration(row), row["webhook_secret"])
 
+    def sealed_secrets(self) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
+        """Every integration's sealed secret, across tenants: for re-sealing under a new key."""
+        t = schema.integration
+        rows = self.conn.execute(select(t.c.tenant_id, t.c.id, t.c.webhook_secret))
+        return [(row.tenant_id, row.id, row.webhook_secret) for row in rows]
+
     def set_secret(self, tenant_id: uuid.UUID, integration_id: uuid.UUID, secret: str) -> None:
         t = schema.integration
         self.conn.execute(
