@@ -120,6 +120,15 @@ def test_wrong_types_name_the_field_and_a_fixed_body_can_be_replayed(
         assert post(client, generic, bad).status_code == 400
     assert tickets(container, tenant.id) == []
 
+    # The sender fixes the field and sends the same alert again: it lands, once.
+    body["severity"] = "critical"
+    first = post(client, generic, body)
+    assert first.status_code == 200, first.text
+    assert first.json()["result"] == "created"
+    again = post(client, generic, body)
+    assert again.json()["result"] == "duplicate"
+    assert len(tickets(container, tenant.id)) == 1
+
 
 def test_oversized_body_is_413(client: TestClient, generic: dict[str, Any]) -> None:
     big = b'{"pad": "' + b"x" * (2 * 1024 * 1024) + b'"}'
