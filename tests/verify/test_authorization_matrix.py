@@ -35,13 +35,13 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from starlette.routing import Mount, WebSocketRoute
 from starlette.testclient import WebSocketDenialResponse
 
 from fleetward.bootstrap import Container
-from fleetward.entrypoints.http.app import create_app
 from fleetward.entrypoints.http.deps import SESSION_COOKIE
 from fleetward.entrypoints.http.pages.auth import LOGIN_CSRF_COOKIE
 from tests.conftest import PASSWORD, Actor, TenantFixture
@@ -241,7 +241,7 @@ EXPECTED = parse_table(EXPECTED_TABLE)
 
 def served_routes(client: TestClient) -> set[Key]:
     """Every (method, path) the app answers, its dashboard's included routers too."""
-    app = create_app(client.app.state.container)
+    app: FastAPI = client.app
     served: set[Key] = set()
     for route in iter_route_contexts(app.routes):
         original = route.original_route
