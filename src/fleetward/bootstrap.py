@@ -26,6 +26,7 @@ from fleetward.services.alerts import AlertService
 from fleetward.services.audit import AuditService
 from fleetward.services.boards import BoardService
 from fleetward.services.clients import ClientService
+from fleetward.services.cross_tenant import CrossTenantProbes
 from fleetward.services.eventlog_alerts import EventLogAlertService
 from fleetward.services.evtx_import import EvtxImportService
 from fleetward.services.identity import IdentityService, LoginPolicy
@@ -64,8 +65,10 @@ class Container:
     watches: WatchService
     eventlog_alerts: EventLogAlertService
     evtx_import: EvtxImportService
+    probes: CrossTenantProbes
 
     def close(self) -> None:
+        self.probes.stop()
         self.db.dispose()
 
 
@@ -130,31 +133,33 @@ def build(
         session_ttl=timedelta(hours=settings.session_ttl_hours),
     )
     secrets = FernetSecretBox(load_or_create_keys(settings.secret_key, settings.data_dir))
+    probes = CrossTenantProbes(uow, clock, settings.cross_tenant_queue_size)
     pipeline = AlertPipeline(uow, clock)
     webhooks = WebhookService(uow, clock, pipeline, secrets, normalize, (PayloadError,))
-    timeline = TimelineService(uow, clock)
+    timeline = TimelineService(uow, clock, probes)
     eventlog_alerts = EventLogAlertService(uow, clock, pipeline, secrets)
-    agents = AgentService(uow, clock)
+    agents = AgentService(uow, clock, probes)
     control = AgentControl(uow, clock, agents)
     agents.revoked = control.config_changed  # its next sync sees the revoke and closes
     return Container(
         settings=settings,
         db=db,
-        identity=IdentityService(uow, clock, passwords or Argon2Passwords(), policy),
-        clients=ClientService(uow, clock),
+        identity=IdentityService(uow, clock, probes, passwords or Argon2Passwords(), policy),
+        clients=ClientService(uow, clock, probes),
         audit=AuditService(uow),
         pipeline=pipeline,
         webhooks=webhooks,
-        integrations=IntegrationService(uow, clock, secrets, webhooks),
-        boards=BoardService(uow, clock),
-        tickets=TicketService(uow, clock, pipeline),
-        rules=RuleService(uow, clock, pipeline, normalize, (PayloadError,)),
-        maintenance=MaintenanceService(uow, clock),
-        alerts=AlertService(uow, clock),
+        integrations=IntegrationService(uow, clock, probes, secrets, webhooks),
+        boards=BoardService(uow, clock, probes),
+        tickets=TicketService(uow, clock, probes, pipeline),
+        rules=RuleService(uow, clock, probes, pipeline, normalize, (PayloadError,)),
+        maintenance=MaintenanceService(uow, clock, probes),
+        alerts=AlertService(uow, clock, probes),
         agents=agents,
         control=control,
         timeline=timeline,
-        watches=WatchService(uow, clock, control.config_changed),
+        watches=WatchService(uow, clock, probes, control.config_changed),
         eventlog_alerts=eventlog_alerts,
         evtx_import=EvtxImportService(uow, timeline, eventlog_alerts, read_evtx),
+        probes=probes,
     )

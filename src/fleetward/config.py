@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     timeline_cleanup_interval_seconds: int = Field(default=6 * 3600, ge=1)
     # Off: the server runs no jobs of its own (cleanup is then left to the CLI).
     scheduler_enabled: bool = True
+    # Requests for another tenant's ids waiting to be recorded in the owner's audit
+    # log; beyond it they are dropped and counted, so a flood costs no memory.
+    cross_tenant_queue_size: int = Field(default=10_000, ge=1)
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -17,7 +17,7 @@ from tests.conftest import TenantFixture
 from tests.integration.test_pages import log_in
 from tests.integration.test_pipeline_pages import api, field_error, flash, forms
 from tests.support.agents import EnrolledAgent, enroll, enrolled_agent, make_site, make_token
-from tests.support.api import CROSS_TENANT, audit_entries
+from tests.support.api import cross_tenant_entries
 from tests.support.channel import AgentChannel
 
 EVENTS = "/api/v1/agent/events"
@@ -220,8 +220,10 @@ def test_another_tenants_agent_or_watch_is_not_found_and_the_attempt_is_audited(
         assert page.status_code == 404, path
     for path in (f"/agents/{theirs.id}/revoke", f"/watches/{watch['id']}/delete"):
         assert client.post(path, data={"csrf_token": csrf}).status_code == 404, path
-    audited = audit_entries(client, tenant.admin.headers, action=CROSS_TENANT)
+    assert cross_tenant_entries(client, tenant.admin.headers) == []
+    audited = cross_tenant_entries(client, other_tenant.admin.headers)
     assert {e["object_id"] for e in audited} >= {theirs.id, watch["id"]}
+    assert {e["actor_label"] for e in audited} == {tenant.admin.email}
     assert api(client, other_tenant, "GET", f"/api/v1/agents/{theirs.id}")["revoked_at"] is None
     assert api(client, other_tenant, "GET", f"/api/v1/event-log-watches/{watch['id']}")
 

@@ -23,7 +23,7 @@ from fleetward.domain.identity import Access
 from tests.conftest import PASSWORD, Actor, TenantFixture
 from tests.integration.test_isolation_matrix_agents import ROUTES as AGENT_ROUTES
 from tests.integration.test_isolation_matrix_pipeline import ROUTES as PIPELINE_ROUTES
-from tests.support.api import CROSS_TENANT, assert_error, audit_entries, unique
+from tests.support.api import assert_error, cross_tenant_entries, unique
 from tests.support.matrix import (
     Route,
     Target,
@@ -213,8 +213,9 @@ def test_another_tenants_site_is_not_reachable_through_your_own_client(world: Wo
         assert_error(world.call(method, path, intruder.headers, body), 404, "not_found")
 
     assert owner_site.snapshot()[0]["name"].startswith("Site ")
-    logged = audit_entries(world.client, intruder.headers, action=CROSS_TENANT)
+    logged = cross_tenant_entries(world.client, world.owner.admin.headers)
     assert [(e["object_type"], e["object_id"]) for e in logged] == [("site", owner_site.id)] * 3
+    assert cross_tenant_entries(world.client, intruder.headers) == []
 
 
 def test_a_site_under_the_wrong_client_of_the_same_tenant_is_missing_not_an_intrusion(
@@ -224,7 +225,7 @@ def test_a_site_under_the_wrong_client_of_the_same_tenant_is_missing_not_an_intr
     sibling = client_target(world, world.owner.admin)
     path = f"/api/v1/clients/{sibling.id}/sites/{site.id}"
     assert_error(world.call("GET", path, world.owner.admin.headers), 404, "not_found")
-    assert audit_entries(world.client, world.owner.admin.headers, action=CROSS_TENANT) == []
+    assert cross_tenant_entries(world.client, world.owner.admin.headers) == []
 
 
 def test_operators_see_and_delete_only_their_own_keys(world: World) -> None:
@@ -237,7 +238,7 @@ def test_operators_see_and_delete_only_their_own_keys(world: World) -> None:
     assert_error(world.call("DELETE", path, operator.headers), 404, "not_found")
     assert admins_key.snapshot()[0] is True
     # Same tenant: a miss, not an intrusion.
-    assert audit_entries(world.client, admin.headers, action=CROSS_TENANT) == []
+    assert cross_tenant_entries(world.client, admin.headers) == []
 
 
 def test_a_deleted_key_and_a_disabled_users_key_stop_working(world: World) -> None:

@@ -79,8 +79,9 @@ def agent_target(world: World, actor: Actor) -> Target:
     )
 
 
-# Channels the eventlog targets open; closed when the test ends.
-_channels: list[AgentChannel] = []
+# Channels the eventlog targets open; closed when the test ends (tests/verify's
+# authorisation matrix uses the targets too, and closes them itself).
+OPEN_CHANNELS: list[AgentChannel] = []
 EVENT_RECORD = {
     "log_name": "System",
     "provider": "disk",
@@ -100,8 +101,8 @@ EVENT_RECORD = {
 def _close_channels(client: TestClient) -> Iterator[None]:
     # Before the client's own teardown, which waits for every open connection to end.
     yield
-    while _channels:
-        _channels.pop().__exit__(None, None, None)
+    while OPEN_CHANNELS:
+        OPEN_CHANNELS.pop().__exit__(None, None, None)
 
 
 def eventlog_target(world: World, actor: Actor) -> Target:
@@ -112,7 +113,7 @@ def eventlog_target(world: World, actor: Actor) -> Target:
         agent.key,
         answer=lambda command: {"ok": True, "data": {"records": [EVENT_RECORD]}},
     ).__enter__()
-    _channels.append(channel)
+    OPEN_CHANNELS.append(channel)
     assert channel.next_frame()["type"] == "welcome"
     return Target(
         {"agent_id": agent.id, "log": "System"},

@@ -15,7 +15,7 @@ from fleetward.entrypoints.http.app import create_app
 from tests.conftest import TenantFixture
 from tests.support.agent_live import wait_for
 from tests.support.agents import T0, EnrolledAgent, enrolled_agent, event
-from tests.support.api import CROSS_TENANT, assert_error, audit_entries
+from tests.support.api import assert_error, cross_tenant_entries
 
 EVENTS = "/api/v1/agent/events"
 TIMELINE = "/api/v1/timeline"
@@ -220,8 +220,10 @@ def test_another_tenants_machine_is_missing_and_audited(
     intruder = other_tenant.readonly.headers
     answer = client.get(TIMELINE, params={"pc_id": agent.id}, headers=intruder)
     assert_error(answer, 404, "not_found")
-    attempts = audit_entries(client, other_tenant.admin.headers, action=CROSS_TENANT)
+    assert cross_tenant_entries(client, other_tenant.admin.headers) == []
+    attempts = cross_tenant_entries(client, tenant.admin.headers)
     assert [e["object_id"] for e in attempts] == [agent.id]
+    assert [e["actor_label"] for e in attempts] == [f"{other_tenant.readonly.email} (api key)"]
     assert client.get(TIMELINE, headers=intruder).json()["items"] == []
 
 

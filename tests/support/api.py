@@ -7,6 +7,9 @@ import uuid
 from typing import Any
 
 import httpx
+from fastapi.testclient import TestClient
+
+from fleetward.bootstrap import Container
 
 CROSS_TENANT = "security.cross_tenant_access"
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -46,6 +49,31 @@ def error_shape(response: httpx.Response) -> tuple[int, dict[str, Any]]:
     error = dict(response.json()["error"])
     error["message"] = UUID_RE.sub("<id>", error["message"])
     return response.status_code, error
+
+
+def prober_view(response: httpx.Response) -> tuple[int, dict[str, str], str]:
+    """All a caller can see of an answer, ids blanked: status, headers, body.
+
+    The request id is random per request, so only its presence counts.
+    """
+    headers = {k: v for k, v in response.headers.items() if k not in {"x-request-id", "date"}}
+    headers["x-request-id"] = "<id>" if "x-request-id" in response.headers else "none"
+    return response.status_code, headers, UUID_RE.sub("<id>", response.text)
+
+
+def cross_tenant_entries(client: TestClient, headers: dict[str, str]) -> list[dict[str, Any]]:
+    """The attempts on the tenant's objects in its admin's audit log, newest first.
+
+    They are written off the request path: first wait until every attempt so far is.
+    """
+    drain_probes(client)
+    return audit_entries(client, headers, action=CROSS_TENANT)
+
+
+def drain_probes(client: TestClient) -> None:
+    """Wait until every cross-tenant attempt made so far is recorded (or found to be none)."""
+    container: Container = client.app.state.container
+    container.probes.drain()
 
 
 def audit_entries(

@@ -9,10 +9,12 @@ against every kind of caller:
 - anonymous and an unknown Bearer key: 401 with the JSON error shape;
 - each role of the owning tenant: 2xx when the role suffices, 403 otherwise;
 - the other tenant's admin: 404 shaped like a random missing id, with a
-  `security.cross_tenant_access` entry in the caller's own audit log, when the
-  path (or a query parameter, `Route.query`) names the owner's object; 422
-  shaped like random ids, when only the body does; its own data only, when
-  neither does.
+  `security.cross_tenant_access` entry naming the caller in the OWNER's audit
+  log, when the path (or a query parameter, `Route.query`) names the owner's
+  object; 422 shaped like random ids, when only the body does; its own data
+  only, when neither does. Whatever names the owner's objects, the caller sees
+  the same as for random ids: status, headers, body, and its own audit log,
+  unchanged either way.
 
 Every refused attempt leaves the owner's object and collection as they were.
 """
@@ -32,7 +34,14 @@ from fleetward.bootstrap import Container
 from fleetward.domain.identity import Access, Role
 from fleetward.domain.tokens import API_KEY_PREFIX, new_secret
 from tests.conftest import Actor, TenantFixture
-from tests.support.api import CROSS_TENANT, UUID_RE, assert_error, audit_entries, error_shape
+from tests.support.api import (
+    UUID_RE,
+    assert_error,
+    audit_entries,
+    cross_tenant_entries,
+    error_shape,
+    prober_view,
+)
 
 Refs = dict[str, Any]
 
@@ -61,6 +70,11 @@ class World:
         assert response.status_code == 200, response.text
         found: dict[str, Any] = response.json()
         return found
+
+    def prober_log(self) -> list[dict[str, Any]]:
+        """The other tenant's whole audit log, once every pending attempt is recorded."""
+        self.container.probes.drain()
+        return audit_entries(self.client, self.other.admin.headers)
 
     def owner_post(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         """Made by the owner's admin, for a route to act on."""
@@ -190,6 +204,7 @@ def check_allowed(world: World, route: Route, actor: Actor) -> None:
 
 def check_other_tenant(world: World, route: Route, target: Target, before: Any) -> None:
     intruder = world.other.admin
+    prober_log = world.prober_log()
     response = send(world, route, target, intruder.headers)
 
     if not route.names_an_object and route.body_from is None:
@@ -199,10 +214,15 @@ def check_other_tenant(world: World, route: Route, target: Target, before: Any) 
         assert target.snapshot() == before
         return
 
+    # All the prober sees, the answer and its own audit log, is the same for the
+    # owner's ids as for random ones.
+    after_real = world.prober_log()
     random_ids = {name: str(uuid.uuid4()) for name in target.params}
     stranger = Target(random_ids, "", "", lambda: None, lambda: _randomized(target.refs()))
     missing = send(world, route, stranger, intruder.headers)
     assert error_shape(response) == error_shape(missing)
+    assert prober_view(response) == prober_view(missing)
+    assert prober_log == after_real == world.prober_log()
     assert target.snapshot() == before
 
     if not route.names_an_object:
@@ -212,12 +232,14 @@ def check_other_tenant(world: World, route: Route, target: Target, before: Any) 
         return
 
     assert_error(response, 404, "not_found")
-    # The attempt is in the caller's own audit log, naming the object; a random id is not.
-    logged = audit_entries(world.client, intruder.headers, action=CROSS_TENANT)
+    # The attempt is in the owner's audit log, naming the prober; a random id is nowhere.
+    logged = cross_tenant_entries(world.client, world.owner.admin.headers)
     assert not {e["object_id"] for e in logged} & set(random_ids.values())
     (entry,) = [e for e in logged if e["object_id"] == target.guard_id]
     assert entry["actor_type"] == "api_key"
     assert entry["actor_label"] == f"{intruder.email} (api key)"
+    assert entry["after"]["tenant_id"] == str(world.other.id)
+    assert entry["after"]["tenant"] == world.other.name
 
 
 def check_route(world: World, route: Route, subtests: pytest.Subtests) -> None:

@@ -24,6 +24,7 @@ from fleetward.domain.pagination import Page
 from fleetward.domain.tenancy import clean_name
 from fleetward.domain.tokens import display_prefix, hash_secret, new_secret
 from fleetward.services.audit import actor_of, record
+from fleetward.services.cross_tenant import CrossTenantProbes
 from fleetward.services.ports import Clock, UnitOfWork
 from fleetward.services.resources import ScopedResource
 
@@ -38,7 +39,7 @@ T = TypeVar("T")
 
 
 class AgentService:
-    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWork, clock: Clock, probes: CrossTenantProbes) -> None:
         self.uow = uow
         self.clock = clock
         # Told the tenant of an agent that was revoked, after the commit (any thread):
@@ -46,9 +47,11 @@ class AgentService:
         self.revoked: Callable[[uuid.UUID], None] = lambda _tenant_id: None
         # Tokens let machines in: admins mint and revoke them, anyone may list them.
         self.tokens = ScopedResource[EnrollmentToken](
-            uow, clock, "enrollment_token", lambda r: r.enrollment_tokens, Access.ADMIN
+            uow, clock, probes, "enrollment_token", lambda r: r.enrollment_tokens, Access.ADMIN
         )
-        self.agents = ScopedResource[Agent](uow, clock, "agent", lambda r: r.agents, Access.ADMIN)
+        self.agents = ScopedResource[Agent](
+            uow, clock, probes, "agent", lambda r: r.agents, Access.ADMIN
+        )
 
     # Enrolment tokens
 

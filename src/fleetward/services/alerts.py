@@ -7,14 +7,15 @@ import uuid
 from fleetward.domain.alerts import Alert, AlertFilter
 from fleetward.domain.identity import Principal
 from fleetward.domain.pagination import Page, clamp_limit
+from fleetward.services.cross_tenant import CrossTenantProbes
 from fleetward.services.ports import Clock, UnitOfWork
 from fleetward.services.resources import ScopedResource
 
 
 class AlertService:
-    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWork, clock: Clock, probes: CrossTenantProbes) -> None:
         self.uow = uow
-        self.alerts = ScopedResource[Alert](uow, clock, "alert", lambda r: r.alerts)
+        self.alerts = ScopedResource[Alert](uow, clock, probes, "alert", lambda r: r.alerts)
 
     def search(
         self, principal: Principal, where: AlertFilter, limit: int | None, cursor: str | None

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
-from fleetward.domain.audit import CROSS_TENANT_ACCESS, Actor, AuditEntry, changed_fields
-from fleetward.domain.errors import NotFound
+from fleetward.domain.audit import Actor, AuditEntry, changed_fields
 from fleetward.domain.identity import Access, Principal
 from fleetward.domain.pagination import Page, clamp_limit
-from fleetward.services.ports import Clock, Repositories, ScopedRows, UnitOfWork
+from fleetward.services.ports import Clock, Repositories, UnitOfWork
 
 
 def actor_of(principal: Principal) -> Actor:
@@ -48,35 +46,6 @@ def record(
             prev_hash="",
         )
     )
-
-
-def not_found(
-    uow: UnitOfWork,
-    clock: Clock,
-    principal: Principal,
-    object_type: str,
-    object_id: uuid.UUID,
-    rows: Callable[[Repositories], ScopedRows[Any]],
-) -> NotFound:
-    """The error for a missing object; an attempt on another tenant's is audited first.
-
-    The answer is the same either way, so nobody learns which ids exist elsewhere.
-    """
-    with uow.read() as repos:
-        owner = rows(repos).owner_of(object_id)
-    if owner is not None and owner != principal.tenant_id:
-        with uow.write() as repos:
-            record(
-                repos,
-                clock,
-                principal.tenant_id,
-                actor_of(principal),
-                CROSS_TENANT_ACCESS,
-                object_type,
-                object_id,
-                after={"reason": "object belongs to another tenant"},
-            )
-    return NotFound(f"{object_type} {object_id} not found")
 
 
 class AuditService:

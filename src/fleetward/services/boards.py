@@ -16,6 +16,7 @@ from fleetward.domain.ids import new_id
 from fleetward.domain.pagination import Page
 from fleetward.domain.tenancy import clean_name
 from fleetward.domain.tickets import Board, Priority, StatusKind, TicketStatus
+from fleetward.services.cross_tenant import CrossTenantProbes
 from fleetward.services.ports import Clock, UnitOfWork
 from fleetward.services.resources import ScopedResource
 from fleetward.services.ticket_defaults import create_board, ensure_defaults
@@ -51,14 +52,16 @@ def _name_free(
 class BoardService(WritingService):
     """Boards with their statuses, and priorities."""
 
-    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWork, clock: Clock, probes: CrossTenantProbes) -> None:
         super().__init__(uow, clock)
-        self.boards = ScopedResource[Board](uow, clock, "board", lambda r: r.boards, Access.ADMIN)
+        self.boards = ScopedResource[Board](
+            uow, clock, probes, "board", lambda r: r.boards, Access.ADMIN
+        )
         self.statuses = ScopedResource[TicketStatus](
-            uow, clock, "ticket_status", lambda r: r.statuses, Access.ADMIN
+            uow, clock, probes, "ticket_status", lambda r: r.statuses, Access.ADMIN
         )
         self.priorities = ScopedResource[Priority](
-            uow, clock, "priority", lambda r: r.priorities, Access.ADMIN
+            uow, clock, probes, "priority", lambda r: r.priorities, Access.ADMIN
         )
 
     def _ensure_defaults(self, principal: Principal) -> None:

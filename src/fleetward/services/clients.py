@@ -8,15 +8,16 @@ from fleetward.domain.identity import Principal
 from fleetward.domain.ids import new_id
 from fleetward.domain.pagination import Page
 from fleetward.domain.tenancy import Client, Site, clean_name
+from fleetward.services.cross_tenant import CrossTenantProbes
 from fleetward.services.ports import Clock, UnitOfWork
 from fleetward.services.resources import ScopedResource
 
 
 class ClientService:
-    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWork, clock: Clock, probes: CrossTenantProbes) -> None:
         self.clock = clock
-        self.clients = ScopedResource(uow, clock, "client", lambda r: r.clients)
-        self.sites = ScopedResource(uow, clock, "site", lambda r: r.sites)
+        self.clients = ScopedResource(uow, clock, probes, "client", lambda r: r.clients)
+        self.sites = ScopedResource(uow, clock, probes, "site", lambda r: r.sites)
 
     # Clients
 

@@ -27,6 +27,7 @@ from fleetward.domain.tokens import (
     new_secret,
 )
 from fleetward.services.audit import actor_of, record
+from fleetward.services.cross_tenant import CrossTenantProbes
 from fleetward.services.ports import Clock, PasswordHasher, UnitOfWork
 from fleetward.services.resources import ScopedResource
 
@@ -66,16 +67,21 @@ class _SessionValues:
 
 class IdentityService:
     def __init__(
-        self, uow: UnitOfWork, clock: Clock, passwords: PasswordHasher, policy: LoginPolicy
+        self,
+        uow: UnitOfWork,
+        clock: Clock,
+        probes: CrossTenantProbes,
+        passwords: PasswordHasher,
+        policy: LoginPolicy,
     ) -> None:
         self.uow = uow
         self.clock = clock
         self.passwords = passwords
         self.policy = policy
         self.users = ScopedResource(
-            uow, clock, "user", lambda r: r.users, Access.ADMIN, Access.ADMIN
+            uow, clock, probes, "user", lambda r: r.users, Access.ADMIN, Access.ADMIN
         )
-        self.keys = ScopedResource(uow, clock, "api_key", lambda r: r.api_keys)
+        self.keys = ScopedResource(uow, clock, probes, "api_key", lambda r: r.api_keys)
 
     # Tenants (created from the CLI; there is no cross-tenant superuser API)
 

@@ -23,6 +23,7 @@ from fleetward.domain.pagination import Page
 from fleetward.domain.tenancy import clean_name
 from fleetward.domain.tokens import new_secret
 from fleetward.services.audit import actor_of, record
+from fleetward.services.cross_tenant import CrossTenantProbes
 from fleetward.services.ports import Clock, UnitOfWork
 from fleetward.services.resources import ScopedResource
 from fleetward.services.webhooks import SecretBox, WebhookAnswer, WebhookService
@@ -39,7 +40,12 @@ SETTINGS_KEYS = frozenset(
 
 class IntegrationService:
     def __init__(
-        self, uow: UnitOfWork, clock: Clock, secrets: SecretBox, webhooks: WebhookService
+        self,
+        uow: UnitOfWork,
+        clock: Clock,
+        probes: CrossTenantProbes,
+        secrets: SecretBox,
+        webhooks: WebhookService,
     ) -> None:
         self.uow = uow
         self.clock = clock
@@ -47,14 +53,14 @@ class IntegrationService:
         self.webhooks = webhooks
         # Integrations are settings: admins manage them, everyone may read them.
         self.integrations = ScopedResource[Integration](
-            uow, clock, "integration", lambda r: r.integrations, Access.ADMIN
+            uow, clock, probes, "integration", lambda r: r.integrations, Access.ADMIN
         )
         self.mappings = ScopedResource[OrgMapping](
-            uow, clock, "org_mapping", lambda r: r.org_mappings, Access.ADMIN
+            uow, clock, probes, "org_mapping", lambda r: r.org_mappings, Access.ADMIN
         )
-        self.assets = ScopedResource[Asset](uow, clock, "asset", lambda r: r.assets)
+        self.assets = ScopedResource[Asset](uow, clock, probes, "asset", lambda r: r.assets)
         self.dead_letters = ScopedResource[DeadLetter](
-            uow, clock, "dead_letter", lambda r: r.dead_letters
+            uow, clock, probes, "dead_letter", lambda r: r.dead_letters
         )
 
     def _client_in_tenant(self, principal: Principal, client_id: Any, field: str) -> uuid.UUID:

@@ -15,6 +15,7 @@ from fleetward.domain.maintenance import MaintenanceWindow, WeeklyRecurrence, pa
 from fleetward.domain.pagination import Page
 from fleetward.domain.tenancy import clean_name
 from fleetward.services.audit import actor_of, record
+from fleetward.services.cross_tenant import CrossTenantProbes
 from fleetward.services.ports import Clock, Repositories, UnitOfWork
 from fleetward.services.resources import ScopedResource
 
@@ -93,12 +94,18 @@ def _check_bounds(window: MaintenanceWindow) -> None:
 
 
 class MaintenanceService:
-    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWork, clock: Clock, probes: CrossTenantProbes) -> None:
         self.uow = uow
         self.clock = clock
         # Windows are settings: admins change them, every role may read them.
         self.windows = ScopedResource[MaintenanceWindow](
-            uow, clock, OBJECT_TYPE, lambda r: r.windows, Access.ADMIN, document=window_document
+            uow,
+            clock,
+            probes,
+            OBJECT_TYPE,
+            lambda r: r.windows,
+            Access.ADMIN,
+            document=window_document,
         )
 
     def get(self, principal: Principal, window_id: uuid.UUID) -> MaintenanceWindow:

@@ -11,7 +11,8 @@ from fleetward.domain.audit import snapshot
 from fleetward.domain.errors import NotFound
 from fleetward.domain.identity import Access, Principal
 from fleetward.domain.pagination import Page, clamp_limit
-from fleetward.services.audit import actor_of, not_found, record
+from fleetward.services.audit import actor_of, record
+from fleetward.services.cross_tenant import CrossTenantProbes
 from fleetward.services.ports import Clock, Repositories, ScopedRows, UnitOfWork
 
 T = TypeVar("T")
@@ -28,6 +29,7 @@ class ScopedResource(Generic[T]):
         self,
         uow: UnitOfWork,
         clock: Clock,
+        probes: CrossTenantProbes,
         object_type: str,
         rows: Callable[[Repositories], ScopedRows[T]],
         write_access: Access = Access.WRITE,
@@ -36,6 +38,7 @@ class ScopedResource(Generic[T]):
     ) -> None:
         self.uow = uow
         self.clock = clock
+        self.probes = probes
         self.object_type = object_type
         self.rows = rows
         self.write_access = write_access
@@ -44,7 +47,7 @@ class ScopedResource(Generic[T]):
         self.document = document
 
     def missing(self, principal: Principal, object_id: uuid.UUID) -> NotFound:
-        return not_found(self.uow, self.clock, principal, self.object_type, object_id, self.rows)
+        return self.probes.missing(principal, self.object_type, object_id, self.rows)
 
     def get(self, principal: Principal, object_id: uuid.UUID, **scope: Any) -> T:
         principal.require(self.read_access)

@@ -23,6 +23,7 @@ from fleetward.domain.tenancy import clean_name
 from fleetward.domain.tickets import StatusKind
 from fleetward.services.alert_pipeline import AlertPipeline
 from fleetward.services.audit import actor_of, record
+from fleetward.services.cross_tenant import CrossTenantProbes
 from fleetward.services.ports import Clock, Repositories, UnitOfWork
 from fleetward.services.resources import ScopedResource
 from fleetward.services.webhooks import Normalize
@@ -106,6 +107,7 @@ class RuleService:
         self,
         uow: UnitOfWork,
         clock: Clock,
+        probes: CrossTenantProbes,
         pipeline: AlertPipeline,
         normalize: Normalize,
         payload_errors: tuple[type[Exception], ...],
@@ -117,7 +119,7 @@ class RuleService:
         self.payload_errors = payload_errors
         # Rules are settings: admins change them, every role may read them.
         self.rules = ScopedResource[AlertRule](
-            uow, clock, OBJECT_TYPE, lambda r: r.rules, Access.ADMIN, document=rule_document
+            uow, clock, probes, OBJECT_TYPE, lambda r: r.rules, Access.ADMIN, document=rule_document
         )
 
     # Reads

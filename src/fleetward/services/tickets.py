@@ -32,6 +32,7 @@ from fleetward.domain.tickets import (
 )
 from fleetward.services.alert_pipeline import AlertPipeline
 from fleetward.services.audit import actor_of, record
+from fleetward.services.cross_tenant import CrossTenantProbes
 from fleetward.services.ports import Clock, UnitOfWork
 from fleetward.services.resources import ScopedResource
 from fleetward.services.ticket_defaults import ensure_defaults
@@ -144,13 +145,17 @@ _REFERENCES = {"client_id": "clients", "priority_id": "priorities", "assignee_id
 class TicketService(WritingService):
     """Tickets, opened by hand here or by the alert pipeline, and the work done on them."""
 
-    def __init__(self, uow: UnitOfWork, clock: Clock, pipeline: AlertPipeline) -> None:
+    def __init__(
+        self, uow: UnitOfWork, clock: Clock, probes: CrossTenantProbes, pipeline: AlertPipeline
+    ) -> None:
         super().__init__(uow, clock)
         self.pipeline = pipeline
-        self.tickets = ScopedResource[Ticket](uow, clock, "ticket", lambda r: r.tickets)
-        self.comments = ScopedResource[Comment](uow, clock, "ticket_comment", lambda r: r.comments)
+        self.tickets = ScopedResource[Ticket](uow, clock, probes, "ticket", lambda r: r.tickets)
+        self.comments = ScopedResource[Comment](
+            uow, clock, probes, "ticket_comment", lambda r: r.comments
+        )
         self.time_entries = ScopedResource[TimeEntry](
-            uow, clock, "time_entry", lambda r: r.time_entries
+            uow, clock, probes, "time_entry", lambda r: r.time_entries
         )
 
     def _view(self, repos: Any, tickets: list[Ticket]) -> list[TicketView]:

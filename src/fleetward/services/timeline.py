@@ -18,7 +18,7 @@ from fleetward.domain.errors import InvalidInput
 from fleetward.domain.identity import Access, Principal
 from fleetward.domain.pagination import Page, clamp_limit
 from fleetward.domain.timeline import TimelineEvent, TimelineKind
-from fleetward.services.audit import not_found
+from fleetward.services.cross_tenant import CrossTenantProbes
 from fleetward.services.ports import Clock, UnitOfWork
 
 MAX_BATCH = 5_000
@@ -230,9 +230,10 @@ class CommittedBatches:
 
 
 class TimelineService:
-    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWork, clock: Clock, probes: CrossTenantProbes) -> None:
         self.uow = uow
         self.clock = clock
+        self.probes = probes
         self._committed = CommittedBatches()
 
     def known_batch(self, agent: Agent, digest: bytes) -> IntakeResult | None:
@@ -292,7 +293,7 @@ class TimelineService:
                 )
         if missing:
             assert pc_id is not None
-            raise not_found(self.uow, self.clock, principal, "agent", pc_id, lambda r: r.agents)
+            raise self.probes.missing(principal, "agent", pc_id, lambda r: r.agents)
         return page
 
     def cleanup(self, retention_days: int) -> int:

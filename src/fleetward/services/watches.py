@@ -21,6 +21,7 @@ from fleetward.domain.ids import new_id
 from fleetward.domain.pagination import Page
 from fleetward.domain.tenancy import clean_name
 from fleetward.services.audit import actor_of, record
+from fleetward.services.cross_tenant import CrossTenantProbes
 from fleetward.services.ports import Clock, Repositories, UnitOfWork
 from fleetward.services.resources import ScopedResource
 
@@ -90,6 +91,7 @@ class WatchService:
         self,
         uow: UnitOfWork,
         clock: Clock,
+        probes: CrossTenantProbes,
         config_changed: Callable[[uuid.UUID], None] = _nobody_listens,
     ) -> None:
         self.uow = uow
@@ -99,7 +101,13 @@ class WatchService:
         self.config_changed = config_changed
         # Watch rules are settings: admins change them, every role may read them.
         self.watches = ScopedResource[EventLogWatch](
-            uow, clock, OBJECT_TYPE, lambda r: r.watches, Access.ADMIN, document=watch_document
+            uow,
+            clock,
+            probes,
+            OBJECT_TYPE,
+            lambda r: r.watches,
+            Access.ADMIN,
+            document=watch_document,
         )
 
     def get(self, principal: Principal, watch_id: uuid.UUID) -> EventLogWatch:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,6 +14,7 @@ from prometheus_client import CollectorRegistry
 from fleetward import __version__
 from fleetward.bootstrap import Container
 from fleetward.entrypoints.http import errors, openapi
+from fleetward.entrypoints.http.metrics import CrossTenantCollector
 from fleetward.entrypoints.http.middleware import BodySizeLimit, RequestMetrics
 from fleetward.entrypoints.http.pages import router as pages
 from fleetward.entrypoints.http.routers import (
@@ -42,10 +44,13 @@ def create_app(container: Container) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         scheduler = Scheduler(jobs_for(container) if container.settings.scheduler_enabled else [])
         scheduler.start()
+        container.probes.start()
         try:
             yield
         finally:
             await scheduler.stop()
+            # Records the attempts still queued before the server goes.
+            await asyncio.to_thread(container.probes.stop)
 
     app = FastAPI(
         lifespan=lifespan,
@@ -59,6 +64,7 @@ def create_app(container: Container) -> FastAPI:
     app.state.container = container
     # One registry per app: several apps in one test process must not collide.
     app.state.metrics = CollectorRegistry()
+    app.state.metrics.register(CrossTenantCollector(container.probes))
     errors.install(app)
     openapi.install(app)
     # Routes are copied onto the app rather than include_router()'d: FastAPI then
