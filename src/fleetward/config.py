@@ -21,8 +21,11 @@ class Settings(BaseSettings):
     # Requests with a larger body are refused with 413 before they are read whole.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     session_ttl_hours: int = Field(default=12, ge=1)
-    # Failed logins allowed per e-mail address and per client address in the window.
+    # Failed logins allowed per account (e-mail address) in the window, and per client
+    # address across all accounts: much higher, as a whole office or everyone behind a
+    # reverse proxy may share one address.
     login_max_failures: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=100, ge=1)
     login_window_seconds: int = Field(default=900, ge=1)
     # Set when served over HTTPS so session cookies carry the Secure flag.
     secure_cookies: bool = False
