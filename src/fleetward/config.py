@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from fleetward.domain.forwarding import parse_networks
 
 
 class Settings(BaseSettings):
@@ -27,6 +29,9 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=100, ge=1)
     login_window_seconds: int = Field(default=900, ge=1)
+    # Proxies (comma-separated IPs or CIDRs) whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed; empty: none, the connecting address is the client.
+    forwarded_allow_ips: str = ""
     # Set when served over HTTPS so session cookies carry the Secure flag.
     secure_cookies: bool = False
     # Fernet key for secrets kept at rest; empty: a key file in data_dir.
@@ -39,6 +44,11 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = True
     log_level: str = "INFO"
     log_json: bool = True
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        return ",".join(str(network) for network in parse_networks(value))
 
     def resolved_database_url(self) -> str:
         if self.database_url:
