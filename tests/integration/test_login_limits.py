@@ -11,10 +11,13 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from fleetward.adapters.storage import schema
 from fleetward.bootstrap import Container, build
 from fleetward.config import Settings
 from fleetward.domain.errors import RateLimited, Unauthenticated
@@ -179,6 +182,55 @@ def test_many_accounts_failing_from_one_address_lock_that_address(
         # The address is used up: even a right password from it waits.
         assert _outcome(c, tenant.admin.email, PASSWORD) == "429"
         assert _outcome(c, tenant.admin.email, PASSWORD, "198.51.100.7") == "in"
+    finally:
+        c.close()
+
+
+class SteppedClock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _throttle_rows(c: Container) -> set[str]:
+    with c.db.read() as conn:
+        return set(conn.execute(select(schema.login_throttle.c.subject)).scalars())
+
+
+def test_a_used_up_account_may_try_again_when_its_window_ends_and_old_counters_go(
+    settings: Settings,
+) -> None:
+    clock = SteppedClock()
+    c = build(settings, clock=clock, passwords=FAST_PASSWORDS)
+    try:
+        email = make_tenant(c, "Acme MSP").operator.email
+        for n in range(5):
+            assert _outcome(c, f"stranger{n}@nowhere.test", "not it", f"198.51.100.{n}") == "401"
+        outcomes = [_outcome(c, email, "not it") for _ in range(6)]
+        assert outcomes == ["401"] * 5 + ["429"]
+        assert len(_throttle_rows(c)) == 12
+        clock.now += timedelta(seconds=settings.login_window_seconds)
+        assert _outcome(c, email, "still not it") == "401"
+        # That failure deleted the counters whose windows had ended.
+        assert _throttle_rows(c) == {f"account:{email}", f"address:{ADDRESS}"}
+        assert _outcome(c, email, PASSWORD) == "in"
+    finally:
+        c.close()
+
+
+@pytest.mark.parametrize(
+    "email",
+    ["nul\x00@acme-msp.test", "x" * 5000 + "@acme-msp.test", "\ud800@acme-msp.test"],
+)
+def test_an_e_mail_no_column_could_hold_is_a_wrong_login_not_an_error(
+    settings: Settings, email: str
+) -> None:
+    c = build(settings, passwords=FAST_PASSWORDS)
+    try:
+        outcomes = [_outcome(c, email, PASSWORD, "x" * 5000) for _ in range(6)]
+        assert outcomes == ["401"] * 5 + ["429"]
     finally:
         c.close()
 
