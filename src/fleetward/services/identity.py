@@ -347,10 +347,6 @@ class IdentityService:
                 repos.login_throttle.give_back(subject, window_start)
             return user, self._add_session(repos, user, self.clock())
 
-    def start_session(self, user: User) -> NewSession:
-        with self.uow.write() as repos:
-            return self._add_session(repos, user, self.clock())
-
     def _add_session(self, repos: Repositories, user: User, now: datetime) -> NewSession:
         token = new_secret()
         session = _SessionValues(
