@@ -129,6 +129,7 @@ def build(
     uow = SqlUnitOfWork(db)
     policy = LoginPolicy(
         max_failures=settings.login_max_failures,
+        max_failures_per_address=settings.login_max_failures_per_address,
         window=timedelta(seconds=settings.login_window_seconds),
         session_ttl=timedelta(hours=settings.session_ttl_hours),
     )

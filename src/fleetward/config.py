@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from fleetward.domain.forwarding import parse_networks
 
 
 class Settings(BaseSettings):
@@ -21,9 +23,15 @@ class Settings(BaseSettings):
     # Requests with a larger body are refused with 413 before they are read whole.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     session_ttl_hours: int = Field(default=12, ge=1)
-    # Failed logins allowed per e-mail address and per client address in the window.
+    # Failed logins allowed per account (e-mail address) in the window, and per client
+    # address across all accounts: much higher, as a whole office or everyone behind a
+    # reverse proxy may share one address.
     login_max_failures: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=100, ge=1)
     login_window_seconds: int = Field(default=900, ge=1)
+    # Proxies (comma-separated IPs or CIDRs) whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed; empty: none, the connecting address is the client.
+    forwarded_allow_ips: str = ""
     # Set when served over HTTPS so session cookies carry the Secure flag.
     secure_cookies: bool = False
     # Fernet keys for secrets kept at rest, newest first (comma-separated): the first
@@ -40,6 +48,11 @@ class Settings(BaseSettings):
     cross_tenant_queue_size: int = Field(default=10_000, ge=1)
     log_level: str = "INFO"
     log_json: bool = True
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        return ",".join(str(network) for network in parse_networks(value))
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -292,7 +292,10 @@ def serve(
                 port=settings.port,
                 access_log=False,
                 log_level="warning",
-                proxy_headers=False,
+                # Only the configured proxies are believed (uvicorn's own default would
+                # trust X-Forwarded-For from 127.0.0.1); the app applies the same rule.
+                proxy_headers=bool(settings.forwarded_allow_ips),
+                forwarded_allow_ips=settings.forwarded_allow_ips or None,
                 # The channel's own bound (a little over: it is the payload, not the frame),
                 # so an oversize agent frame is refused before it is buffered whole.
                 ws_max_size=MAX_FRAME_BYTES + 1024,

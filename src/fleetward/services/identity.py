@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from fleetward.domain.tokens import (
 )
 from fleetward.services.audit import actor_of, record
 from fleetward.services.cross_tenant import CrossTenantProbes
-from fleetward.services.ports import Clock, PasswordHasher, UnitOfWork
+from fleetward.services.ports import Clock, PasswordHasher, Repositories, UnitOfWork
 from fleetward.services.resources import ScopedResource
 
 # Touching last_used_at on every request would make every API read a write.
@@ -50,9 +51,39 @@ class SessionInfo:
 
 @dataclass(frozen=True, slots=True)
 class LoginPolicy:
-    max_failures: int
+    max_failures: int  # per account (e-mail address) in the window
     window: timedelta
     session_ttl: timedelta
+    max_failures_per_address: int  # per client address, across accounts
+
+
+# Expired login counters one failed login deletes: a bounded cost per request that
+# still outpaces the rows failures can add (at most two each).
+FORGET_AT_ONCE = 100
+# Longer than any e-mail address (254) or IP address, shorter than the column (300).
+_LONGEST_SUBJECT_VALUE = 254
+
+
+def _storable(value: str) -> bool:
+    """Short enough for any e-mail or IP address, and text both engines take: no NUL
+    (PostgreSQL refuses it) and no lone surrogate (not encodable as UTF-8)."""
+    if len(value) > _LONGEST_SUBJECT_VALUE or "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _throttle_subject(kind: str, value: str) -> str:
+    """The counter a login attempt is counted on: named by the value itself, or by its
+    digest when the value could not be stored. The sender chooses both the e-mail and
+    (through a trusted proxy) the address."""
+    if _storable(value):
+        return f"{kind}:{value}"
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{kind}#{digest}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,19 +313,32 @@ class IdentityService:
     # Logging in
 
     def login(self, email: str, password: str, remote_addr: str) -> tuple[User, NewSession]:
+        """A session for the right password, within the limits on failed logins.
+
+        The attempt is counted against the account and the client address before
+        the password is checked, in one transaction with conditional increments,
+        so a burst of concurrent guesses gets no more checks than the limit. A
+        successful login gives its attempts back: only failures use them up.
+        """
         now = self.clock()
         email = normalize_email(email)
-        subjects = [f"email:{email}", f"ip:{remote_addr}"]
-        since = now - self.policy.window
-        with self.uow.read() as repos:
-            if any(
-                repos.login_attempts.failures_since(s, since) >= self.policy.max_failures
-                for s in subjects
-            ):
-                raise RateLimited("too many failed logins; try again later")
-            found = repos.users.credentials(email)
+        limits = (
+            (_throttle_subject("account", email), self.policy.max_failures),
+            (_throttle_subject("address", remote_addr), self.policy.max_failures_per_address),
+        )
+        expired = now - self.policy.window
+        with self.uow.write() as repos:
+            taken = []
+            for subject, limit in limits:
+                window_start = repos.login_throttle.take(subject, limit, now, expired)
+                if window_start is None:  # raising rolls back what this attempt counted
+                    raise RateLimited("too many failed logins; try again later")
+                taken.append((subject, window_start))
+            # No user has an e-mail address that could not be stored.
+            found = repos.users.credentials(email) if _storable(email) else None
         user, password_hash = found if found else (None, None)
-        # Verify even when no user matched, so timing does not reveal addresses.
+        # Verify even when no user matched, so timing does not reveal addresses; outside
+        # the transaction, as argon2 is slow on purpose.
         ok = (
             self.passwords.verify(password_hash, password)
             and user is not None
@@ -302,13 +346,14 @@ class IdentityService:
         )
         if not ok or user is None:
             with self.uow.write() as repos:
-                repos.login_attempts.forget_before(since)
-                repos.login_attempts.record_failure(subjects, now)
+                repos.login_throttle.forget_expired(expired, FORGET_AT_ONCE)
             raise Unauthenticated("wrong e-mail address or password")
-        return user, self.start_session(user)
+        with self.uow.write() as repos:
+            for subject, window_start in taken:
+                repos.login_throttle.give_back(subject, window_start)
+            return user, self._add_session(repos, user, self.clock())
 
-    def start_session(self, user: User) -> NewSession:
-        now = self.clock()
+    def _add_session(self, repos: Repositories, user: User, now: datetime) -> NewSession:
         token = new_secret()
         session = _SessionValues(
             new_id(),
@@ -318,9 +363,8 @@ class IdentityService:
             now,
             now + self.policy.session_ttl,
         )
-        with self.uow.write() as repos:
-            repos.sessions.remove_expired(now)
-            repos.sessions.add(session, hash_secret(token))
+        repos.sessions.remove_expired(now)
+        repos.sessions.add(session, hash_secret(token))
         return NewSession(token, session.csrf_token, session.expires_at)
 
     def authenticate_session(self, token: str) -> SessionInfo:

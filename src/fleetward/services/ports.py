@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -65,10 +65,22 @@ class Sessions(Protocol):
     def remove_expired(self, now: datetime) -> int: ...
 
 
-class LoginAttempts(Protocol):
-    def failures_since(self, subject: str, since: datetime) -> int: ...
-    def record_failure(self, subjects: Sequence[str], at: datetime) -> None: ...
-    def forget_before(self, before: datetime) -> None: ...
+class LoginThrottle(Protocol):
+    def take(self, subject: str, limit: int, now: datetime, expired: datetime) -> datetime | None:
+        """Count one attempt against `subject` unless `limit` are counted in its window
+        (a window that started at or before `expired` starts again at `now`): the start
+        of the window it was counted in, or None at the limit. Atomic against
+        concurrent takes."""
+        ...
+
+    def give_back(self, subject: str, window_start: datetime) -> None:
+        """Uncount an attempt taken in that window (none if the window has moved on)."""
+        ...
+
+    def forget_expired(self, expired: datetime, at_most: int) -> None:
+        """Delete up to `at_most` counters whose window started at or before `expired`,
+        skipping any another transaction holds (so it never waits on a login)."""
+        ...
 
 
 class AuditLog(Protocol):
@@ -94,7 +106,7 @@ class Repositories(Protocol):
     @property
     def sessions(self) -> Sessions: ...
     @property
-    def login_attempts(self) -> LoginAttempts: ...
+    def login_throttle(self) -> LoginThrottle: ...
     @property
     def clients(self) -> ScopedRows[Client]: ...
     @property

@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from fleetward.adapters.storage import hot_sql, schema
 from fleetward.adapters.storage.hot_sql import cached_statement
+from fleetward.adapters.storage.login_throttle import LoginThrottleRepository
 from fleetward.domain.audit import GENESIS_HASH, AuditEntry, entry_hash
 from fleetward.domain.errors import Conflict, InvalidInput
 from fleetward.domain.identity import Role
@@ -356,28 +357,6 @@ class SessionRepository:
         return self.conn.execute(delete(t).where(t.c.expires_at <= now)).rowcount
 
 
-class LoginAttemptRepository:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-
-    def failures_since(self, subject: str, since: datetime) -> int:
-        t = schema.login_attempt
-        return int(
-            self.conn.execute(
-                select(func.count()).select_from(t).where(t.c.subject == subject, t.c.at >= since)
-            ).scalar_one()
-        )
-
-    def record_failure(self, subjects: Sequence[str], at: datetime) -> None:
-        self.conn.execute(
-            insert(schema.login_attempt), [{"subject": s, "at": at} for s in subjects]
-        )
-
-    def forget_before(self, before: datetime) -> None:
-        t = schema.login_attempt
-        self.conn.execute(delete(t).where(t.c.at < before))
-
-
 def _audit_entry(row: Mapping[Any, Any]) -> AuditEntry:
     return _to(AuditEntry, row)
 
@@ -459,7 +438,7 @@ class SqlRepositories(RepositorySet):
     users = repository(UserRepository)
     api_keys = repository(ApiKeyRepository)
     sessions = repository(SessionRepository)
-    login_attempts = repository(LoginAttemptRepository)
+    login_throttle = repository(LoginThrottleRepository)
     clients = repository(lambda conn: TenantRows(conn, schema.client, Client))
     sites = repository(lambda conn: TenantRows(conn, schema.site, Site))
 

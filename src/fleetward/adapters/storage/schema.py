@@ -128,16 +128,18 @@ user_session = Table(
     Column("expires_at", UTCDateTime, nullable=False),
 )
 
-login_attempt = Table(
-    "login_attempt",
+# One row per thing logins are limited by ("account:<e-mail>", "address:<ip>"): the
+# attempts counted in its current window, failures and attempts still being checked.
+# A login takes an attempt with one conditional upsert before it checks the password,
+# so concurrent attempts cannot all pass a limit that none of them has recorded yet.
+login_throttle = Table(
+    "login_throttle",
     metadata,
-    Column(
-        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    ),
-    # "email:<address>" or "ip:<address>": one counter table for both limits.
-    Column("subject", String(300), nullable=False),
-    Column("at", UTCDateTime, nullable=False),
-    Index(None, "subject", "at"),
+    Column("subject", String(300), primary_key=True),
+    Column("window_start", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    # Expired windows are deleted oldest first.
+    Index(None, "window_start"),
 )
 
 client = Table(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -9,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from fleetward.bootstrap import Container
 from fleetward.domain.errors import Forbidden, Unauthenticated
+from fleetward.domain.forwarding import TrustedProxies
 from fleetward.domain.identity import Principal
 from fleetward.domain.tokens import same_secret
 from fleetward.services.identity import SessionInfo
@@ -32,6 +34,21 @@ async def container(request: Request) -> Container:
 
 
 ContainerDep = Annotated[Container, Depends(container)]
+
+
+@functools.lru_cache(maxsize=4)
+def _trusted_proxies(setting: str) -> TrustedProxies:
+    return TrustedProxies.parse(setting)
+
+
+def client_address(request: Request, c: Container) -> str:
+    """Where the request came from: the connecting address, or what the trusted proxies
+    of FLEETWARD_FORWARDED_ALLOW_IPS say it was. Decided here as well as by `fleetward
+    serve`'s uvicorn, so it holds under any server (the rule gives the same answer
+    when applied twice)."""
+    peer = request.client.host if request.client else "unknown"
+    forwarded_for = request.headers.getlist("x-forwarded-for")
+    return _trusted_proxies(c.settings.forwarded_allow_ips).client_address(peer, forwarded_for)
 
 
 def session_of(request: Request, c: Container) -> SessionInfo | None:

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fleetward.domain import errors
@@ -100,6 +101,10 @@ def response_for(exc: Exception) -> JSONResponse:
     if isinstance(exc, DBAPIError):
         log.error("storage_error", error=str(exc.orig))
         return error_response(503, "storage_unavailable", "storage failed; retry later")
+    if isinstance(exc, PoolTimeout):
+        # Every database connection stayed busy for the pool's whole timeout.
+        log.error("storage_busy", error=str(exc))
+        return error_response(503, "storage_unavailable", "storage is busy; retry later")
     log.error("unhandled_error", exc_info=exc)
     return error_response(500, "internal", "internal error")
 

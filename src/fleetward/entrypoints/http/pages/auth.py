@@ -12,7 +12,12 @@ from fastapi.responses import RedirectResponse, Response
 
 from fleetward.domain.errors import RateLimited, Unauthenticated
 from fleetward.domain.tokens import same_secret
-from fleetward.entrypoints.http.deps import SESSION_COOKIE, ContainerDep, session_of
+from fleetward.entrypoints.http.deps import (
+    SESSION_COOKIE,
+    ContainerDep,
+    client_address,
+    session_of,
+)
 from fleetward.entrypoints.http.pages.common import (
     LANDING,
     FormSessionDep,
@@ -89,9 +94,8 @@ def login(
     if not cookie or not csrf_token or not same_secret(cookie, csrf_token):
         message = "The login form expired or was sent from elsewhere; please log in again."
         return _login_page(request, next_path, 403, email, message)
-    remote_addr = request.client.host if request.client else "unknown"
     try:
-        _, new = c.identity.login(email, password, remote_addr)
+        _, new = c.identity.login(email, password, client_address(request, c))
     except Unauthenticated:
         return _login_page(request, next_path, 401, email, "wrong e-mail address or password")
     except RateLimited as exc:
