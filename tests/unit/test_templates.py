@@ -204,6 +204,7 @@ SAME_AS_JINJA = [
     "{{ message|replace('%', ' percent') }} {{ message|replace(' ', '_', 2) }}",
     "{{ '  pad  '|trim }}|{{ '--x--'|trim('-') }}|{{ device|center(12) }}|",
     "{{ message|length }} {{ message|count }} {{ 5|string }}",
+    "{{ none|upper }} {{ 5|center(5) }} {{ true|lower }}",
     "{{ 'a\nb\n\nc'|indent(2) }}|{{ 'a\nb\n\nc'|indent(2, true, true) }}",
     "{{ message|wordwrap(10) }}|{{ message|wordwrap(10, false, '|') }}",
     "{{ severity == 'critical' and client != '' }} {{ site or 'none' }} {{ 1 < 2 < 3 }}",

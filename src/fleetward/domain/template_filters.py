@@ -69,7 +69,8 @@ class FilterSpec:
 
 
 def _text(value: object) -> str:
-    return "" if value is None else str(value)
+    # As Jinja's filters take it: `none|upper` is "NONE", `5|center(3)` is " 5 ".
+    return value if isinstance(value, str) else str(value)
 
 
 def _case(change: Callable[[str], str]) -> Callable[..., object]:
