@@ -18,8 +18,6 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from jinja2 import TemplateError
-from jinja2.exceptions import SecurityError
 
 from fleetward.domain.alerts import (
     OPEN_STATUSES,
@@ -35,7 +33,12 @@ from fleetward.domain.ids import new_id
 from fleetward.domain.integrations import Asset, Integration, resolve_client
 from fleetward.domain.maintenance import MaintenanceWindow
 from fleetward.domain.rules import AlertRule, evaluate
-from fleetward.domain.templates import render
+from fleetward.domain.templates import (
+    MAX_DESCRIPTION_CHARS,
+    MAX_TITLE_CHARS,
+    TemplateRenderError,
+    render,
+)
 from fleetward.domain.tickets import (
     SEVERITY_PRIORITY,
     Comment,
@@ -495,16 +498,22 @@ class AlertPipeline:
             "occurred_at": event.occurred_at.isoformat(),
         }
         rendered = []
-        for source, fallback in zip(templates, (title, description), strict=True):
+        fields = ("title_template", "description_template")
+        caps = (MAX_TITLE_CHARS, MAX_DESCRIPTION_CHARS)
+        for name, source, fallback, cap in zip(
+            fields, templates, (title, description), caps, strict=True
+        ):
             if not source:
                 rendered.append(fallback)
                 continue
             try:
-                rendered.append(render(source, variables) or fallback)
-            except (TemplateError, SecurityError, ValueError, TypeError) as error:
+                rendered.append(render(source, variables, cap) or fallback)
+            except TemplateRenderError as error:
                 # A broken template must not lose the ticket: fall back and say so.
-                trace.setdefault("template_errors", []).append(f"{type(error).__name__}: {error}")
+                trace.setdefault("template_errors", []).append(f"{name}: {error}")
                 rendered.append(fallback)
+        # A rendered title is within MAX_TITLE_CHARS already; the default one is cut at
+        # the column's width.
         return rendered[0][:500], rendered[1]
 
     def _comment(self, repos: Any, ticket: Ticket, body: str, now: datetime) -> None:

@@ -20,7 +20,13 @@ from fleetward.domain.errors import InvalidInput
 from fleetward.domain.identity import Access
 from fleetward.domain.pagination import MAX_LIMIT
 from fleetward.domain.rules import AlertRule, RuleActions, RuleConditions, compile_pattern
-from fleetward.domain.templates import TEMPLATE_VARIABLES, check_template
+from fleetward.domain.template_filters import FILTERS
+from fleetward.domain.templates import (
+    MAX_DESCRIPTION_CHARS,
+    MAX_TITLE_CHARS,
+    TEMPLATE_VARIABLES,
+    check_template,
+)
 from fleetward.domain.tenancy import clean_name
 from fleetward.domain.tickets import StatusKind
 from fleetward.entrypoints.http.deps import ContainerDep
@@ -200,6 +206,9 @@ def _editor(
         users=[{"id": u.id, "name": u.display_name or u.email} for u in lookups.users(c, who)],
         closed_statuses=closed,
         variables=TEMPLATE_VARIABLES,
+        filters=sorted(FILTERS),
+        title_cap=MAX_TITLE_CHARS,
+        description_cap=f"{MAX_DESCRIPTION_CHARS:,}",
     )
 
 
