@@ -48,6 +48,8 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 # How long the health probe waits for another process's write lock: a lock held
 # longer already stalls real writes, and /healthz answers within a few seconds.
 PROBE_BUSY_TIMEOUT_MS = 1_000
+OPENED_READ_ONLY = "fleetward_opened_read_only"  # in a pooled connection's info
+MAX_STALE_CONNECTIONS = 32  # more than the pool holds
 T = TypeVar("T")
 # A no-op write on the one-row table every database has: it takes the write
 # lock and, on SQLite, appends one page to the WAL, as every commit must; it
@@ -132,7 +134,11 @@ class Database:
         )
 
         @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        def _on_connect(dbapi_conn: Any, record: Any) -> None:
+            # SQLite opens a file it may not write read-only, and the connection
+            # stays so: it must not be handed to a writer once the file is
+            # writable again (its BEGIN succeeds; its first write fails).
+            record.info[OPENED_READ_ONLY] = not self._file_writable()
             # Let SQLAlchemy's begin event emit BEGIN itself (pysqlite's own
             # transaction handling would start transactions lazily).
             dbapi_conn.isolation_level = None
@@ -201,13 +207,13 @@ class Database:
     def _begin_immediate(self, busy_timeout_ms: int) -> tuple[Connection, RootTransaction]:
         """A pooled connection that began a write transaction.
 
-        A connection that cannot begin for a storage fault is discarded and a
-        fresh one tried once (nothing ran yet): SQLite keeps a connection
-        opened while the file was read-only read-only for good, and a pool
-        hands such connections out long after the file is writable again.
+        A connection opened while the file was read-only, which SQLite keeps
+        read-only for good, or one that cannot begin for a storage fault, is
+        discarded and a fresh one tried once (nothing ran yet): a pool would
+        hand such connections out long after the file is writable again.
         """
         for retry in (True, False):
-            conn = self.engine.connect().execution_options(sqlite_begin="IMMEDIATE")
+            conn = self._writable_connection()
             try:
                 if busy_timeout_ms != SQLITE_BUSY_TIMEOUT_MS:
                     _set_busy_timeout(conn, busy_timeout_ms)
@@ -221,6 +227,17 @@ class Database:
                     raise
         raise AssertionError("unreachable")
 
+    def _writable_connection(self) -> Connection:
+        """A pooled connection not opened read-only (the file is writable now:
+        _check_writable); each opened read-only is discarded on the way."""
+        for _ in range(MAX_STALE_CONNECTIONS):
+            conn = self.engine.connect().execution_options(sqlite_begin="IMMEDIATE")
+            if not conn.info.get(OPENED_READ_ONLY):
+                break
+            conn.invalidate()
+            conn.close()
+        return conn
+
     def _check_writable(self) -> None:
         """Refuse to write a SQLite file this process may no longer write.
 
@@ -232,12 +249,15 @@ class Database:
         writable again. One access() call per transaction, well under a
         microsecond.
         """
-        if (
-            self._file is not None
-            and not os.access(self._file, os.W_OK)
-            and os.path.exists(self._file)  # a new database: SQLite creates it
-        ):
+        if not self._file_writable():
             raise not_writable_error()
+
+    def _file_writable(self) -> bool:
+        return (
+            self._file is None
+            or os.access(self._file, os.W_OK)
+            or not os.path.exists(self._file)  # a new database: SQLite creates it
+        )
 
     @contextmanager
     def _write_now(self) -> Iterator[Connection]:
