@@ -265,8 +265,9 @@ def test_read_only_storage_refuses_writes_and_recovers_without_a_restart(ledger:
                     _set_read_only(server.data_dir, False)
                 _resend(tally, refused, hook)
                 # Writes that take pooled connections, some opened while read-only.
-                for n in range(SENDERS):
-                    made = server.api("POST", "/api/v1/clients", json={"name": f"after {n}"})
+                for _ in range(SENDERS):
+                    name = f"after {uuid.uuid4().hex}"
+                    made = server.api("POST", "/api/v1/clients", json={"name": name})
                     tally.load += 1
                     if made.status_code != 201:
                         tally.unexpected("an API write after the fault", made)

@@ -311,7 +311,7 @@ class Database:
         """The event loop's write connection (the write lock is held)."""
         conn = self._loop_conn
         if conn is None or conn.closed or conn.invalidated:
-            conn = self._loop_conn = self.engine.connect()
+            conn = self._loop_conn = self._writable_connection()
             driver = conn.connection.driver_connection
             assert driver is not None
             driver.execute("PRAGMA busy_timeout=0")
