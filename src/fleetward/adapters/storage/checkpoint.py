@@ -45,6 +45,7 @@ class WalCheckpointer:
         self._start_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.checkpoints = 0  # completed runs, for tests and diagnostics
+        self.failures = 0  # runs that failed (each on a connection then discarded)
 
     @property
     def running(self) -> bool:
@@ -103,6 +104,7 @@ class WalCheckpointer:
             conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as error:
             log.warning("wal_checkpoint_failed", error=str(error))
+            self.failures += 1
             return None
         # A checkpoint syncs the WAL and the database file, as the writers' would.
         conn.execute("PRAGMA synchronous=NORMAL")
@@ -115,6 +117,7 @@ class WalCheckpointer:
         except sqlite3.Error as error:
             # Never fatal: the writers' backstop checkpoints if this one cannot.
             log.warning("wal_checkpoint_failed", error=str(error))
+            self.failures += 1
             return False
         self.checkpoints += 1
         return True
