@@ -220,9 +220,10 @@ def _workspace(account: Account) -> Iterator[Path]:
 
 
 def _record(ledger: Ledger, check: str, tally: Tally, faults: int, losses: int) -> None:
-    ledger.line(check).add(
+    line = ledger.line(check).add(
         load=tally.load, faults=faults, losses=losses, server_errors=tally.server_errors
     )
+    line.note = f"{tally.refused_during_fault} webhooks refused (503) during faults, resent"
 
 
 def _settle(tally: Tally, hook: Hook, check: str, ledger: Ledger, faults: int) -> int:
