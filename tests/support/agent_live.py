@@ -21,6 +21,8 @@ from typing import Any
 
 import httpx
 
+from tests.support.unprivileged import Account
+
 FLEETWARD = str(Path(sys.executable).with_name("fleetward"))
 START_TIMEOUT_S = 30.0
 PASSWORD = "correct horse battery staple"
@@ -48,6 +50,9 @@ class LiveServer:
     process: subprocess.Popen[bytes] | None = None
     api_key: str = ""
     starts: int = 0
+    # Run as this account (tests/support/unprivileged.py); None: as the tests run.
+    account: Account | None = None
+    log_dir: Path | None = None  # default: the data directory
 
     @property
     def url(self) -> str:
@@ -57,14 +62,23 @@ class LiveServer:
         found = ["--data-dir", str(self.data_dir)]
         return found + (["--database-url", self.database_url] if self.database_url else [])
 
+    def _command(self, *args: str) -> list[str]:
+        program = [*self.account.python, "-m", "fleetward"] if self.account else [FLEETWARD]
+        return [*program, *self._global_options(), *args]
+
+    def _options(self) -> dict[str, Any]:
+        if self.account is None:
+            return {"env": _env()}
+        return {"env": _env(self.account.env), "cwd": "/", **self.account.popen_options()}
+
     def _cli(self, *args: str, stdin: str = "") -> str:
         done = subprocess.run(
-            [FLEETWARD, *self._global_options(), *args],
+            self._command(*args),
             input=stdin.encode(),
             capture_output=True,
-            env=_env(),
             timeout=60,
             check=False,
+            **self._options(),
         )
         assert done.returncode == 0, done.stderr.decode()
         return done.stdout.decode()
@@ -81,13 +95,13 @@ class LiveServer:
         self.api_key = self._cli("apikey", "create", "--email", email, "--name", "tests").strip()
 
     def start(self) -> None:
-        log = (self.data_dir / f"server-{self.starts}.log").open("wb")
+        log = ((self.log_dir or self.data_dir) / f"server-{self.starts}.log").open("wb")
         self.starts += 1
         self.process = subprocess.Popen(
-            [FLEETWARD, *self._global_options(), "serve", "--port", str(self.port)],
+            self._command("serve", "--port", str(self.port)),
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=_env(),
+            **self._options(),
         )
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:

@@ -77,3 +77,29 @@ def test_a_nudge_after_close_starts_nothing(tmp_path: Path) -> None:
     checkpointer.nudge()
     assert checkpointer.checkpoints == 0
     assert not checkpointer.running
+
+
+def test_a_connection_that_failed_is_reopened_and_checkpoints_resume(tmp_path: Path) -> None:
+    """The thread keeps going after a failure, on a fresh connection: here the path
+    cannot be opened at first (a directory stands there), then holds a database."""
+    path = tmp_path / "later.db"
+    path.mkdir()
+    checkpointer = WalCheckpointer(str(path), pause=0.01)
+    try:
+        checkpointer.nudge()
+        deadline = time.monotonic() + 10
+        while checkpointer.failures == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert checkpointer.failures == 1
+        path.rmdir()
+        writer = sqlite3.connect(path, isolation_level=None)
+        writer.execute("PRAGMA journal_mode=WAL")
+        writer.execute("CREATE TABLE item (n INTEGER PRIMARY KEY)")
+        checkpointer.nudge()
+        deadline = time.monotonic() + 10
+        while checkpointer.checkpoints == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert checkpointer.checkpoints == 1
+        writer.close()
+    finally:
+        checkpointer.close()

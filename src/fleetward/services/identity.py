@@ -306,8 +306,10 @@ class IdentityService:
         if key is None or user is None or user.disabled:
             raise Unauthenticated("invalid API key")
         if key.last_used_at is None or now - key.last_used_at > LAST_USED_GRANULARITY:
-            with self.uow.write() as repos:
-                repos.api_keys.update(key.tenant_id, key.id, last_used_at=now)
+            # Best effort: while writes fail, reads with an API key still answer.
+            self.uow.try_write(
+                lambda repos: repos.api_keys.update(key.tenant_id, key.id, last_used_at=now)
+            )
         return Principal(user.tenant_id, user.id, user.email, user.role, api_key_id=key.id)
 
     # Logging in

@@ -178,6 +178,12 @@ class UnitOfWork(Protocol):
         """run_write() for a caller on the event loop, which it must not block."""
         ...
 
+    def try_write(self, job: Callable[[Repositories], object]) -> bool:
+        """`job` in a write transaction, or not at all when the store refuses
+        writes (read-only, full, unreachable): False then. For bookkeeping that
+        no request should fail for, such as a read's note of when a key was used."""
+        ...
+
 
 class PasswordHasher(Protocol):
     def hash(self, password: str) -> str: ...

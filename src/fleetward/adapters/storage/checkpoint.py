@@ -45,6 +45,7 @@ class WalCheckpointer:
         self._start_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.checkpoints = 0  # completed runs, for tests and diagnostics
+        self.failures = 0  # runs that failed (each on a connection then discarded)
 
     @property
     def running(self) -> bool:
@@ -77,26 +78,46 @@ class WalCheckpointer:
             thread.join()
 
     def _run(self) -> None:
-        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        conn: sqlite3.Connection | None = None
         try:
-            # A checkpoint syncs the WAL and the database file, as the writers' would.
-            conn.execute("PRAGMA synchronous=NORMAL")
             while True:
                 self._wanted.wait()
                 if self._closing.is_set():
                     return
                 self._wanted.clear()
-                self._checkpoint(conn)
+                if conn is None:
+                    conn = self._connect()
+                if conn is not None and not self._checkpoint(conn):
+                    # A connection that failed is not trusted again: one opened while
+                    # the file was read-only, say, would stay so. The next nudge
+                    # opens a fresh one.
+                    conn.close()
+                    conn = None
                 if self._closing.wait(self._pause):
                     return
         finally:
-            conn.close()
+            if conn is not None:
+                conn.close()
 
-    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+    def _connect(self) -> sqlite3.Connection | None:
+        try:
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as error:
+            log.warning("wal_checkpoint_failed", error=str(error))
+            self.failures += 1
+            return None
+        # A checkpoint syncs the WAL and the database file, as the writers' would.
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+
+    def _checkpoint(self, conn: sqlite3.Connection) -> bool:
+        """One PASSIVE checkpoint; whether it ran."""
         try:
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         except sqlite3.Error as error:
             # Never fatal: the writers' backstop checkpoints if this one cannot.
             log.warning("wal_checkpoint_failed", error=str(error))
-            return
+            self.failures += 1
+            return False
         self.checkpoints += 1
+        return True

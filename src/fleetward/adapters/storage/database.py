@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -18,13 +19,22 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+import structlog
+from sqlalchemy import Connection, Engine, RootTransaction, create_engine, event, text
+from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.exc import DBAPIError
 
 from fleetward.adapters.storage.agent_repositories import AgentRepositories
 from fleetward.adapters.storage.alert_repositories import PipelineRepositories
 from fleetward.adapters.storage.checkpoint import BACKSTOP_FRAMES, WalCheckpointer
+from fleetward.adapters.storage.faults import (
+    WriteOutcomes,
+    discards_connection,
+    fault_reason,
+    not_writable_error,
+)
 from fleetward.adapters.storage.group_commit import GroupCommitWriter, WriterBusy
+from fleetward.adapters.storage.health import StorageHealth
 from fleetward.adapters.storage.repositories import SqlRepositories
 
 
@@ -33,8 +43,19 @@ class AllRepositories(SqlRepositories, PipelineRepositories, AgentRepositories):
     transaction touches a few of some thirty)."""
 
 
+log = structlog.get_logger("fleetward.storage")
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# How long the health probe waits for another process's write lock: a lock held
+# longer already stalls real writes, and /healthz answers within a few seconds.
+PROBE_BUSY_TIMEOUT_MS = 1_000
+OPENED_READ_ONLY = "fleetward_opened_read_only"  # in a pooled connection's info
+MAX_STALE_CONNECTIONS = 32  # more than the pool holds
 T = TypeVar("T")
+# A no-op write on the one-row table every database has: it takes the write
+# lock and, on SQLite, appends one page to the WAL, as every commit must; it
+# never grows the database.
+WRITE_PROBE = "UPDATE alembic_version SET version_num = version_num"
+READ_PROBE = "SELECT 1 FROM alembic_version"
 
 
 def normalize_url(url: str) -> str:
@@ -72,9 +93,11 @@ class Database:
         self._write_lock = threading.Lock()
         self._loop_conn: Connection | None = None
         database = make_url(self.url).database if self.is_sqlite else None
-        self._checkpointer = (
-            WalCheckpointer(database) if database and database != ":memory:" else None
-        )
+        self._file = database if database and database != ":memory:" else None
+        self._checkpointer = WalCheckpointer(self._file) if self._file else None
+        # Storage faults of real writes, and what the database can do, for /healthz.
+        self.write_outcomes = WriteOutcomes()
+        self.health = StorageHealth(self)
         self.engine = self._make_engine()
         self._writer = (
             GroupCommitWriter(self.write, transaction_now=self._write_now)
@@ -84,16 +107,25 @@ class Database:
 
     def _make_engine(self) -> Engine:
         if not self.is_sqlite:
-            return create_engine(
+            engine = create_engine(
                 self.url,
                 pool_pre_ping=True,
                 pool_size=10,
                 max_overflow=20,
                 json_serializer=json_text,
             )
-        database = make_url(self.url).database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+            @event.listens_for(engine, "handle_error")
+            def _on_error(context: ExceptionContext) -> None:
+                # A session opened while the database was read-only (a standby, or
+                # default_transaction_read_only) stays so: as for a lost server,
+                # discard it and every pooled session opened before.
+                if discards_connection(context.original_exception):
+                    context.is_disconnect = True
+
+            return engine
+        if self._file:
+            Path(self._file).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             self.url,
             connect_args={"check_same_thread": False, "timeout": 10},
@@ -102,7 +134,11 @@ class Database:
         )
 
         @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        def _on_connect(dbapi_conn: Any, record: Any) -> None:
+            # SQLite opens a file it may not write read-only, and the connection
+            # stays so: it must not be handed to a writer once the file is
+            # writable again (its BEGIN succeeds; its first write fails).
+            record.info[OPENED_READ_ONLY] = not self._file_writable()
             # Let SQLAlchemy's begin event emit BEGIN itself (pysqlite's own
             # transaction handling would start transactions lazily).
             dbapi_conn.isolation_level = None
@@ -128,15 +164,100 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """One transaction that may write; committed when the block ends cleanly."""
-        if not self.is_sqlite:
-            with self.engine.begin() as conn:
-                yield conn
-            return
-        with self._write_lock, self.engine.connect() as conn:
-            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-            with conn.begin():
-                yield conn
+        with self._writing(self.write_outcomes) as conn:
+            yield conn
+
+    @contextmanager
+    def _writing(
+        self, outcomes: WriteOutcomes | None, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
+    ) -> Iterator[Connection]:
+        """write(), noting its storage fault or success in `outcomes`, if given."""
+        try:
+            if self.is_sqlite:
+                with self._write_lock, self._sqlite_transaction(busy_timeout_ms) as conn:
+                    yield conn
+            else:
+                with self.engine.begin() as conn:
+                    yield conn
+        except BaseException as error:
+            if outcomes is not None and (reason := fault_reason(error)):
+                outcomes.failed(reason)
+            raise
+        if outcomes is not None:
+            outcomes.succeeded()
         self._committed()
+
+    @contextmanager
+    def _sqlite_transaction(self, busy_timeout_ms: int) -> Iterator[Connection]:
+        """A pooled connection in BEGIN IMMEDIATE (the write lock is held),
+        discarded when a storage fault leaves it unfit."""
+        self._check_writable()
+        conn, transaction = self._begin_immediate(busy_timeout_ms)
+        try:
+            with transaction:
+                yield conn
+        except BaseException as error:
+            _discard_if_broken(conn, error)
+            raise
+        finally:
+            if busy_timeout_ms != SQLITE_BUSY_TIMEOUT_MS:
+                _set_busy_timeout(conn, SQLITE_BUSY_TIMEOUT_MS)
+            conn.close()
+
+    def _begin_immediate(self, busy_timeout_ms: int) -> tuple[Connection, RootTransaction]:
+        """A pooled connection that began a write transaction.
+
+        A connection opened while the file was read-only, which SQLite keeps
+        read-only for good, or one that cannot begin for a storage fault, is
+        discarded and a fresh one tried once (nothing ran yet): a pool would
+        hand such connections out long after the file is writable again.
+        """
+        for retry in (True, False):
+            conn = self._writable_connection()
+            try:
+                if busy_timeout_ms != SQLITE_BUSY_TIMEOUT_MS:
+                    _set_busy_timeout(conn, busy_timeout_ms)
+                return conn, conn.begin()
+            except BaseException as error:
+                discarded = _discard_if_broken(conn, error)
+                if busy_timeout_ms != SQLITE_BUSY_TIMEOUT_MS:
+                    _set_busy_timeout(conn, SQLITE_BUSY_TIMEOUT_MS)
+                conn.close()
+                if not (retry and discarded):
+                    raise
+        raise AssertionError("unreachable")
+
+    def _writable_connection(self) -> Connection:
+        """A pooled connection not opened read-only (the file is writable now:
+        _check_writable); each opened read-only is discarded on the way."""
+        for _ in range(MAX_STALE_CONNECTIONS):
+            conn = self.engine.connect().execution_options(sqlite_begin="IMMEDIATE")
+            if not conn.info.get(OPENED_READ_ONLY):
+                break
+            conn.invalidate()
+            conn.close()
+        return conn
+
+    def _check_writable(self) -> None:
+        """Refuse to write a SQLite file this process may no longer write.
+
+        A connection opened before the file (or its file system) was made
+        read-only keeps writing through its open file handle, while any
+        connection opened since, and this server after a restart, cannot.
+        Whether a write landed would depend on the connection it drew; every
+        write is refused instead (503, retry later) until the file is
+        writable again. One access() call per transaction, well under a
+        microsecond.
+        """
+        if not self._file_writable():
+            raise not_writable_error()
+
+    def _file_writable(self) -> bool:
+        return (
+            self._file is None
+            or os.access(self._file, os.W_OK)
+            or not os.path.exists(self._file)  # a new database: SQLite creates it
+        )
 
     @contextmanager
     def _write_now(self) -> Iterator[Connection]:
@@ -146,11 +267,14 @@ class Database:
         It runs on a connection of its own, kept open and set never to wait for
         SQLite's lock, so a batch pays neither a pool checkout and the rollback
         of its return nor two busy-timeout changes: on the webhook route those
-        were a tenth of a trigger.
+        were a tenth of a trigger. A storage fault discards that connection
+        (the next batch opens another); the writer's thread, which runs the
+        failed batch again, notes the fault.
         """
         if not self._write_lock.acquire(blocking=False):
             raise WriterBusy
         try:
+            self._check_writable()
             conn = self._loop_connection()
             driver = conn.connection.driver_connection
             assert driver is not None
@@ -161,16 +285,22 @@ class Database:
             except sqlite3.OperationalError as error:
                 if _is_busy(error):
                     raise WriterBusy from error
+                self._drop_loop_connection(error)
                 raise
             try:
                 transaction = conn.begin()  # adopts the driver's transaction (_on_begin)
             except BaseException:
                 driver.rollback()
                 raise
-            with transaction:
-                yield conn
+            try:
+                with transaction:
+                    yield conn
+            except BaseException as error:
+                self._drop_loop_connection(error)
+                raise
         finally:
             self._write_lock.release()
+        self.write_outcomes.succeeded()
         self._committed()
 
     def _committed(self) -> None:
@@ -181,11 +311,18 @@ class Database:
         """The event loop's write connection (the write lock is held)."""
         conn = self._loop_conn
         if conn is None or conn.closed or conn.invalidated:
-            conn = self._loop_conn = self.engine.connect()
+            conn = self._loop_conn = self._writable_connection()
             driver = conn.connection.driver_connection
             assert driver is not None
             driver.execute("PRAGMA busy_timeout=0")
         return conn
+
+    def _drop_loop_connection(self, error: BaseException) -> None:
+        """Discard the loop's connection if `error` left it unfit (the write lock is held)."""
+        conn = self._loop_conn
+        if conn is not None and _discard_if_broken(conn, error):
+            self._loop_conn = None
+            conn.close()
 
     def run_write(self, job: Callable[[Connection], T]) -> T:
         """`job` in a write transaction, answered once committed.
@@ -209,12 +346,27 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A consistent read-only snapshot."""
-        with self.engine.connect() as conn, conn.begin():
-            yield conn
-
-    def ping(self) -> None:
         with self.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+            try:
+                with conn.begin():
+                    yield conn
+            except BaseException as error:
+                _discard_if_broken(conn, error)
+                raise
+
+    def probe_read(self) -> None:
+        """Read a row of a real table: raises when reads fail."""
+        with self.read() as conn:
+            conn.execute(text(READ_PROBE)).fetchall()
+
+    def probe_write(self) -> None:
+        """Commit a write that changes nothing, on the path real writes take (the
+        write lock, the read-only check, BEGIN IMMEDIATE, the WAL): raises when
+        writes fail. Not counted among real writes' outcomes: a full disk may
+        take this one page and still refuse a webhook's dozen. On SQLite it
+        waits at most PROBE_BUSY_TIMEOUT_MS for another process's lock."""
+        with self._writing(None, PROBE_BUSY_TIMEOUT_MS) as conn:
+            conn.execute(text(WRITE_PROBE))
 
     def dispose(self) -> None:
         if self._writer is not None:
@@ -226,6 +378,25 @@ class Database:
                 self._loop_conn.close()
                 self._loop_conn = None
         self.engine.dispose()
+
+
+def _set_busy_timeout(conn: Connection, milliseconds: int) -> None:
+    """On the driver: through SQLAlchemy the PRAGMA would begin a transaction."""
+    if conn.closed or conn.invalidated:
+        return
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    driver.execute(f"PRAGMA busy_timeout={milliseconds}")
+
+
+def _discard_if_broken(conn: Connection, error: BaseException) -> bool:
+    """Invalidate `conn` (the pool opens a fresh one in its place) when `error`
+    is a storage fault that leaves it unfit; whether it was."""
+    if not discards_connection(error):
+        return False
+    if not conn.closed and not conn.invalidated:
+        conn.invalidate()
+    return True
 
 
 class SqlUnitOfWork:
@@ -249,3 +420,15 @@ class SqlUnitOfWork:
 
     async def run_write_async(self, job: Callable[[AllRepositories], T]) -> T:
         return await self.db.run_write_async(lambda conn: job(AllRepositories(conn)))
+
+    def try_write(self, job: Callable[[AllRepositories], object]) -> bool:
+        try:
+            with self.db.write() as conn:
+                job(AllRepositories(conn))
+        except DBAPIError as error:
+            reason = fault_reason(error)
+            if reason is None:
+                raise
+            log.warning("write_skipped", reason=reason)
+            return False
+        return True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -140,6 +140,15 @@ class AuditEntryOut(BaseModel):
     hash: str
 
 
+class DatabaseHealthOut(BaseModel):
+    read: bool
+    write: bool
+    reason: str | None = Field(description="Why reads or writes fail, in a few words")
+
+
 class Health(BaseModel):
-    status: str
-    database: str
+    status: Literal["ok", "degraded", "unavailable"] = Field(
+        description="ok: reads and writes work; degraded: reads work, writes fail (200); "
+        "unavailable: reads fail (503)"
+    )
+    database: DatabaseHealthOut
