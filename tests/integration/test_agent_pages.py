@@ -542,13 +542,23 @@ def test_the_events_tab_queries_the_agent_over_its_channel(
     client: TestClient, tenant: TenantFixture
 ) -> None:
     agent = enrolled_agent(client, tenant)
-    log_in(client, tenant.operator.email)
+    csrf = log_in(client, tenant.operator.email)
+    path = f"/agents/{agent.id}/events"
     found = {"ok": True, "data": {"records": RECORDS}}
     with AgentChannel(client, agent.key, answer=answering(found)) as channel:
         assert channel.next_frame()["type"] == "welcome"
-        page = client.get(
-            f"/agents/{agent.id}/events?log=System&level=warning&event_id=7&source=disk"
-            "&since=2026-03-01T00:00&until=2026-03-02T00:00&limit=20"
+        page = client.post(
+            path,
+            data={
+                "log": "System",
+                "level": "warning",
+                "event_id": "7",
+                "source": "disk",
+                "since": "2026-03-01T00:00",
+                "until": "2026-03-02T00:00",
+                "limit": "20",
+                "csrf_token": csrf,
+            },
         )
         assert page.status_code == 200
         assert [c["args"] for c in channel.commands] == [
@@ -570,38 +580,62 @@ def test_the_events_tab_queries_the_agent_over_its_channel(
             "the row opens to the record"
         )
 
-        bad = client.get(f"/agents/{agent.id}/events?log=System&event_id=big")
+        bad = client.post(path, data={"log": "System", "event_id": "big", "csrf_token": csrf})
         assert bad.status_code == 422 and "event_id must be a whole number" in bad.text
         assert len(channel.commands) == 1, "a bad filter never reaches the agent"
 
         # Reading a log runs a command on the machine: not for the readonly role.
         client.cookies.clear()
-        log_in(client, tenant.readonly.email)
-        refused = client.get(f"/agents/{agent.id}/events?log=System")
+        csrf = log_in(client, tenant.readonly.email)
+        refused = client.post(path, data={"log": "System", "csrf_token": csrf})
         assert refused.status_code == 200 and "operators and admins may do it" in refused.text
         assert len(channel.commands) == 1, "the agent was not asked for the readonly user"
+
+
+def test_only_the_events_form_post_with_its_csrf_token_asks_the_agent(
+    client: TestClient, tenant: TenantFixture
+) -> None:
+    """Asking runs a command on the machine: a link (GET) from another site, or a
+    forged form without the session's token, must not."""
+    agent = enrolled_agent(client, tenant)
+    csrf = log_in(client, tenant.operator.email)
+    path = f"/agents/{agent.id}/events"
+    found = {"ok": True, "data": {"records": RECORDS}}
+    with AgentChannel(client, agent.key, answer=answering(found)) as channel:
+        assert channel.next_frame()["type"] == "welcome"
+        link = client.get(f"{path}?log=Security&source=disk")
+        assert link.status_code == 200 and 'value="Security"' in link.text, "filled, not sent"
+        assert rows(link, "data-level") == []
+        forged = client.post(path, data={"log": "Security"})
+        assert forged.status_code == 403
+        wrong = client.post(path, data={"log": "Security", "csrf_token": "not-the-token"})
+        assert wrong.status_code == 403
+        assert channel.commands == [], "the agent was never asked"
+        asked = client.post(path, data={"log": "Security", "csrf_token": csrf})
+        assert asked.status_code == 200 and len(rows(asked, "data-level")) == 2
+        assert [c["args"]["log"] for c in channel.commands] == ["Security"]
 
 
 def test_the_events_tab_explains_an_offline_agent_a_time_out_and_a_failure(
     client: TestClient, container: Container, tenant: TenantFixture
 ) -> None:
     agent = enrolled_agent(client, tenant)
-    log_in(client, tenant.operator.email)
-    path = f"/agents/{agent.id}/events?log=System"
-    offline = client.get(path)
+    query = {"log": "System", "csrf_token": log_in(client, tenant.operator.email)}
+    path = f"/agents/{agent.id}/events"
+    offline = client.post(path, data=query)
     assert offline.status_code == 409 and "The agent is offline" in offline.text
 
     failed = {"ok": False, "error": "Get-WinEvent: the channel Foo was not found"}
     with AgentChannel(client, agent.key, answer=answering(failed)) as channel:
         assert channel.next_frame()["type"] == "welcome"
-        answer = client.get(path)
+        answer = client.post(path, data=query)
         assert answer.status_code == 502
         assert "the channel Foo was not found" in html.unescape(answer.text)
 
     container.control.command_timeout = 0.3  # the real wait is 15 s
     with AgentChannel(client, agent.key) as channel:  # answers nothing
         assert channel.next_frame()["type"] == "welcome"
-        late = client.get(path)
+        late = client.post(path, data=query)
         assert late.status_code == 504 and "No answer within 15 s" in late.text
         assert channel.next_frame()["type"] == "command"
 
