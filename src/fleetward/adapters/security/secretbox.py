@@ -8,6 +8,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from fleetward.adapters.private_files import make_private_dir
+
 
 class FernetSecretBox:
     def __init__(self, key: bytes) -> None:
@@ -37,7 +39,7 @@ def load_or_create_key(configured: str, data_dir: Path) -> bytes:
     path = data_dir / "secret.key"
     if path.exists():
         return path.read_bytes().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(data_dir)
     key = Fernet.generate_key()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:

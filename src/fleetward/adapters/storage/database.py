@@ -21,6 +21,7 @@ import orjson
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
+from fleetward.adapters.private_files import make_private_dir, make_private_file
 from fleetward.adapters.storage.agent_repositories import AgentRepositories
 from fleetward.adapters.storage.alert_repositories import PipelineRepositories
 from fleetward.adapters.storage.checkpoint import BACKSTOP_FRAMES, WalCheckpointer
@@ -92,8 +93,9 @@ class Database:
                 json_serializer=json_text,
             )
         database = make_url(self.url).database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            make_private_dir(Path(database).parent)
+            make_private_file(Path(database))
         engine = create_engine(
             self.url,
             connect_args={"check_same_thread": False, "timeout": 10},
