@@ -6,7 +6,6 @@ import html
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,7 +17,6 @@ from tests.integration.test_pages import log_in
 from tests.integration.test_pipeline_pages import api, field_error, flash, forms
 from tests.support.agents import EnrolledAgent, enroll, enrolled_agent, make_site, make_token
 from tests.support.api import cross_tenant_entries
-from tests.support.channel import AgentChannel
 
 EVENTS = "/api/v1/agent/events"
 
@@ -492,120 +490,6 @@ def test_other_roles_see_watch_rules_read_only(client: TestClient, tenant: Tenan
             assert client.post(path, data={**WATCH_FORM, "csrf_token": csrf}).status_code == 403
         assert client.post("/watches", data={**WATCH_FORM, "csrf_token": csrf}).status_code == 403
     assert len(api(client, tenant, "GET", "/api/v1/event-log-watches")["items"]) == 1
-
-
-def test_the_events_tab_fits_the_agents_system(client: TestClient, tenant: TenantFixture) -> None:
-    windows = enrolled_agent(client, tenant)
-    linux = linux_agent(client, tenant)
-    log_in(client, tenant.readonly.email)
-    page = client.get(f"/agents/{windows.id}/events")
-    assert page.status_code == 200
-    assert '<label for="ev-id">Event id</label>' in page.text and "Log name" in page.text
-    journal = client.get(f"/agents/{linux.id}/events")
-    assert "Unit or journal" in journal.text and "Identifier" in journal.text
-    assert 'name="event_id"' not in journal.text and 'value="journal"' in journal.text
-
-
-RECORDS = [
-    {
-        "log_name": "System",
-        "provider": "disk",
-        "event_id": 7,
-        "level": 2,
-        "record_id": "9",
-        "time_created": "2026-03-01T08:00:00Z",
-        "computer": "WS-01",
-        "user_sid": None,
-        "keywords": 0,
-        "data": {"DeviceName": "\\Device\\Harddisk0\\DR0"},
-        "message": "The device has a bad block.\nSecond line.",
-    },
-    {
-        "log_name": "System",
-        "provider": "Service Control Manager",
-        "event_id": 7036,
-        "level": 4,
-        "record_id": "8",
-        "time_created": "2026-03-01T07:00:00Z",
-        "computer": "WS-01",
-        "user_sid": None,
-        "keywords": 0,
-        "data": {"param1": "Windows Update"},
-        "message": "",
-    },
-]
-
-
-def answering(result: dict[str, Any]) -> Any:
-    return lambda _command: result
-
-
-def test_the_events_tab_queries_the_agent_over_its_channel(
-    client: TestClient, tenant: TenantFixture
-) -> None:
-    agent = enrolled_agent(client, tenant)
-    log_in(client, tenant.operator.email)
-    found = {"ok": True, "data": {"records": RECORDS}}
-    with AgentChannel(client, agent.key, answer=answering(found)) as channel:
-        assert channel.next_frame()["type"] == "welcome"
-        page = client.get(
-            f"/agents/{agent.id}/events?log=System&level=warning&event_id=7&source=disk"
-            "&since=2026-03-01T00:00&until=2026-03-02T00:00&limit=20"
-        )
-        assert page.status_code == 200
-        assert [c["args"] for c in channel.commands] == [
-            {
-                "log": "System",
-                "level": "warning",
-                "event_id": 7,
-                "source": "disk",
-                "since": "2026-03-01T00:00:00Z",
-                "until": "2026-03-02T00:00:00Z",
-                "limit": 20,
-            }
-        ]
-        assert rows(page, "data-level") == ["error", "information"]
-        text = html.unescape(page.text)
-        assert "<summary>The device has a bad block.</summary>" in text
-        assert "<summary>param1=Windows Update</summary>" in text
-        assert '"DeviceName": "\\\\Device\\\\Harddisk0\\\\DR0"' in text, (
-            "the row opens to the record"
-        )
-
-        bad = client.get(f"/agents/{agent.id}/events?log=System&event_id=big")
-        assert bad.status_code == 422 and "event_id must be a whole number" in bad.text
-        assert len(channel.commands) == 1, "a bad filter never reaches the agent"
-
-        # Reading a log runs a command on the machine: not for the readonly role.
-        client.cookies.clear()
-        log_in(client, tenant.readonly.email)
-        refused = client.get(f"/agents/{agent.id}/events?log=System")
-        assert refused.status_code == 200 and "operators and admins may do it" in refused.text
-        assert len(channel.commands) == 1, "the agent was not asked for the readonly user"
-
-
-def test_the_events_tab_explains_an_offline_agent_a_time_out_and_a_failure(
-    client: TestClient, container: Container, tenant: TenantFixture
-) -> None:
-    agent = enrolled_agent(client, tenant)
-    log_in(client, tenant.operator.email)
-    path = f"/agents/{agent.id}/events?log=System"
-    offline = client.get(path)
-    assert offline.status_code == 409 and "The agent is offline" in offline.text
-
-    failed = {"ok": False, "error": "Get-WinEvent: the channel Foo was not found"}
-    with AgentChannel(client, agent.key, answer=answering(failed)) as channel:
-        assert channel.next_frame()["type"] == "welcome"
-        answer = client.get(path)
-        assert answer.status_code == 502
-        assert "the channel Foo was not found" in html.unescape(answer.text)
-
-    container.control.command_timeout = 0.3  # the real wait is 15 s
-    with AgentChannel(client, agent.key) as channel:  # answers nothing
-        assert channel.next_frame()["type"] == "welcome"
-        late = client.get(path)
-        assert late.status_code == 504 and "No answer within 15 s" in late.text
-        assert channel.next_frame()["type"] == "command"
 
 
 def test_nav_leads_to_the_new_pages(client: TestClient, tenant: TenantFixture) -> None:

@@ -91,11 +91,13 @@ UNKNOWN_FIELDS: list[Case] = [
     ("POST", KEYS, {"name": "CI", "role": "admin"}, "role"),
 ]
 
-# Too long, or with control characters that PostgreSQL text (NUL) and terminals refuse.
+# Too long, with control characters that PostgreSQL text (NUL) and terminals refuse,
+# or with a lone surrogate, which no UTF-8 text can hold.
 LONG = "x" * 20_000
+SURROGATE = "a\ud800b"
 BAD_STRINGS: list[Case] = [
     (method, path, body, field)
-    for value in (LONG, "nul \x00 inside", "escape \x1b[2J")
+    for value in (LONG, "nul \x00 inside", "escape \x1b[2J", SURROGATE, "c1 \x85 next line")
     for method, path, body, field in [
         ("POST", CLIENTS, {"name": value}, "name"),
         ("POST", CLIENTS, {"name": "Contoso 2", "notes": value}, "notes"),
@@ -123,7 +125,11 @@ def check_refused(
     """Send each case as the admin; yield a description of each that was not a named 422."""
     for method, template, body, field in cases:
         path = template.format(**ids)
-        response = client.request(method, path, json=body, headers=headers)
+        # ASCII-escaped, as JSON senders write a lone surrogate ("\ud800").
+        sent = json.dumps(body).encode()
+        response = client.request(
+            method, path, content=sent, headers={**headers, "content-type": "application/json"}
+        )
         try:
             assert_error(response, 422, "invalid", field)
         except AssertionError as problem:
@@ -315,8 +321,10 @@ def test_postgresql_never_sees_nul_or_overlong_text(
     """PostgreSQL refuses NUL in text with an error; the API must refuse it first, as a 422."""
     nul_cases = [case for case in BAD_STRINGS if any("\x00" in v for v in case[2].values())]
     long_cases = [case for case in BAD_STRINGS if LONG in case[2].values()]
-    assert len(nul_cases) == len(long_cases) == 12
-    assert list(check_refused(client, tenant.admin.headers, ids, nul_cases + long_cases)) == []
+    surrogate_cases = [case for case in BAD_STRINGS if SURROGATE in case[2].values()]
+    assert len(nul_cases) == len(long_cases) == len(surrogate_cases) == 12
+    cases = nul_cases + long_cases + surrogate_cases
+    assert list(check_refused(client, tenant.admin.headers, ids, cases)) == []
     for query in ({"action": "a\x00b"}, {"object_id": "\x00"}):
         response = client.get("/api/v1/audit-log", params=query, headers=tenant.admin.headers)
         assert_error(response, 422, "invalid", next(iter(query)))
@@ -354,3 +362,75 @@ def test_a_small_content_length_does_not_smuggle_a_large_chunked_body(
         with httpx.Client(base_url=base) as http:
             listed = http.get(CLIENTS, headers=tenant.admin.headers)
     assert listed.json()["items"] == []
+
+
+@pytest.fixture
+def integration(client: TestClient, tenant: TenantFixture) -> dict[str, Any]:
+    made = client.post(
+        "/api/v1/integrations",
+        json={"provider": "ninjaone", "name": "Ninja"},
+        headers=tenant.admin.headers,
+    )
+    assert made.status_code == 201, made.text
+    body: dict[str, Any] = made.json()
+    return body
+
+
+def test_every_kind_of_api_text_refuses_a_lone_surrogate_and_control_characters(
+    client: TestClient,
+    tenant: TenantFixture,
+    ids: dict[str, str],
+    integration: dict[str, Any],
+    subtests: pytest.Subtests,
+) -> None:
+    """One text rule for every string: the organisation id of a mapping answered 500 for
+    a lone surrogate (and reset the connection), and took NUL, where names refused it."""
+    mappings = f"/api/v1/integrations/{integration['id']}/mappings"
+    settings = f"/api/v1/integrations/{integration['id']}"
+    cases: list[Case] = []
+    for value in (SURROGATE, "nul \x00 inside", "escape \x1b[2J", "two\nlines"):
+        cases += [
+            (
+                "POST",
+                mappings,
+                {"external_org_id": value, "client_id": ids["client_id"]},
+                "external_org_id",
+            ),
+            ("PATCH", settings, {"settings": {"api_base_url": value}}, "settings"),
+            ("POST", "/api/v1/boards", {"name": value}, "name"),
+            ("POST", "/api/v1/tickets", {"title": value}, "title"),
+            (
+                "POST",
+                "/api/v1/event-log-watches",
+                {"name": "W", "scope": {"type": "tenant"}, "log_name": value},
+                "log_name",
+            ),
+            (
+                "POST",
+                "/api/v1/alert-rules",
+                {"name": "R", "conditions": {"keywords": [value]}},
+                "conditions.keywords.0",
+            ),
+        ]
+    # Long text keeps tabs and line breaks, and nothing else of the kind.
+    for value in (SURROGATE, "nul \x00 inside", "escape \x1b[2J"):
+        cases += [
+            ("POST", "/api/v1/tickets", {"title": "T", "description": value}, "description"),
+            ("POST", CLIENTS, {"name": "Contoso 9", "notes": value}, "notes"),
+        ]
+    for case in cases:
+        with subtests.test(f"{case[0]} {case[1]} {case[3]} {case[2]!r:.60}"):
+            assert list(check_refused(client, tenant.admin.headers, ids, [case])) == []
+    listed = client.get(mappings, headers=tenant.admin.headers)
+    assert listed.status_code == 200 and listed.json()["items"] == []
+
+
+def test_long_text_keeps_tabs_and_line_breaks_as_line_feeds(
+    client: TestClient, tenant: TenantFixture
+) -> None:
+    """A browser sends a textarea's lines as CRLF: kept as LF, tabs as they are."""
+    made = client.post(
+        CLIENTS, json={"name": "Contoso 3", "notes": "a\r\nb\rc\n\td"}, headers=tenant.admin.headers
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["notes"] == "a\nb\nc\n\td"

@@ -112,6 +112,25 @@ def test_form_posts_without_the_csrf_token_are_refused(
     assert "Client “Contoso” created." in made.text
 
 
+def test_form_text_follows_the_apis_text_rule(client: TestClient, tenant: TenantFixture) -> None:
+    """On both engines (PostgreSQL refuses NUL): a NUL or a terminal escape in any form
+    field is refused naming it; a textarea's CRLF lines are fine."""
+    token = log_in(client, tenant.admin.email)
+    for data, field in (
+        ({"name": "Con\x00toso", "notes": ""}, "name"),
+        ({"name": "Contoso", "notes": "esc \x1b[2J"}, "notes"),
+        ({"name": "Contoso", "notes": "nul \x00"}, "notes"),
+    ):
+        refused = client.post("/clients", data={**data, "csrf_token": token})
+        assert refused.status_code == 422, refused.text
+        assert f"{field} must not contain" in html.unescape(refused.text)
+    assert "Contoso" not in client.get("/clients").text
+    made = client.post(
+        "/clients", data={"name": "Contoso", "notes": "line\r\n\tnext", "csrf_token": token}
+    )
+    assert made.status_code == 200 and "Client “Contoso” created." in made.text
+
+
 def test_the_login_form_needs_its_double_submit_token(
     client: TestClient, tenant: TenantFixture
 ) -> None:

@@ -268,3 +268,65 @@ def test_behind_a_root_path_the_apps_own_route_answers_alike(
     assert again.json()["alert_id"] == first.json()["alert_id"]
     assert wrong.status_code == 401
     assert len(tickets(container, tenant.id)) == 1
+
+
+def test_a_body_with_lone_surrogates_nul_and_control_characters_is_stored_cleaned(
+    client: TestClient, tenant: TenantFixture, container: Container, generic: dict[str, Any]
+) -> None:
+    """On both engines: an emoji cut in half ("\\ud83d" alone, which orjson refuses), a
+    NUL (which PostgreSQL refuses in text and jsonb) and terminal escapes are replaced,
+    and the alert is stored rather than lost or dead-lettered."""
+    trigger = sample("generic", "trigger")
+    trigger["title"] = "Disk \\ud83d full"
+    trigger["message"] = "line one\\r\\nnul \\u0000 bell \\u0007\\tend \\udc00"
+    trigger["device"]["name"] = "Contoso\\u001b[2J web shop"
+    trigger["source_type"] = "web\u0085site"  # a C1 control, which JSON sends unescaped
+    # Written by hand: the escapes go on the wire as a sender writes them.
+    text = orjson.dumps(trigger).decode().replace("\\\\", "\\")
+    assert "\\ud83d" in text and "\\u0000" in text
+    answer = client.post(
+        path(generic),
+        content=text.encode(),
+        headers={"X-Fleetward-Token": generic["webhook_secret"]},
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["result"] == "created"
+
+    stored = client.get(
+        f"/api/v1/alerts/{answer.json()['alert_id']}", headers=tenant.readonly.headers
+    )
+    assert stored.status_code == 200, stored.text
+    shown = stored.json()
+    assert shown["title"] == "Disk \ufffd full"
+    assert shown["message"] == "line one\nnul \ufffd bell \ufffd\tend \ufffd"
+    assert shown["device_name"] == "Contoso\ufffd[2J web shop"
+    assert shown["source_type"] == "web\ufffdsite"
+    assert len(tickets(container, tenant.id)) == 1
+    letters = client.get(
+        f"/api/v1/integrations/{generic['id']}/dead-letters", headers=tenant.operator.headers
+    )
+    assert letters.json()["items"] == []
+
+    # The same body again is the same alert: cleaning is the same every time.
+    again = client.post(
+        path(generic),
+        content=text.encode(),
+        headers={"X-Fleetward-Token": generic["webhook_secret"]},
+    )
+    assert again.json()["result"] == "duplicate"
+
+
+def test_a_body_that_is_not_json_is_kept_as_a_dead_letter_even_with_a_nul(
+    client: TestClient, tenant: TenantFixture, generic: dict[str, Any]
+) -> None:
+    """The dead letter keeps the body as sent but for what text cannot hold."""
+    body = b'{"kind": "triggered", \x00 "\xff'
+    answer = client.post(
+        path(generic), content=body, headers={"X-Fleetward-Token": generic["webhook_secret"]}
+    )
+    assert answer.status_code == 400
+    letters = client.get(
+        f"/api/v1/integrations/{generic['id']}/dead-letters", headers=tenant.operator.headers
+    )
+    (letter,) = letters.json()["items"]
+    assert letter["body"] == '{"kind": "triggered", \ufffd "\ufffd'

@@ -103,6 +103,13 @@ def test_patterns_search_the_message_and_keywords_any_case() -> None:
     assert matched(rules, event("CPU at 100%", title="CPU")) == "-"
 
 
+def test_a_message_with_a_lone_surrogate_is_still_searched() -> None:
+    """re2 reads UTF-8, which a lone surrogate is not: read as U+FFFD, not an error."""
+    rules = [rule("disk", 0, message_pattern=r"\d+% full")]
+    assert matched(rules, event("Disk C: is 97% full \ud83d")) == "disk"
+    assert matched(rules, event("\udc00 nothing")) == "-"
+
+
 # Templates
 
 

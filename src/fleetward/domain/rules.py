@@ -17,6 +17,7 @@ import re2
 from fleetward.domain.alerts import NormalizedEvent, Severity
 from fleetward.domain.errors import InvalidInput
 from fleetward.domain.templates import check_template
+from fleetward.domain.text import REPLACEMENT, SURROGATE
 
 MAX_PATTERN_CHARS = 1000
 # A pattern an admin mistyped is answered 422; it need not also go to stderr.
@@ -192,7 +193,7 @@ class RuleBook:
         return CompiledRule(rule, tuple(checks))
 
     def facts(self, event: NormalizedEvent, client_id: uuid.UUID | None) -> Facts:
-        matched = self._patterns.Match(event.message) if self._pattern_count else None
+        matched = self._match(event.message) if self._pattern_count else None
         return Facts(
             severity=event.severity,
             activity_type=event.activity_type.lower(),
@@ -202,6 +203,15 @@ class RuleBook:
             client_id=client_id,
             patterns=frozenset(matched or ()),
         )
+
+    def _match(self, message: str) -> Any:
+        try:
+            return self._patterns.Match(message)
+        except UnicodeEncodeError:
+            # re2 reads UTF-8, which a lone surrogate is not. Webhook and agent text is
+            # cleaned before it gets here (domain/text.py); this keeps the evaluator
+            # total for any other caller, reading the surrogate as U+FFFD.
+            return self._patterns.Match(SURROGATE.sub(REPLACEMENT, message))
 
 
 @dataclass(frozen=True, slots=True)

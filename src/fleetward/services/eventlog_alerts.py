@@ -16,7 +16,6 @@ then work as for any RMM alert.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from fleetward.domain.errors import Conflict, InvalidInput
 from fleetward.domain.eventlog import EventRecord, WatchRule, dedup_key, matches
 from fleetward.domain.ids import new_id
 from fleetward.domain.integrations import Asset, Integration
+from fleetward.domain.text import clean_text, needs_cleaning
 from fleetward.domain.tokens import new_secret
 from fleetward.services.alert_pipeline import AlertPipeline, Outcome
 from fleetward.services.ports import Clock, UnitOfWork
@@ -62,7 +62,6 @@ RECORD_MAX_BYTES = 64 * 1024
 MESSAGE_MAX = 32 * 1024
 NAME_MAX = 200  # log names, providers, data keys (the alert_class column)
 RECORD_ID_MAX = 200  # keeps evtlog:{agent}:{rule}:{record} inside the 300 of external ids
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,24 +81,25 @@ class MatchIntake:
 
 
 def _name(value: Any, field: str, max_len: int = NAME_MAX, empty: bool = False) -> str:
+    """One line of kept text; a control character or lone surrogate is replaced
+    (domain/text.py), so the match is stored rather than refused for it."""
     if not isinstance(value, str) or (not value and not empty):
         raise InvalidInput(f"{field} must be a non-empty string", field=field)
-    if len(value) > max_len:
+    text: str = clean_text(value, long_text=False) if needs_cleaning(value, False) else value
+    if len(text) > max_len:
         raise InvalidInput(f"{field} must be at most {max_len} characters", field=field)
-    if _CONTROL.search(value):
-        raise InvalidInput(f"{field} must not contain control characters", field=field)
-    return value
+    return text
 
 
 def _free_text(value: Any, field: str, max_len: int) -> str:
-    """Message and data text: line breaks are fine, NUL is not (PostgreSQL refuses it)."""
+    """Message and data text: tabs and line breaks are kept, NUL (which PostgreSQL
+    refuses), other control characters and lone surrogates replaced."""
     if not isinstance(value, str):
         raise InvalidInput(f"{field} must be a string", field=field)
-    if len(value) > max_len:
+    text: str = clean_text(value) if needs_cleaning(value) else value
+    if len(text) > max_len:
         raise InvalidInput(f"{field} must be at most {max_len} characters", field=field)
-    if "\x00" in value:
-        raise InvalidInput(f"{field} must not contain NUL characters", field=field)
-    return value
+    return text
 
 
 def _whole(value: Any, field: str, low: int, high: int) -> int:
@@ -138,9 +138,12 @@ def record_from_document(raw: Any, where: str = "record") -> EventRecord:
     data = {} if data is None else data
     if not isinstance(data, dict):
         raise InvalidInput(f"{where}.data must be an object of strings", field=f"{where}.data")
-    for key, value in data.items():
-        _name(key, f"{where}.data", NAME_MAX)
-        _free_text(value, f"{where}.data.{key}", RECORD_MAX_BYTES)
+    data = {
+        _name(key, f"{where}.data", NAME_MAX): _free_text(
+            value, f"{where}.data.{key}", RECORD_MAX_BYTES
+        )
+        for key, value in data.items()
+    }
     user_sid = raw.get("user_sid")
     record = EventRecord(
         log_name=_name(raw["log_name"], f"{where}.log_name"),

@@ -20,6 +20,7 @@ from fleetward.domain.integrations import Integration
 from fleetward.domain.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from fleetward.domain.rules import AlertRule, RuleActions, RuleConditions, validate_rule
 from fleetward.domain.tenancy import clean_name
+from fleetward.domain.text import clean_json
 from fleetward.domain.tickets import StatusKind
 from fleetward.services.alert_pipeline import AlertPipeline
 from fleetward.services.audit import actor_of, record
@@ -308,7 +309,8 @@ class RuleService:
         if integration is None:
             raise _not_yours("integration_id", integration_id, "an integration")
         try:
-            items = self.normalize(integration, payload)
+            # Cleaned as a webhook body is (services/sent_json.py).
+            items = self.normalize(integration, clean_json(payload))
         except self.payload_errors as error:
             message = str(getattr(error, "message", error))
             raise InvalidInput(message, field=getattr(error, "field", None)) from None

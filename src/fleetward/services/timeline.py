@@ -17,6 +17,7 @@ from fleetward.domain.agents import Agent, StoredEvent, TimelineFilter
 from fleetward.domain.errors import InvalidInput
 from fleetward.domain.identity import Access, Principal
 from fleetward.domain.pagination import Page, clamp_limit
+from fleetward.domain.text import clean_json, clean_text, needs_cleaning, text_problem
 from fleetward.domain.timeline import TimelineEvent, TimelineKind
 from fleetward.services.cross_tenant import CrossTenantProbes
 from fleetward.services.ports import Clock, UnitOfWork
@@ -31,7 +32,10 @@ _KIND_LIST = ", ".join(sorted(KINDS))
 # Payload filter keys are top-level names; the narrow alphabet keeps them out of
 # JSON-path syntax on SQLite ($."key") without any escaping to get wrong.
 _PAYLOAD_KEY = re.compile(r"[A-Za-z0-9_-]{1,100}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# How orjson writes what kept text may not hold: escapes of C0 controls other than
+# tab and line feed, and DEL and C1 characters as they are. (An escaped backslash
+# before "u00" matches too; that costs one needless cleaning, nothing else.)
+_ESCAPED_CONTROL = re.compile(rb"\\u00|\\[bfr]|\x7f|\xc2[\x80-\x9f]")
 # Batches remembered per process: an agent re-sends a batch whose answer it
 # never got, byte for byte, until one arrives. 16 bytes a digest plus the key.
 COMMITTED_BATCHES = 20_000
@@ -48,14 +52,26 @@ class IntakeResult:
 
 
 def _text(value: Any, field: str, max_len: int) -> str:
+    """A filter a person sent: refused, naming the field, when it is not kept text."""
     if not isinstance(value, str) or not value:
         raise InvalidInput(f"{field} must be a non-empty string", field=field)
     if len(value) > max_len:
         raise InvalidInput(f"{field} must be at most {max_len} characters", field=field)
-    if _CONTROL.search(value):
-        # NUL would make PostgreSQL refuse the whole batch (a 5xx, not the sender's 4xx).
-        raise InvalidInput(f"{field} must not contain control characters", field=field)
+    if problem := text_problem(value):
+        # NUL would make PostgreSQL fail the query (a 5xx, not the caller's 4xx).
+        raise InvalidInput(f"{field} {problem}", field=field)
     return value
+
+
+def _sent_text(value: Any, field: str, max_len: int) -> str:
+    """A name an agent sent, as one line of kept text: a control character or a lone
+    surrogate is replaced, so the event is stored rather than refused for it."""
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(f"{field} must be a non-empty string", field=field)
+    text: str = clean_text(value, long_text=False) if needs_cleaning(value, False) else value
+    if len(text) > max_len:
+        raise InvalidInput(f"{field} must be at most {max_len} characters", field=field)
+    return text
 
 
 def _time(value: Any, field: str) -> datetime:
@@ -70,19 +86,31 @@ def _time(value: Any, field: str) -> datetime:
         raise InvalidInput(f"{field} is not an ISO 8601 time", field=field) from None
 
 
-def _payload(value: Any, field: str) -> bytes:
-    """The payload's canonical JSON (sorted keys, compact), checked fit to store."""
+def _canonical(value: Any, field: str) -> bytes:
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        raise InvalidInput(f"{field} is not valid JSON", field=field) from None
+
+
+def _payload(value: Any, field: str) -> tuple[Any, bytes]:
+    """The payload, cleaned (domain/text.py) when it must be, and its canonical JSON
+    (sorted keys, compact), checked fit to store."""
     if value is not None and not isinstance(value, dict):
         raise InvalidInput(f"{field} must be a JSON object or null", field=field)
     try:
         canonical = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     except TypeError:
-        raise InvalidInput(f"{field} is not valid JSON", field=field) from None
+        # A lone surrogate cannot be written as UTF-8; cleaned, it can.
+        value = clean_json(value)
+        canonical = _canonical(value, field)
+    if _ESCAPED_CONTROL.search(canonical):
+        # PostgreSQL refuses NUL in jsonb; the other control characters go too.
+        value = clean_json(value)
+        canonical = _canonical(value, field)
     if len(canonical) > PAYLOAD_MAX_BYTES:
         raise InvalidInput(f"{field} must be at most {PAYLOAD_MAX_BYTES} bytes", field=field)
-    if b"\\u0000" in canonical:
-        raise InvalidInput(f"{field} must not contain NUL characters", field=field)
-    return canonical
+    return value, canonical
 
 
 def derived_record_id(at: datetime, kind: str, source: str, canonical_payload: bytes) -> str:
@@ -118,8 +146,9 @@ def _row(agent: Agent, raw: Any, now: datetime, good_sources: set[str] | None) -
     if not raw.keys() <= EVENT_KEYS:
         name = sorted(set(raw) - EVENT_KEYS)[0]
         raise InvalidInput(f"{name} is not a timeline event field", field=name)
-    if "pc_id" in raw and str(raw["pc_id"]) != str(agent.id):
-        # An agent writes its own timeline only.
+    if "pc_id" in raw and str(raw["pc_id"]).lower() != str(agent.id):
+        # An agent writes its own timeline only. A UUID's hex digits may arrive in
+        # either case (Windows tools print them upper-case): the same id.
         raise InvalidInput("pc_id is not this agent's id", field="pc_id")
     sent_at = raw.get("at")
     at = _time(sent_at, "at")
@@ -128,19 +157,19 @@ def _row(agent: Agent, raw: Any, now: datetime, good_sources: set[str] | None) -
         raise InvalidInput(f"kind must be one of {_KIND_LIST}", field="kind")
     source = raw.get("source")
     if good_sources is None or source not in good_sources:
-        source = _text(source, "source", SOURCE_MAX)
+        source = _sent_text(source, "source", SOURCE_MAX)
         TimelineEvent(agent.id, at, TimelineKind(kind), source, None, None)
         if good_sources is not None:
             good_sources.add(source)
     payload = raw.get("payload")
-    canonical = _payload(payload, "payload")
+    payload, canonical = _payload(payload, "payload")
     record_id = raw.get("event_record_id")
     if isinstance(record_id, int) and not isinstance(record_id, bool):
         record_id = str(record_id)  # Windows record numbers often arrive as numbers
     if record_id is None:
         record_id = derived_record_id(at, kind, source, canonical)
     else:
-        record_id = _text(record_id, "event_record_id", RECORD_ID_MAX)
+        record_id = _sent_text(record_id, "event_record_id", RECORD_ID_MAX)
     return {
         "tenant_id": agent.tenant_id,
         "pc_id": agent.id,

@@ -21,8 +21,10 @@ from fleetward.domain.alerts import Ignored, NormalizedEvent, Provider
 from fleetward.domain.errors import FleetwardError, Unauthenticated
 from fleetward.domain.ids import new_id
 from fleetward.domain.integrations import DeadLetter, Integration
+from fleetward.domain.text import clean_text
 from fleetward.services.alert_pipeline import AlertPipeline, Outcome, summary
 from fleetward.services.ports import Clock, UnitOfWork
+from fleetward.services.sent_json import loads_sent
 
 TOKEN_HEADER = "x-fleetward-token"  # noqa: S105 (a header name, not a secret)
 SIGNATURE_HEADER = "x-fleetward-signature"
@@ -181,7 +183,7 @@ class WebhookService:
     def _items(self, integration: Integration, body: bytes) -> list[NormalizedEvent | Ignored]:
         """The body parsed and normalised, or BadPayload saying why it cannot be."""
         try:
-            decoded = orjson.loads(body)
+            decoded = loads_sent(body)
         except orjson.JSONDecodeError as error:
             raise BadPayload(f"body is not valid JSON: {error}") from None
         try:
@@ -199,7 +201,8 @@ class WebhookService:
             id=new_id(),
             tenant_id=integration.tenant_id,
             integration_id=integration.id,
-            body=body.decode("utf-8", errors="replace"),
+            # Kept as sent but for what text may not hold (PostgreSQL refuses NUL).
+            body=clean_text(body.decode("utf-8", errors="replace")),
             error=error.message[:2000],
             field=error.field,
             created_at=self.clock(),

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from fleetward.adapters.private_files import make_private_dir
+
 _UNREADABLE = (
     "a stored secret cannot be decrypted: none of the keys in FLEETWARD_SECRET_KEY is the "
     "one it was sealed with"
@@ -58,7 +60,7 @@ def load_or_create_keys(configured: str, data_dir: Path) -> list[bytes]:
     path = data_dir / "secret.key"
     if path.exists():
         return [path.read_bytes().strip()]
-    data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(data_dir)
     key = Fernet.generate_key()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:

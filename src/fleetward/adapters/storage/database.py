@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine, RootTransaction, create_engine, event
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import DBAPIError
 
+from fleetward.adapters.private_files import make_private_dir, make_private_file
 from fleetward.adapters.storage.agent_repositories import AgentRepositories
 from fleetward.adapters.storage.alert_repositories import PipelineRepositories
 from fleetward.adapters.storage.checkpoint import BACKSTOP_FRAMES, WalCheckpointer
@@ -124,8 +125,9 @@ class Database:
                     context.is_disconnect = True
 
             return engine
-        if self._file:
-            Path(self._file).parent.mkdir(parents=True, exist_ok=True)
+        if self._file and not self._file.startswith("file:"):
+            make_private_dir(Path(self._file).parent)
+            make_private_file(Path(self._file))
         engine = create_engine(
             self.url,
             connect_args={"check_same_thread": False, "timeout": 10},

@@ -9,26 +9,66 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from fleetward.domain.identity import Role
+from fleetward.domain.text import SURROGATE, line_feeds, text_problem
 
 T = TypeVar("T")
 
 
-def _printable(value: str) -> str:
-    # NUL and other C0 controls break PostgreSQL text and terminals alike.
-    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value):
-        raise ValueError("must not contain control characters")
+def _one_line(value: str) -> str:
+    if problem := text_problem(value):
+        raise ValueError(problem)
     return value
 
 
-def printable_or_none(value: str | None) -> str | None:
-    return None if value is None else _printable(value)
+def _long_text(value: str) -> str:
+    value = line_feeds(value)
+    if problem := text_problem(value, long_text=True):
+        raise ValueError(problem)
+    return value
 
 
-Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_printable)]
-LongText = Annotated[str, Field(max_length=10_000), AfterValidator(_printable)]
-Email = Annotated[str, Field(min_length=3, max_length=254), AfterValidator(_printable)]
-Password = Annotated[str, Field(min_length=10, max_length=1024)]
-Cursor = Annotated[str, Field(max_length=500)]
+def _valid_unicode(value: str) -> str:
+    if SURROGATE.search(value):
+        raise ValueError("must be valid Unicode (it holds a lone surrogate, such as \\ud800)")
+    return value
+
+
+def _text_strings(value: Any, where: str = "") -> None:
+    if isinstance(value, str):
+        if problem := text_problem(value):
+            raise ValueError(f"{where}: {problem}" if where else problem)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _text_strings(item, f"{where}.{index}" if where else str(index))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _text_strings(key, where)
+            _text_strings(item, f"{where}.{key}" if where else str(key))
+
+
+def _text_json(value: dict[str, Any]) -> dict[str, Any]:
+    _text_strings(value)
+    return value
+
+
+# Every string the API takes is one of these (domain/text.py says why); a field
+# adds its own length, e.g. Annotated[Text, Field(max_length=200)]. A value that
+# breaks the rule is a 422 naming the field.
+Text = Annotated[str, AfterValidator(_one_line)]
+"""One line: no control characters (tabs and line breaks included), no NUL, no lone
+surrogates."""
+MultiLine = Annotated[str, AfterValidator(_long_text)]
+"""Tabs and line breaks allowed (CRLF and CR kept as LF); otherwise as Text."""
+LongText = Annotated[MultiLine, Field(max_length=10_000)]
+TextJson = Annotated[dict[str, Any], AfterValidator(_text_json)]
+"""A JSON object whose strings, keys included, are all Text (settings and the like)."""
+
+Name = Annotated[Text, Field(min_length=1, max_length=200)]
+Email = Annotated[Text, Field(min_length=3, max_length=254)]
+# Passwords are hashed, never stored or shown: any character is fine, but a lone
+# surrogate cannot be encoded to be hashed.
+Password = Annotated[str, Field(min_length=10, max_length=1024), AfterValidator(_valid_unicode)]
+Cursor = Annotated[Text, Field(max_length=500)]
 
 
 class In(BaseModel):
@@ -87,12 +127,12 @@ class UserIn(In):
     email: Email
     role: Role
     password: Password
-    display_name: Annotated[str, Field(max_length=200), AfterValidator(_printable)] = ""
+    display_name: Annotated[Text, Field(max_length=200)] = ""
 
 
 class UserPatch(In):
     role: Role | None = None
-    display_name: Annotated[str, Field(max_length=200), AfterValidator(_printable)] | None = None
+    display_name: Annotated[Text, Field(max_length=200)] | None = None
     disabled: bool | None = None
     password: Password | None = None
 

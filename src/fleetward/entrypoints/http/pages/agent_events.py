@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
+from fleetward.bootstrap import Container
 from fleetward.domain.agent_config import QUERY_LIMIT_DEFAULT, EventLogQuery
 from fleetward.domain.errors import FleetwardError, InvalidInput, RateLimited
 from fleetward.domain.eventlog import MinLevel, severity_rank
@@ -24,8 +25,9 @@ from fleetward.domain.identity import Access
 from fleetward.entrypoints.http.deps import ContainerDep
 from fleetward.entrypoints.http.pages import lookups
 from fleetward.entrypoints.http.pages.agents import agent_context
-from fleetward.entrypoints.http.pages.common import PageRoute, SessionDep, render
+from fleetward.entrypoints.http.pages.common import FormSessionDep, PageRoute, SessionDep, render
 from fleetward.services.agent_control import AgentFailed, AgentOffline, AgentTimedOut
+from fleetward.services.identity import SessionInfo
 
 router = APIRouter(route_class=PageRoute)
 
@@ -82,6 +84,9 @@ def _query(form: dict[str, str]) -> EventLogQuery:
     return EventLogQuery.from_text({**form, **times})
 
 
+TextForm = Annotated[str, Form()]
+
+
 @router.get("/agents/{agent_id}/events")
 async def agent_events(
     request: Request,
@@ -96,6 +101,43 @@ async def agent_events(
     until: str = "",
     limit: str = "",
 ) -> Response:
+    """The filter bar, filled from the query string; nothing is sent to the agent.
+
+    Asking runs a command on the machine, so only the form's POST, which carries
+    the session's CSRF token, does it: a link from another site cannot.
+    """
+    filters = (log, level, event_id, source, since, until, limit)
+    return await _events_page(request, c, session, agent_id, filters, ask=False)
+
+
+@router.post("/agents/{agent_id}/events")
+async def query_agent_events(
+    request: Request,
+    c: ContainerDep,
+    session: FormSessionDep,
+    agent_id: str,
+    log: TextForm = "",
+    level: TextForm = "",
+    event_id: TextForm = "",
+    source: TextForm = "",
+    since: TextForm = "",
+    until: TextForm = "",
+    limit: TextForm = "",
+) -> Response:
+    """The filter bar sent: the agent is asked, and its records shown."""
+    filters = (log, level, event_id, source, since, until, limit)
+    return await _events_page(request, c, session, agent_id, filters, ask=True)
+
+
+async def _events_page(
+    request: Request,
+    c: Container,
+    session: SessionInfo,
+    agent_id: str,
+    filters: tuple[str, str, str, str, str, str, str],
+    ask: bool,
+) -> Response:
+    log, level, event_id, source, since, until, limit = filters
     row = await run_in_threadpool(agent_context, c, session, agent_id)
     windows = row.is_windows
     form = {
@@ -108,11 +150,12 @@ async def agent_events(
         "limit": limit or str(QUERY_LIMIT_DEFAULT),
     }
     may_query = session.principal.can(Access.WRITE)
+    asked = ask and bool(log.strip())
     records: list[RecordView] | None = None
     error, problem, status_code = None, None, 200
     if not may_query:
         problem = READ_ONLY
-    elif log.strip():
+    elif asked:
         try:
             found = await c.control.query_eventlog(session.principal, row.id, _query(form))
             records = [record_view(r) for r in found]
@@ -136,6 +179,6 @@ async def agent_events(
         levels=list(MinLevel),
         records=records,
         problem=problem,
-        asked=bool(log.strip()),
+        asked=asked,
         may_query=may_query,
     )

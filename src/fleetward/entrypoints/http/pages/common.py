@@ -22,8 +22,9 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
 from fleetward.bootstrap import Container
-from fleetward.domain.errors import FleetwardError, NotFound
+from fleetward.domain.errors import FleetwardError, InvalidInput, NotFound
 from fleetward.domain.identity import Access
+from fleetward.domain.text import line_feeds, text_problem
 from fleetward.entrypoints.http.deps import ContainerDep, check_csrf, session_of
 from fleetward.entrypoints.http.errors import STATUS
 from fleetward.services.identity import SessionInfo
@@ -214,13 +215,22 @@ def page_session(request: Request, c: ContainerDep) -> SessionInfo:
 SessionDep = Annotated[SessionInfo, Depends(page_session)]
 
 
-def form_session(
+async def form_session(
     request: Request,
     session: SessionDep,
     csrf_token: Annotated[str, Form()] = "",
 ) -> SessionInfo:
-    """The session of a form post, which must carry the session's CSRF token."""
+    """The session of a form post, which must carry the session's CSRF token.
+
+    Every text the form holds is held to the API's rule for long text
+    (domain/text.py): a NUL or another control character is refused, naming the
+    field, before any handler stores it.
+    """
     check_csrf(request, session, csrf_token)
+    form = await request.form()  # parsed already for csrf_token; Starlette keeps it
+    for field, value in form.multi_items():
+        if isinstance(value, str) and (problem := text_problem(line_feeds(value), True)):
+            raise InvalidInput(f"{field} {problem}", field=field)
     return session
 
 

@@ -21,6 +21,7 @@ from fleetward.domain.errors import Unauthenticated
 from fleetward.domain.eventlog import MinLevel
 from fleetward.entrypoints.http.deps import ContainerDep, PrincipalDep
 from fleetward.entrypoints.http.errors import error_response
+from fleetward.entrypoints.http.schemas import Text
 from fleetward.services.agent_control import CLOSE_PROTOCOL
 
 channel = APIRouter(prefix="/api/v1/agent", tags=["agent"])
@@ -107,7 +108,7 @@ async def query_eventlog(
     c: ContainerDep,
     who: PrincipalDep,
     log: Annotated[
-        str,
+        Text,
         Query(
             min_length=1,
             max_length=256,
@@ -117,7 +118,7 @@ async def query_eventlog(
     level: Annotated[MinLevel | None, Query(description="Minimum level")] = None,
     event_id: Annotated[int | None, Query(ge=0, le=0xFFFF)] = None,
     source: Annotated[
-        str | None, Query(max_length=256, description="Provider (Linux: SYSLOG_IDENTIFIER)")
+        Text | None, Query(max_length=256, description="Provider (Linux: SYSLOG_IDENTIFIER)")
     ] = None,
     since: Annotated[AwareDatetime | None, Query(description=f"Inclusive; {_TIME_HELP}")] = None,
     until: Annotated[AwareDatetime | None, Query(description=f"Exclusive; {_TIME_HELP}")] = None,

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AfterValidator, AwareDatetime, Field
+from pydantic import AwareDatetime, Field
 
 from fleetward.bootstrap import Container
 from fleetward.domain.agents import TOKEN_HOURS_MAX, Agent, EnrollmentToken
@@ -27,7 +27,8 @@ from fleetward.domain.errors import InvalidInput, Unauthenticated
 from fleetward.entrypoints.http.deps import ContainerDep, PrincipalDep, container_of
 from fleetward.entrypoints.http.errors import error_response
 from fleetward.entrypoints.http.routers.common import CursorQuery, Limit
-from fleetward.entrypoints.http.schemas import In, Out, Page, printable_or_none
+from fleetward.entrypoints.http.schemas import In, Out, Page, Text
+from fleetward.services.sent_json import loads_sent
 from fleetward.services.timeline import MAX_BATCH, BatchTooLarge, IntakeResult, batch_digest
 
 # The body limit counts compressed bytes; this caps what a small gzip body may
@@ -35,14 +36,14 @@ from fleetward.services.timeline import MAX_BATCH, BatchTooLarge, IntakeResult, 
 MAX_DECOMPRESSED_BYTES = 16 * 1024 * 1024
 
 
-Hostname = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(printable_or_none)]
-OsName = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(printable_or_none)]
-Version = Annotated[str, Field(min_length=1, max_length=50), AfterValidator(printable_or_none)]
+Hostname = Annotated[Text, Field(min_length=1, max_length=255)]
+OsName = Annotated[Text, Field(min_length=1, max_length=100)]
+Version = Annotated[Text, Field(min_length=1, max_length=50)]
 
 
 class TokenIn(In):
     site_id: uuid.UUID
-    name: Annotated[str, Field(max_length=200), AfterValidator(printable_or_none)] = ""
+    name: Annotated[Text, Field(max_length=200)] = ""
     expires_at: AwareDatetime | None = None
     expires_in_hours: int | None = Field(
         default=None, ge=1, le=TOKEN_HOURS_MAX, description="Default a week (168)"
@@ -77,7 +78,7 @@ class AgentOut(Out):
 
 
 class EnrollIn(In):
-    token: Annotated[str, Field(min_length=1, max_length=200)]
+    token: Annotated[Text, Field(min_length=1, max_length=200)]
     hostname: Hostname
     os: OsName
     agent_version: Version
@@ -204,7 +205,8 @@ def _inflate(raw: bytes) -> bytes:
 
 
 def decode_body(raw: bytes, encoding: str) -> Any:
-    """The JSON a request carried, inflated first when it was sent gzip-encoded."""
+    """The JSON a request carried, inflated first when it was sent gzip-encoded, and its
+    strings cleaned: an event is kept, not refused, for a stray control character."""
     if encoding == "gzip":
         raw = _inflate(raw)
     elif encoding not in ("", "identity"):
@@ -213,7 +215,7 @@ def decode_body(raw: bytes, encoding: str) -> Any:
             field="content-encoding",
         )
     try:
-        return orjson.loads(raw)
+        return loads_sent(raw)
     except orjson.JSONDecodeError as error:
         raise InvalidInput(f"body is not JSON: {error}", field="body") from None
 

@@ -6,19 +6,18 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Response
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from fleetward.domain.alerts import EventKind, IngestResult, Severity
 from fleetward.domain.rules import AlertRule, RuleActions, RuleConditions
 from fleetward.entrypoints.http.deps import ContainerDep, PrincipalDep
 from fleetward.entrypoints.http.routers.common import CursorQuery, Limit
-from fleetward.entrypoints.http.schemas import In, Name, Out, Page, printable_or_none
+from fleetward.entrypoints.http.schemas import In, MultiLine, Name, Out, Page, Text
 from fleetward.services.rules import rule_document
 
 # Free labels compared with what providers send; NUL would break PostgreSQL JSON.
-Label = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(printable_or_none)]
+Label = Annotated[Text, Field(min_length=1, max_length=200)]
 # Length limits of patterns and templates are the domain's, which name the field.
-UserText = Annotated[str, AfterValidator(printable_or_none)]
 MANY = 500
 
 
@@ -33,7 +32,7 @@ class ConditionsIn(In):
     keywords: list[Label] = Field(
         default_factory=list, max_length=MANY, description="Any of them, case-insensitive"
     )
-    message_pattern: UserText | None = Field(
+    message_pattern: Text | None = Field(
         None, description="A re2 regular expression searched in the message"
     )
 
@@ -45,12 +44,12 @@ class ActionsIn(In):
         None, description="Default: from the severity (critical→urgent ... minor→low)"
     )
     assignee_id: uuid.UUID | None = None
-    title_template: UserText | None = Field(
+    title_template: Text | None = Field(
         None,
         description="Sandboxed Jinja2 with device, message, severity, organization, client, "
         "site, title, provider, occurred_at",
     )
-    description_template: UserText | None = None
+    description_template: MultiLine | None = None
     auto_resolve_ticket: bool = False
     auto_resolve_status_id: uuid.UUID | None = None
     reset_alert_on_ticket_close: bool = True

@@ -13,15 +13,15 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Response
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
 from fleetward.domain.pagination import Page as DomainPage
 from fleetward.domain.tickets import Board, Priority, StatusKind, TicketStatus
 from fleetward.entrypoints.http.deps import ContainerDep, PrincipalDep
 from fleetward.entrypoints.http.routers.common import CursorQuery, Limit
-from fleetward.entrypoints.http.schemas import In, Name, Out, Page, printable_or_none
+from fleetward.entrypoints.http.schemas import In, Name, Out, Page, Text
 
-Label = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(printable_or_none)]
+Label = Annotated[Text, Field(min_length=1, max_length=100)]
 Position = Annotated[int, Field(ge=0, le=10_000, description="Lists are ordered by it")]
 
 

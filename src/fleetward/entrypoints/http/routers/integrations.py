@@ -14,7 +14,7 @@ from fleetward.domain.integrations import Asset, DeadLetter, Integration, OrgMap
 from fleetward.domain.pagination import Page as DomainPage
 from fleetward.entrypoints.http.deps import ContainerDep, PrincipalDep
 from fleetward.entrypoints.http.routers.common import CursorQuery, Limit
-from fleetward.entrypoints.http.schemas import In, Name, Out, Page
+from fleetward.entrypoints.http.schemas import In, Name, Out, Page, Text, TextJson
 
 
 def _as_text(value: Any) -> Any:
@@ -22,13 +22,13 @@ def _as_text(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-ExternalId = Annotated[str, BeforeValidator(_as_text), Field(min_length=1, max_length=200)]
+ExternalId = Annotated[Text, BeforeValidator(_as_text), Field(min_length=1, max_length=200)]
 
 
 class IntegrationIn(In):
     provider: Provider
     name: Name
-    settings: dict[str, Any] = Field(
+    settings: TextJson = Field(
         default_factory=dict,
         description="default_client_id, client_label (Alertmanager), poll_interval_minutes "
         "(5-60), api_base_url",
@@ -38,7 +38,7 @@ class IntegrationIn(In):
 class IntegrationPatch(In):
     name: Name | None = None
     enabled: bool | None = None
-    settings: dict[str, Any] | None = None
+    settings: TextJson | None = None
 
 
 class IntegrationOut(Out):

@@ -14,7 +14,7 @@ from fleetward.domain.errors import InvalidInput
 from fleetward.domain.maintenance import MaintenanceWindow, WeeklyRecurrence
 from fleetward.entrypoints.http.deps import ContainerDep, PrincipalDep
 from fleetward.entrypoints.http.routers.common import CursorQuery, Limit
-from fleetward.entrypoints.http.schemas import In, Name, Out, Page, printable_or_none
+from fleetward.entrypoints.http.schemas import In, Name, Out, Page, Text
 from fleetward.services.maintenance import weekly, window_document
 
 
@@ -37,7 +37,7 @@ def _hhmm(value: str) -> str:
 
 Instant = Annotated[AwareDatetime, AfterValidator(_utc)]
 HourMinute = Annotated[str, Field(max_length=5), AfterValidator(_hhmm)]
-ZoneName = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(printable_or_none)]
+ZoneName = Annotated[Text, Field(min_length=1, max_length=100)]
 Day = Annotated[int, Field(ge=0, le=6, strict=True)]
 
 

@@ -14,16 +14,16 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
 from fleetward.domain.pagination import Page as DomainPage
 from fleetward.domain.tickets import Comment, TimeEntry
 from fleetward.entrypoints.http.deps import ContainerDep, PrincipalDep
 from fleetward.entrypoints.http.routers.common import CursorQuery, Limit
-from fleetward.entrypoints.http.schemas import In, LongText, Out, Page, printable_or_none
+from fleetward.entrypoints.http.schemas import In, LongText, Out, Page, Text
 from fleetward.services.tickets import MINUTES_RANGE, TITLE_MAX, TicketView
 
-Title = Annotated[str, Field(min_length=1, max_length=TITLE_MAX), AfterValidator(printable_or_none)]
+Title = Annotated[Text, Field(min_length=1, max_length=TITLE_MAX)]
 IdFilter = Annotated[uuid.UUID | None, Query()]
 
 
@@ -68,7 +68,7 @@ class TicketOut(Out):
 
 
 class CommentIn(In):
-    body: Annotated[str, Field(min_length=1, max_length=10_000), AfterValidator(printable_or_none)]
+    body: Annotated[LongText, Field(min_length=1)]
 
 
 class CommentOut(Out):

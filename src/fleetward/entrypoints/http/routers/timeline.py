@@ -12,7 +12,7 @@ from fleetward.domain.agents import StoredEvent
 from fleetward.domain.pagination import Page as DomainPage
 from fleetward.entrypoints.http.deps import ContainerDep, PrincipalDep
 from fleetward.entrypoints.http.routers.common import CursorQuery, Limit
-from fleetward.entrypoints.http.schemas import Out, Page
+from fleetward.entrypoints.http.schemas import Out, Page, Text
 
 
 def _repeated(description: str) -> Any:
@@ -39,12 +39,12 @@ def query_timeline(
     c: ContainerDep,
     who: PrincipalDep,
     pc_id: Annotated[uuid.UUID | None, Query(description="An agent's id")] = None,
-    kind: Annotated[list[str] | None, _repeated("logon, boot, ...")] = None,
-    source: Annotated[list[str] | None, _repeated("winlog:System, ...")] = None,
+    kind: Annotated[list[Text] | None, _repeated("logon, boot, ...")] = None,
+    source: Annotated[list[Text] | None, _repeated("winlog:System, ...")] = None,
     since: Annotated[datetime | None, Query(description="Inclusive, with a time zone")] = None,
     until: Annotated[datetime | None, Query(description="Exclusive, with a time zone")] = None,
     payload: Annotated[
-        list[str] | None, _repeated("key:value, exact match on a top-level payload key")
+        list[Text] | None, _repeated("key:value, exact match on a top-level payload key")
     ] = None,
     limit: Limit = None,
     cursor: CursorQuery = None,

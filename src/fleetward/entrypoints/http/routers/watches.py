@@ -7,18 +7,18 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Response
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from fleetward.domain.alerts import Severity
 from fleetward.domain.errors import InvalidInput
 from fleetward.domain.eventlog import EventLogWatch, MinLevel, ScopeType, WatchScope
 from fleetward.entrypoints.http.deps import ContainerDep, PrincipalDep
 from fleetward.entrypoints.http.routers.common import CursorQuery, Limit
-from fleetward.entrypoints.http.schemas import In, Name, Out, Page, printable_or_none
+from fleetward.entrypoints.http.schemas import In, Name, Out, Page, Text
 from fleetward.services.watches import watch_document
 
-LogName = Annotated[str, Field(max_length=200), AfterValidator(printable_or_none)]
-Text = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(printable_or_none)]
+LogName = Annotated[Text, Field(max_length=200)]
+Word = Annotated[Text, Field(min_length=1, max_length=200)]
 # Strict: "4625", 4625.0 and true are not event ids. The range is the domain's check.
 EventId = Annotated[int, Field(strict=True)]
 
@@ -33,9 +33,9 @@ class WatchIn(In):
     scope: ScopeIn
     log_name: LogName = Field(description="The channel: System, Security, Application ...")
     event_ids: list[EventId] = Field([], max_length=500, description="Empty: any id")
-    providers: list[Text] = Field([], max_length=100, description="Empty: any provider")
+    providers: list[Word] = Field([], max_length=100, description="Empty: any provider")
     min_level: MinLevel = MinLevel.VERBOSE
-    keywords: list[Text] = Field([], max_length=100, description="Any one, case-insensitive")
+    keywords: list[Word] = Field([], max_length=100, description="Any one, case-insensitive")
     alert_severity: Severity = Severity.MODERATE
     enabled: bool = True
 
@@ -47,9 +47,9 @@ class WatchPatch(In):
     scope: ScopeIn | None = None
     log_name: LogName | None = None
     event_ids: list[EventId] | None = Field(None, max_length=500)
-    providers: list[Text] | None = Field(None, max_length=100)
+    providers: list[Word] | None = Field(None, max_length=100)
     min_level: MinLevel | None = None
-    keywords: list[Text] | None = Field(None, max_length=100)
+    keywords: list[Word] | None = Field(None, max_length=100)
     alert_severity: Severity | None = None
     enabled: bool | None = None
 

@@ -1,12 +1,16 @@
-"""Property-based: requests generated from the OpenAPI schema never get a 5xx.
+"""Schema fuzzing: requests generated from the whole OpenAPI schema never get a 5xx.
 
-Schemathesis builds valid and invalid requests for every operation of the
-schema (wrong types, missing and extra fields, odd strings, bad ids) and sends
-them as a tenant admin, so the real handlers run, not only the 401 path. Half
-the time the path ids are those of real objects, so updates and deletes reach
-the database too. Bounded and derandomized, on SQLite only: the engines share
-every line above the repositories, and test_bad_input.py covers PostgreSQL's
-own refusals (NUL in text).
+Schemathesis builds valid requests and, on purpose, invalid ones (negative
+data: wrong types, missing and extra fields, values outside the schema) for
+every operation, and sends them as a tenant admin, so the real handlers run,
+not only the 401 path. Half the time the path ids are those of real objects,
+so updates and deletes reach the database too. On SQLite only: the engines
+share every line above the repositories, and test_bad_input.py covers
+PostgreSQL's own refusals (NUL in text).
+
+Ledger line "schema fuzzing": load is the requests sent, bad_inputs those built
+from negative data, server_errors the 5xx answers. `make test` tries a few
+examples an operation, derandomized; `make verify` many more, with a fresh seed.
 """
 
 from __future__ import annotations
@@ -20,12 +24,14 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from fleetward.bootstrap import build
 from fleetward.config import Settings
 from fleetward.entrypoints.http.app import create_app
 from tests.conftest import TenantFixture
+from tests.verify.ledger import Ledger, full_run, size
 
 
 @pytest.fixture
@@ -59,14 +65,21 @@ def _openapi() -> dict[str, Any]:
 
 
 schema = schemathesis.openapi.from_dict(_openapi())
+# Valid and invalid data both; said here so a change of default cannot drop negative data.
+schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+LINE = "schema fuzzing"
+
+
+def test_the_fuzzer_generates_negative_data_too() -> None:
+    assert GenerationMode.NEGATIVE in schema.config.generation.modes
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @schema.parametrize()
 @schema.given(data=st.data())
 @settings(
-    max_examples=30,
-    derandomize=True,
+    max_examples=size(20, 100),
+    derandomize=not full_run(),
     deadline=None,
     database=None,
     suppress_health_check=[
@@ -82,12 +95,17 @@ def test_generated_requests_never_get_a_server_error(
     client: TestClient,
     tenant: TenantFixture,
     real_ids: dict[str, str],
+    ledger: Ledger,
 ) -> None:
     if case.path_parameters and data.draw(st.booleans(), label="real ids"):
         case.path_parameters = {
             name: real_ids.get(name, value) for name, value in case.path_parameters.items()
         }
     response = case.call(headers=tenant.admin.headers, app=client.app)
+    negative = case.meta is not None and case.meta.generation.mode is GenerationMode.NEGATIVE
+    ledger.line(LINE).add(
+        load=1, bad_inputs=int(negative), server_errors=int(response.status_code >= 500)
+    )
 
     assert response.status_code < 500, (case.as_curl_command(), response.text[:500])
     if response.status_code >= 400:
