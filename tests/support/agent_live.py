@@ -48,6 +48,7 @@ class LiveServer:
     process: subprocess.Popen[bytes] | None = None
     api_key: str = ""
     starts: int = 0
+    env: dict[str, str] = field(default_factory=dict)  # FLEETWARD_* settings of `serve`
 
     @property
     def url(self) -> str:
@@ -87,7 +88,7 @@ class LiveServer:
             [FLEETWARD, *self._global_options(), "serve", "--port", str(self.port)],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=_env(),
+            env=_env(self.env),
         )
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -162,14 +163,19 @@ class LiveServer:
 
 
 @contextmanager
-def running_server(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
-    """`fleetward serve` on the given engine, initialised with a tenant and an admin key."""
+def running_server(
+    tmp_path: Path, database_url: str, env: dict[str, str] | None = None
+) -> Iterator[LiveServer]:
+    """`fleetward serve` on the given engine, initialised with a tenant and an admin key.
+
+    `env` adds FLEETWARD_* settings for the server process. It is stopped when the
+    block ends, also when it failed to start or the test fails."""
     data = tmp_path / "server"
     data.mkdir()
-    live = LiveServer(data, database_url)
+    live = LiveServer(data, database_url, env=dict(env or {}))
     live.initialise()
-    live.start()
     try:
+        live.start()
         yield live
     finally:
         live.stop()

@@ -212,6 +212,12 @@ class Database:
         with self.engine.connect() as conn, conn.begin():
             yield conn
 
+    @property
+    def write_queue_depth(self) -> int:
+        """Write jobs waiting for SQLite's one writer; PostgreSQL's writers queue in
+        its pool instead, so there it is always 0."""
+        return 0 if self._writer is None else self._writer.waiting
+
     def ping(self) -> None:
         with self.engine.connect() as conn:
             conn.execute(text("SELECT 1"))

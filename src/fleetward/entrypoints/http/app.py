@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Gauge
 
 from fleetward import __version__
 from fleetward.bootstrap import Container
@@ -59,6 +59,11 @@ def create_app(container: Container) -> FastAPI:
     app.state.container = container
     # One registry per app: several apps in one test process must not collide.
     app.state.metrics = CollectorRegistry()
+    Gauge(
+        "fleetward_write_queue_depth",
+        "Write jobs waiting for the database's writer (SQLite's group commit)",
+        registry=app.state.metrics,
+    ).set_function(lambda: container.db.write_queue_depth)
     errors.install(app)
     openapi.install(app)
     # Routes are copied onto the app rather than include_router()'d: FastAPI then

@@ -1,0 +1,95 @@
+"""kill -9 during webhook and agent-batch intake: every acknowledged item is there exactly once.
+
+A real `fleetward serve` takes distinct webhooks (each a new alert opening its
+own ticket) and agent batches (new timeline events) from a few client threads.
+At a random point of the stream, after a random number of acknowledgements,
+the server gets SIGKILL: no shutdown, whatever it was doing. It is started
+again on the same database; everything not acknowledged (2xx) is sent again,
+and so are some deliveries that were, whose replays must change nothing.
+Several cycles; afterwards every acknowledged alert, ticket and event is in
+the database exactly once.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.support.agent_live import LiveServer, running_server
+from tests.verify.ledger import Ledger, size
+from tests.verify.support import (
+    Answers,
+    Delivery,
+    Traffic,
+    alongside,
+    from_list,
+    losses,
+    send,
+    until,
+)
+
+SENDERS = 4
+BATCH_SIZE = 50
+REPLAYS_PER_CYCLE = 20
+ATTEMPTS_ON_THE_DEAD = 8  # deliveries sent into the killed server before the stream ends
+
+
+def kill_after(
+    server: LiveServer, stream: Answers, acknowledgements: int
+) -> Callable[[threading.Event], None]:
+    """The fault: SIGKILL once the stream has `acknowledgements`, then let a few
+    deliveries meet the dead server."""
+
+    def fault(stop: threading.Event) -> None:
+        if not until(lambda: len(stream.acknowledged) >= acknowledgements, stop, "the kill point"):
+            return
+        server.kill()
+        refused = len(stream.refused)
+        until(lambda: len(stream.refused) >= refused + ATTEMPTS_ON_THE_DEAD, stop, "attempts")
+
+    return fault
+
+
+def test_kill_9_during_intake_loses_and_duplicates_nothing(tmp_path: Path, ledger: Ledger) -> None:
+    cycles = size(2, 8)
+    seed = random.randrange(2**32)
+    chance = random.Random(seed)
+    line = ledger.line("kill -9 during intake")
+    line.note = f"seed {seed}"
+    everything = Answers()  # the streams and every resend: load and 500s
+    acknowledged: list[Delivery] = []
+    replays_changed = refused_again = 0
+    with running_server(tmp_path, "") as server:
+        traffic = Traffic.prepare(server)
+        for _ in range(cycles):
+            stream, stop = Answers(), threading.Event()
+            moment = chance.randint(size(20, 50), size(150, 600))
+            with alongside(kill_after(server, stream, moment), stop):
+                send(server.url, traffic.mix(BATCH_SIZE, stop), stream, SENDERS)
+            server.start()
+            resent = Answers()
+            send(server.url, from_list(stream.refused), resent, SENDERS)
+            replays = chance.sample(
+                stream.acknowledged, min(REPLAYS_PER_CYCLE, len(stream.acknowledged))
+            )
+            send(server.url, from_list(replays), resent, SENDERS, replay=True)
+            for answers in (stream, resent):
+                everything.statuses.update(answers.statuses)
+            acknowledged += stream.acknowledged + resent.acknowledged
+            replays_changed += resent.replays_that_changed_something
+            refused_again += len(resent.refused)
+        stored, stray_tickets = traffic.stored()
+
+    lost = losses(acknowledged, stored, stray_tickets) + replays_changed
+    line.add(
+        load=everything.answered,
+        faults=cycles,
+        losses=lost,
+        server_errors=everything.server_errors(),
+    )
+    assert lost == 0, f"{lost} acknowledged items missing, duplicated or changed by a replay"
+    assert everything.server_errors() == 0, everything.statuses
+    assert refused_again == 0, f"{refused_again} resent deliveries refused again"
+    assert set(everything.statuses) <= {0, 200}, everything.statuses  # 0: the server was dead
