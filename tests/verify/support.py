@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -62,12 +63,17 @@ class Answers:
     refused: list[Delivery] = field(default_factory=list)
     statuses: Counter[int] = field(default_factory=Counter)
     replays_that_changed_something: int = 0
+    # (sent, answered, status) of every request, in time.monotonic() seconds
+    timeline: list[tuple[float, float, int]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def record(self, delivery: Delivery, answer: httpx.Response | None, replay: bool) -> None:
+    def record(
+        self, delivery: Delivery, answer: httpx.Response | None, replay: bool, sent: float
+    ) -> None:
         status = 0 if answer is None else answer.status_code
         with self.lock:
             self.statuses[status] += 1
+            self.timeline.append((sent, time.monotonic(), status))
             if not 200 <= status < 300:
                 self.refused.append(delivery)
                 return
@@ -116,13 +122,14 @@ def send(
         try:
             with httpx.Client(base_url=url, timeout=REQUEST_TIMEOUT_S) as client:
                 while (delivery := source()) is not None:
+                    sent = time.monotonic()
                     try:
                         answer: httpx.Response | None = client.post(
                             delivery.path, content=delivery.body, headers=delivery.headers
                         )
                     except httpx.TransportError:
                         answer = None  # refused, reset or cut off: not acknowledged
-                    answers.record(delivery, answer, replay)
+                    answers.record(delivery, answer, replay, sent)
         except BaseException as error:  # re-raised in the test's thread
             failures.append(error)
 
