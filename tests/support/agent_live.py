@@ -163,19 +163,14 @@ class LiveServer:
 
 
 @contextmanager
-def running_server(
-    tmp_path: Path, database_url: str, env: dict[str, str] | None = None
-) -> Iterator[LiveServer]:
-    """`fleetward serve` on the given engine, initialised with a tenant and an admin key.
-
-    `env` adds FLEETWARD_* settings for the server process. It is stopped when the
-    block ends, also when it failed to start or the test fails."""
+def running_server(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
+    """`fleetward serve` on the given engine, initialised with a tenant and an admin key."""
     data = tmp_path / "server"
     data.mkdir()
-    live = LiveServer(data, database_url, env=dict(env or {}))
+    live = LiveServer(data, database_url)
     live.initialise()
+    live.start()
     try:
-        live.start()
         yield live
     finally:
         live.stop()

@@ -28,9 +28,13 @@ from sqlalchemy import create_engine, distinct, func, select
 
 from fleetward.adapters.storage import schema
 from fleetward.adapters.storage.database import normalize_url
+from fleetward.bootstrap import build
+from fleetward.config import Settings
+from fleetward.domain.audit import SYSTEM_CLI
+from fleetward.domain.identity import Role
 from tests.support.agent_live import PASSWORD, LiveServer, wait_for
 
-ADMIN_EMAIL = "admin@agent.test"  # the admin LiveServer.initialise() makes
+ADMIN_EMAIL = "admin@verify.test"
 Key = tuple[str, ...]  # ("alert", id), ("ticket", alert id) or ("event", pc, source, record id)
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 REQUEST_TIMEOUT_S = 60.0  # a generous bound on one answer, not a timing
@@ -333,6 +337,40 @@ def losses(acknowledged: Iterable[Delivery], stored: Counter[Key], stray_tickets
     """Acknowledged items missing or stored more than once, and duplicate tickets."""
     keys = {key for delivery in acknowledged for key in delivery.keys}
     return sum(1 for key in keys if stored[key] != 1) + stray_tickets
+
+
+@contextmanager
+def fleetward_server(
+    tmp_path: Path, database_url: str = "", env: dict[str, str] | None = None
+) -> Iterator[LiveServer]:
+    """`fleetward serve` (SQLite in its data directory unless `database_url` says
+    otherwise, `env` adding FLEETWARD_* settings) with a tenant and an admin key;
+    stopped when the block ends, also when it failed to start."""
+    data = tmp_path / "server"
+    data.mkdir()
+    live = LiveServer(data, database_url, env=dict(env or {}))
+    initialise(live)
+    try:
+        live.start()
+        yield live
+    finally:
+        live.stop()
+
+
+def initialise(live: LiveServer) -> None:
+    """What LiveServer.initialise() does with four CLI processes, in this one: the
+    database, a tenant, an admin and their API key (each process start costs
+    seconds on a busy machine)."""
+    settings = Settings(data_dir=live.data_dir, database_url=live.database_url)
+    container = build(settings, migrate_schema=True)
+    try:
+        tenant = container.identity.create_tenant("Verify MSP")
+        admin = container.identity.create_user(
+            SYSTEM_CLI, tenant.id, ADMIN_EMAIL, Role.ADMIN, PASSWORD
+        )
+        _, live.api_key = container.identity.create_api_key(SYSTEM_CLI, admin, "verify")
+    finally:
+        container.close()
 
 
 def _created(answer: httpx.Response) -> dict[str, Any]:

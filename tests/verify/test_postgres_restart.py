@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.agent_live import running_server
 from tests.support.components import find_postgres_bin, missing
 from tests.support.postgres import PostgresServer
 from tests.verify.ledger import Ledger, size
@@ -28,6 +27,7 @@ from tests.verify.support import (
     Delivery,
     Traffic,
     alongside,
+    fleetward_server,
     from_list,
     losses,
     send,
@@ -99,7 +99,10 @@ def test_postgresql_restart_during_intake_answers_503_and_loses_nothing(
     everything = Answers()
     acknowledged: list[Delivery] = []
     replays_changed = refused_again = 0
-    with own_postgres() as postgres, running_server(tmp_path, postgres.url("fleetward")) as server:
+    with (
+        own_postgres() as postgres,
+        fleetward_server(tmp_path, postgres.url("fleetward")) as server,
+    ):
         traffic = Traffic.prepare(server)
         for _ in range(restarts):
             stream, stop = Answers(), threading.Event()
