@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -24,7 +25,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import orjson
-from sqlalchemy import create_engine, distinct, func, select
+from sqlalchemy import Connection, create_engine, distinct, func, select
 
 from fleetward.adapters.storage import schema
 from fleetward.adapters.storage.database import normalize_url
@@ -36,7 +37,8 @@ from tests.support.agent_live import PASSWORD, LiveServer, wait_for
 
 ADMIN_EMAIL = "admin@verify.test"
 Key = tuple[str, ...]  # ("alert", id), ("ticket", alert id) or ("event", pc, source, record id)
-T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+# Recent, so the events are within the timeline's retention and its pages' windows.
+T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=3)
 REQUEST_TIMEOUT_S = 60.0  # a generous bound on one answer, not a timing
 WAIT_S = 180.0  # a generous bound for a stream to reach a fault's moment
 
@@ -90,10 +92,6 @@ class Answers:
         """Requests that got an HTTP answer of any kind."""
         with self.lock:
             return self.statuses.total() - self.statuses[0]
-
-    def count(self, *statuses: int) -> int:
-        with self.lock:
-            return sum(self.statuses[s] for s in statuses)
 
     def server_errors(self) -> int:
         with self.lock:
@@ -302,9 +300,7 @@ class Traffic:
         return f"sqlite:///{(Path(self.server.data_dir) / 'fleetward.db').resolve()}"
 
 
-def _stored(conn: Any, integration_id: str) -> tuple[Counter[Key], int]:
-    import uuid
-
+def _stored(conn: Connection, integration_id: str) -> tuple[Counter[Key], int]:
     alert, ticket, obs_event = schema.alert, schema.ticket, schema.obs_event
     integration = uuid.UUID(integration_id)
     counts: Counter[Key] = Counter()
