@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -71,9 +72,24 @@ def wrong(secret: str) -> str:
 
 
 def logins(scan: Scan) -> None:
+    """Logins right and wrong, and the dashboard's user form with passwords it
+    refuses (too short, for an e-mail address already taken) and one it takes."""
     browser = logged_in(scan.server)
-    scan.secret(browser.cookies["fw_session"])
-    browser.close()
+    try:
+        scan.secret(browser.cookies["fw_session"])
+        users_page = scan.answer(browser.get("/users"), 200).text
+        found = re.search(r'name="csrf_token" value="([^"]+)"', users_page)
+        assert found, "no CSRF field on the users page"
+        form = {"csrf_token": found.group(1), "role": "readonly", "email": "page@verify.test"}
+        for password, expected in (
+            (f"sh{secrets.token_hex(2)}", 422),
+            (f"page-{secrets.token_urlsafe(12)}", 303),
+            (f"again-{secrets.token_urlsafe(12)}", 409),
+        ):
+            sent = {**form, "password": scan.secret(password)}
+            scan.answer(browser.post("/users", data=sent), expected)
+    finally:
+        browser.close()
     for email, password in (
         (ADMIN_EMAIL, wrong(PASSWORD)),
         (ADMIN_EMAIL, f"hunter2-{secrets.token_hex(8)}"),
