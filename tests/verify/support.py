@@ -11,6 +11,7 @@ tests/support/agent_live.LiveServer.
 from __future__ import annotations
 
 import itertools
+import random
 import threading
 import time
 import uuid
@@ -144,8 +145,11 @@ def send(
         raise failures[0]
 
 
+Fault = Callable[[threading.Event], None]  # does its harm, then returns; gives up on stop
+
+
 @contextmanager
-def alongside(fault: Callable[[threading.Event], None], stop: threading.Event) -> Iterator[None]:
+def alongside(fault: Fault, stop: threading.Event) -> Iterator[None]:
     """Run `fault(stop)` in a thread while the block sends. `stop` is set when the
     fault is done (or failed, or the block failed), which ends the senders' stream;
     the fault's error is raised here. A fault waiting for something should also
@@ -327,6 +331,50 @@ def _stored(conn: Connection, integration_id: str) -> tuple[Counter[Key], int]:
         select(func.count(distinct(alert.c.ticket_id))).where(alert.c.integration_id == integration)
     )
     return counts, int(tickets.scalar_one()) - int(linked.scalar_one())
+
+
+@dataclass
+class Cycles:
+    """Fault cycles of one check and what they add up to.
+
+    A cycle: a stream of new deliveries with the fault beside it, `recover()`
+    (a restart, say), then everything refused sent again, and a few that were
+    acknowledged, whose replays must change nothing."""
+
+    traffic: Traffic
+    chance: random.Random
+    batch_size: int
+    senders: int = 4
+    replays: int = 20
+    answers: Answers = field(default_factory=Answers)  # every request: load, 5xx, timeline
+    acknowledged: list[Delivery] = field(default_factory=list)
+    replays_changed: int = 0
+    refused_again: int = 0
+
+    def run(self, fault: Callable[[Answers], Fault], recover: Callable[[], None]) -> None:
+        url = self.traffic.server.url
+        stream, stop = Answers(), threading.Event()
+        with alongside(fault(stream), stop):
+            send(url, self.traffic.mix(self.batch_size, stop), stream, self.senders)
+        recover()
+        resent = Answers()
+        send(url, from_list(stream.refused), resent, self.senders)
+        replays = self.chance.sample(
+            stream.acknowledged, min(self.replays, len(stream.acknowledged))
+        )
+        send(url, from_list(replays), resent, self.senders, replay=True)
+        for answers in (stream, resent):
+            self.answers.statuses.update(answers.statuses)
+            self.answers.timeline += answers.timeline
+        self.acknowledged += stream.acknowledged + resent.acknowledged
+        self.replays_changed += resent.replays_that_changed_something
+        self.refused_again += len(resent.refused)
+
+    def losses(self) -> int:
+        """Acknowledged items missing or stored twice, duplicate tickets, and replays
+        that changed something."""
+        stored, stray_tickets = self.traffic.stored()
+        return losses(self.acknowledged, stored, stray_tickets) + self.replays_changed
 
 
 def losses(acknowledged: Iterable[Delivery], stored: Counter[Key], stray_tickets: int) -> int:

@@ -19,78 +19,50 @@ from pathlib import Path
 
 from tests.support.agent_live import LiveServer
 from tests.verify.ledger import Ledger, size
-from tests.verify.support import (
-    Answers,
-    Delivery,
-    Traffic,
-    alongside,
-    fleetward_server,
-    from_list,
-    losses,
-    send,
-    until,
-)
+from tests.verify.support import Answers, Cycles, Fault, Traffic, fleetward_server, until
 
-SENDERS = 4
 BATCH_SIZE = 50
-REPLAYS_PER_CYCLE = 20
 ATTEMPTS_ON_THE_DEAD = 8  # deliveries sent into the killed server before the stream ends
 
 
-def kill_after(
-    server: LiveServer, stream: Answers, acknowledgements: int
-) -> Callable[[threading.Event], None]:
+def kill_after(server: LiveServer, acknowledgements: int) -> Callable[[Answers], Fault]:
     """The fault: SIGKILL once the stream has `acknowledgements`, then let a few
     deliveries meet the dead server."""
 
-    def fault(stop: threading.Event) -> None:
-        if not until(lambda: len(stream.acknowledged) >= acknowledgements, stop, "the kill point"):
-            return
-        server.kill()
-        refused = len(stream.refused)
-        until(lambda: len(stream.refused) >= refused + ATTEMPTS_ON_THE_DEAD, stop, "attempts")
+    def against(stream: Answers) -> Fault:
+        def fault(stop: threading.Event) -> None:
+            if not until(lambda: len(stream.acknowledged) >= acknowledgements, stop, "the kill"):
+                return
+            server.kill()
+            refused = len(stream.refused)
+            until(lambda: len(stream.refused) >= refused + ATTEMPTS_ON_THE_DEAD, stop, "attempts")
 
-    return fault
+        return fault
+
+    return against
 
 
 def test_kill_9_during_intake_loses_and_duplicates_nothing(tmp_path: Path, ledger: Ledger) -> None:
-    cycles = size(1, 8)
+    kills = size(1, 8)
     seed = random.randrange(2**32)
     chance = random.Random(seed)
     line = ledger.line("kill -9 during intake")
     line.note = f"seed {seed}"
-    everything = Answers()  # the streams and every resend: load and 500s
-    acknowledged: list[Delivery] = []
-    replays_changed = refused_again = 0
-    with fleetward_server(tmp_path, "") as server:
-        traffic = Traffic.prepare(server)
-        for _ in range(cycles):
-            stream, stop = Answers(), threading.Event()
+    with fleetward_server(tmp_path) as server:
+        cycles = Cycles(Traffic.prepare(server), chance, BATCH_SIZE)
+        for _ in range(kills):
             moment = chance.randint(size(20, 50), size(150, 600))
-            with alongside(kill_after(server, stream, moment), stop):
-                send(server.url, traffic.mix(BATCH_SIZE, stop), stream, SENDERS)
-            server.start()
-            resent = Answers()
-            send(server.url, from_list(stream.refused), resent, SENDERS)
-            replays = chance.sample(
-                stream.acknowledged, min(REPLAYS_PER_CYCLE, len(stream.acknowledged))
-            )
-            send(server.url, from_list(replays), resent, SENDERS, replay=True)
-            for answers in (stream, resent):
-                everything.statuses.update(answers.statuses)
-            acknowledged += stream.acknowledged + resent.acknowledged
-            replays_changed += resent.replays_that_changed_something
-            refused_again += len(resent.refused)
-        stored, stray_tickets = traffic.stored()
+            cycles.run(kill_after(server, moment), recover=server.start)
+        lost = cycles.losses()
 
-    lost = losses(acknowledged, stored, stray_tickets) + replays_changed
+    everything = cycles.answers
     line.add(
         load=everything.answered,
-        faults=cycles,
+        faults=kills,
         losses=lost,
         server_errors=everything.server_errors(),
     )
     assert lost == 0, f"{lost} acknowledged items missing, duplicated or changed by a replay"
     assert everything.server_errors() == 0, everything.statuses
-    assert refused_again == 0, f"{refused_again} resent deliveries refused again"
+    assert cycles.refused_again == 0, f"{cycles.refused_again} resent deliveries refused again"
     assert set(everything.statuses) <= {0, 200}, everything.statuses  # 0: the server was dead

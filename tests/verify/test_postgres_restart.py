@@ -22,21 +22,9 @@ from pathlib import Path
 from tests.support.components import find_postgres_bin, missing
 from tests.support.postgres import PostgresServer
 from tests.verify.ledger import Ledger, size
-from tests.verify.support import (
-    Answers,
-    Delivery,
-    Traffic,
-    alongside,
-    fleetward_server,
-    from_list,
-    losses,
-    send,
-    until,
-)
+from tests.verify.support import Answers, Cycles, Fault, Traffic, fleetward_server, until
 
-SENDERS = 4
 BATCH_SIZE = 20
-REPLAYS = 20
 REFUSED_DURING_OUTAGE = 10  # deliveries that meet the stopped server before it starts again
 ACKNOWLEDGED_AFTER = 30  # ... and acknowledged after it did, before the stream ends
 
@@ -68,23 +56,31 @@ class Outages:
 
 
 def restart_after(
-    postgres: PostgresServer, stream: Answers, acknowledgements: int, outages: Outages
-) -> Callable[[threading.Event], None]:
-    def fault(stop: threading.Event) -> None:
-        if not until(lambda: len(stream.acknowledged) >= acknowledgements, stop, "the stop"):
-            return
-        down = time.monotonic()
-        try:
-            postgres.pause()
-            refused = len(stream.refused)
-            until(lambda: len(stream.refused) >= refused + REFUSED_DURING_OUTAGE, stop, "refusals")
-        finally:
-            postgres.resume()
-            outages.spans.append((down, time.monotonic()))
-        acknowledged = len(stream.acknowledged)
-        until(lambda: len(stream.acknowledged) >= acknowledged + ACKNOWLEDGED_AFTER, stop, "intake")
+    postgres: PostgresServer, acknowledgements: int, outages: Outages
+) -> Callable[[Answers], Fault]:
+    """The fault: stop PostgreSQL once the stream has `acknowledgements`, start it
+    again once some deliveries were refused, and let some be acknowledged after."""
 
-    return fault
+    def against(stream: Answers) -> Fault:
+        def fault(stop: threading.Event) -> None:
+            if not until(lambda: len(stream.acknowledged) >= acknowledgements, stop, "the stop"):
+                return
+            down = time.monotonic()
+            try:
+                postgres.pause()
+                refused = len(stream.refused)
+                until(lambda: len(stream.refused) >= refused + REFUSED_DURING_OUTAGE, stop, "503s")
+            finally:
+                postgres.resume()
+                outages.spans.append((down, time.monotonic()))
+            acknowledged = len(stream.acknowledged)
+            until(
+                lambda: len(stream.acknowledged) >= acknowledged + ACKNOWLEDGED_AFTER, stop, "2xx"
+            )
+
+        return fault
+
+    return against
 
 
 def test_postgresql_restart_during_intake_answers_503_and_loses_nothing(
@@ -96,31 +92,18 @@ def test_postgresql_restart_during_intake_answers_503_and_loses_nothing(
     line = ledger.line("a PostgreSQL restart during intake")
     line.note = f"seed {seed}"
     outages = Outages()
-    everything = Answers()
-    acknowledged: list[Delivery] = []
-    replays_changed = refused_again = 0
     with (
         own_postgres() as postgres,
         fleetward_server(tmp_path, postgres.url("fleetward")) as server,
     ):
-        traffic = Traffic.prepare(server)
+        cycles = Cycles(Traffic.prepare(server), chance, BATCH_SIZE)
         for _ in range(restarts):
-            stream, stop = Answers(), threading.Event()
             moment = chance.randint(size(10, 30), size(60, 300))
-            with alongside(restart_after(postgres, stream, moment, outages), stop):
-                send(server.url, traffic.mix(BATCH_SIZE, stop), stream, SENDERS)
-            resent = Answers()
-            send(server.url, from_list(stream.refused), resent, SENDERS)
-            replays = chance.sample(stream.acknowledged, min(REPLAYS, len(stream.acknowledged)))
-            send(server.url, from_list(replays), resent, SENDERS, replay=True)
-            for answers in (stream, resent):
-                everything.statuses.update(answers.statuses)
-                everything.timeline += answers.timeline
-            acknowledged += stream.acknowledged + resent.acknowledged
-            replays_changed += resent.replays_that_changed_something
-            refused_again += len(resent.refused)
-        stored, stray_tickets = traffic.stored()
+            # Fleetward is not restarted: it must find PostgreSQL again by itself.
+            cycles.run(restart_after(postgres, moment, outages), recover=lambda: None)
+        lost = cycles.losses()
 
+    everything = cycles.answers
     # A 503 is an honest answer only for a request that met the outage.
     unexcused = [
         (status, outages.met(sent, answered))
@@ -128,10 +111,9 @@ def test_postgresql_restart_during_intake_answers_503_and_loses_nothing(
         if status >= 500 or status == 0
     ]
     server_errors = sum(1 for status, met in unexcused if status != 503 or not met)
-    lost = losses(acknowledged, stored, stray_tickets) + replays_changed
     line.note += f", {everything.statuses[503]} answered 503 in outages"
     line.add(load=everything.answered, faults=restarts, losses=lost, server_errors=server_errors)
     assert lost == 0, f"{lost} acknowledged items missing, duplicated or changed by a replay"
     assert server_errors == 0, (everything.statuses, unexcused)
-    assert refused_again == 0, f"{refused_again} resent deliveries refused again"
+    assert cycles.refused_again == 0, f"{cycles.refused_again} resent deliveries refused again"
     assert set(everything.statuses) <= {200, 503}, everything.statuses
