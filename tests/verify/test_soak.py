@@ -80,26 +80,28 @@ class Samples:
         self.series["write_queue_depth"].append(float(depth.group(1)))
         self.delivered.append(delivered)
 
-    def growth(self) -> dict[str, str]:
-        """Each measure that grew past its slack, with its two medians."""
+    def medians(self, values: list[float] | list[int]) -> tuple[float, float]:
+        """The medians of the middle and the last third (the first is warm-up)."""
         third = len(self.delivered) // 3
         assert third >= 3, f"only {len(self.delivered)} samples"
+        return statistics.median(values[third : 2 * third]), statistics.median(values[2 * third :])
 
-        def medians(values: list[float] | list[int]) -> tuple[float, float]:
-            return statistics.median(values[third : 2 * third]), statistics.median(
-                values[2 * third :]
-            )
-
-        middle_delivered, last_delivered = medians(self.delivered)
+    def growth(self) -> dict[str, str]:
+        """Each measure that grew past its slack, with its two medians."""
+        middle_delivered, last_delivered = self.medians(self.delivered)
         grown = {}
         for measure, values in self.series.items():
-            middle, last = medians(values)
+            middle, last = self.medians(values)
             slack: float = SLACK[measure]
             if measure == "rss_bytes":
                 slack += CACHES_PER_DELIVERY * (last_delivered - middle_delivered)
             if last > middle + slack:
                 grown[measure] = f"middle third's median {middle:.0f}, last third's {last:.0f}"
         return grown
+
+    def memory(self) -> str:
+        middle, last = self.medians(self.series["rss_bytes"])
+        return f"RSS {middle / MIB:.0f} then {last / MIB:.0f} MiB"
 
 
 def sample_for(
@@ -168,7 +170,7 @@ def test_soak_holds_memory_descriptors_and_queues_flat(tmp_path: Path, ledger: L
     failed_reads = sum(n for status, n in reads.items() if status >= 500 or status == 0)
     server_errors = stream.server_errors() + stream.statuses[0] + failed_reads
     grown = samples.growth()
-    line.note += ", grew: " + ", ".join(grown) if grown else ", nothing grew"
+    line.note += f", {samples.memory()}, " + (f"grew: {', '.join(grown)}" if grown else "flat")
     line.add(load=stream.answered + reads.total(), losses=lost, server_errors=server_errors)
     assert lost == 0, f"{lost} acknowledged items missing or duplicated"
     assert server_errors == 0, (stream.statuses, reads)
