@@ -11,6 +11,7 @@ tests/support/agent_live.LiveServer.
 from __future__ import annotations
 
 import itertools
+import os
 import random
 import threading
 import time
@@ -42,6 +43,13 @@ Key = tuple[str, ...]  # ("alert", id), ("ticket", alert id) or ("event", pc, so
 T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=3)
 REQUEST_TIMEOUT_S = 60.0  # a generous bound on one answer, not a timing
 WAIT_S = 180.0  # a generous bound for a stream to reach a fault's moment
+
+
+def seeded() -> tuple[int, random.Random]:
+    """A check's randomness and its seed, for the ledger's note: FLEETWARD_VERIFY_SEED
+    runs a failed check's choices again."""
+    seed = int(os.environ.get("FLEETWARD_VERIFY_SEED") or random.randrange(2**32))
+    return seed, random.Random(seed)
 
 
 @dataclass(frozen=True, slots=True)

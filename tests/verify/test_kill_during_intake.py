@@ -12,14 +12,21 @@ the database exactly once.
 
 from __future__ import annotations
 
-import random
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from tests.support.agent_live import LiveServer
 from tests.verify.ledger import Ledger, size
-from tests.verify.support import Answers, Cycles, Fault, Traffic, fleetward_server, until
+from tests.verify.support import (
+    Answers,
+    Cycles,
+    Fault,
+    Traffic,
+    fleetward_server,
+    seeded,
+    until,
+)
 
 BATCH_SIZE = 50
 ATTEMPTS_ON_THE_DEAD = 8  # deliveries sent into the killed server before the stream ends
@@ -44,8 +51,7 @@ def kill_after(server: LiveServer, acknowledgements: int) -> Callable[[Answers],
 
 def test_kill_9_during_intake_loses_and_duplicates_nothing(tmp_path: Path, ledger: Ledger) -> None:
     kills = size(1, 8)
-    seed = random.randrange(2**32)
-    chance = random.Random(seed)
+    seed, chance = seeded()
     line = ledger.line("kill -9 during intake")
     line.note = f"seed {seed}"
     with fleetward_server(tmp_path) as server:

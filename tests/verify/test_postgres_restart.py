@@ -11,7 +11,6 @@ and then stored exactly once, like everything acknowledged.
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +21,15 @@ from pathlib import Path
 from tests.support.components import find_postgres_bin, missing
 from tests.support.postgres import PostgresServer
 from tests.verify.ledger import Ledger, size
-from tests.verify.support import Answers, Cycles, Fault, Traffic, fleetward_server, until
+from tests.verify.support import (
+    Answers,
+    Cycles,
+    Fault,
+    Traffic,
+    fleetward_server,
+    seeded,
+    until,
+)
 
 BATCH_SIZE = 20
 REFUSED_DURING_OUTAGE = 10  # deliveries that meet the stopped server before it starts again
@@ -99,8 +106,7 @@ def test_postgresql_restart_during_intake_answers_503_and_loses_nothing(
     tmp_path: Path, ledger: Ledger
 ) -> None:
     restarts = size(1, 4)
-    seed = random.randrange(2**32)
-    chance = random.Random(seed)
+    seed, chance = seeded()
     line = ledger.line("a PostgreSQL restart during intake")
     line.note = f"seed {seed}"
     outages = Outages()
