@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Connection
 
+from fleetward.bootstrap import Container
 from tests.conftest import TenantFixture
 from tests.support.api import assert_error
 
@@ -56,6 +59,35 @@ def test_metrics_count_requests_by_route_template_and_status(
     # The size limit answers before routing, and is still counted.
     assert _counter(text, "POST", "unmatched", 413) == 1
     assert "fleetward_http_request_seconds_bucket" in text
+
+
+def _write_queue_depth(client: TestClient) -> float:
+    found = re.search(r"^fleetward_write_queue_depth (\S+)$", client.get("/metrics").text, re.M)
+    assert found, "no write queue gauge on /metrics"
+    return float(found.group(1))
+
+
+@sqlite_only
+def test_metrics_show_the_write_jobs_waiting_for_the_writer(
+    client: TestClient, container: Container
+) -> None:
+    assert _write_queue_depth(client) == 0
+    writers: list[threading.Thread] = []
+    # While something holds SQLite's one writer, the first jobs to come make the
+    # next batch (its leader waits for the lock); the ones after them queue.
+    with container.db.write():
+        while _write_queue_depth(client) == 0:
+            assert len(writers) < 100, "no job ever showed as waiting"
+            writer = threading.Thread(target=container.db.run_write, args=(_nothing,))
+            writer.start()
+            writers.append(writer)
+    for writer in writers:
+        writer.join(timeout=30)
+    assert _write_queue_depth(client) == 0
+
+
+def _nothing(_conn: Connection) -> None:
+    return None
 
 
 @sqlite_only

@@ -53,6 +53,7 @@ class LiveServer:
     # Run as this account (tests/support/unprivileged.py); None: as the tests run.
     account: Account | None = None
     log_dir: Path | None = None  # default: the data directory
+    env: dict[str, str] = field(default_factory=dict)  # FLEETWARD_* settings of `serve`
 
     @property
     def url(self) -> str:
@@ -68,8 +69,9 @@ class LiveServer:
 
     def _options(self) -> dict[str, Any]:
         if self.account is None:
-            return {"env": _env()}
-        return {"env": _env(self.account.env), "cwd": "/", **self.account.popen_options()}
+            return {"env": _env(self.env)}
+        env = _env({**self.account.env, **self.env})
+        return {"env": env, "cwd": "/", **self.account.popen_options()}
 
     def _cli(self, *args: str, stdin: str = "") -> str:
         done = subprocess.run(

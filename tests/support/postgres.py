@@ -69,6 +69,10 @@ class PostgresServer:
             "--locale=C.UTF-8",
             "--no-sync",
         )
+        self.resume()
+
+    def resume(self) -> None:
+        """Start the server on its existing data directory; return once it takes connections."""
         self._run(
             str(self.bin_dir / "pg_ctl"),
             "-D",
@@ -94,6 +98,11 @@ class PostgresServer:
                     raise
                 time.sleep(0.2)
 
+    def pause(self) -> None:
+        """Stop the server, keeping its data: a fast shutdown ends every session (an
+        outage the clients must live through). resume() starts it again."""
+        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
     def admin_dsn(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
@@ -106,6 +115,9 @@ class PostgresServer:
 
     def stop(self) -> None:
         try:
-            self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
+            if (self.data / "postmaster.pid").exists():  # not after a pause()
+                self._run(
+                    str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"
+                )
         finally:
             shutil.rmtree(self.base, ignore_errors=True)

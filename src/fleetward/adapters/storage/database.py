@@ -356,6 +356,12 @@ class Database:
                 _discard_if_broken(conn, error)
                 raise
 
+    @property
+    def write_queue_depth(self) -> int:
+        """Write jobs waiting for SQLite's one writer; PostgreSQL's writers queue in
+        its pool instead, so there it is always 0."""
+        return 0 if self._writer is None else self._writer.waiting
+
     def probe_read(self) -> None:
         """Read a row of a real table: raises when reads fail."""
         with self.read() as conn:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Gauge
 
 from fleetward import __version__
 from fleetward.bootstrap import Container
@@ -65,6 +65,11 @@ def create_app(container: Container) -> FastAPI:
     # One registry per app: several apps in one test process must not collide.
     app.state.metrics = CollectorRegistry()
     app.state.metrics.register(CrossTenantCollector(container.probes))
+    Gauge(
+        "fleetward_write_queue_depth",
+        "Write jobs waiting for the database's writer (SQLite's group commit)",
+        registry=app.state.metrics,
+    ).set_function(lambda: container.db.write_queue_depth)
     errors.install(app)
     openapi.install(app)
     # Routes are copied onto the app rather than include_router()'d: FastAPI then
