@@ -39,6 +39,7 @@ format: setup-dev
 	$(BIN)/ruff check --fix src tests bench
 
 bench: setup-dev
+	$(BIN)/pytest -q -p no:cacheprovider bench/tests
 	$(BIN)/python -m bench
 
 clean:

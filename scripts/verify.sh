@@ -5,6 +5,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export FLEETWARD_VERIFY=full
+# One process: the load and soak figures are then the checks' own.
+export FLEETWARD_TEST_WORKERS=0
 started=$(date +%s)
 ./scripts/run-tests.sh tests/verify -p no:cacheprovider --timeout=1800 "$@"
 status=$?

@@ -26,6 +26,9 @@ from tests.support.postgres import PostgresServer
 
 ENGINES = ["sqlite", "postgresql"]
 
+# The verification suite's table, summed over xdist workers and printed at the end.
+pytest_plugins = ["tests.verify.report"]
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _no_background_jobs() -> Iterator[None]:
@@ -57,6 +60,18 @@ def postgres_server() -> Iterator[PostgresServer]:
     db.dispose()
     yield server
     server.stop()
+
+
+@pytest.hookimpl(tryfirst=True)  # before the fixture's own params are applied
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`sqlite_only` modules (pages, agent processes) take the SQLite half of database_url."""
+    if "database_url" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "sqlite_only"
+    ):
+        # As a marker, so the fixture's own params step aside (they do for markers).
+        metafunc.definition.add_marker(
+            pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+        )
 
 
 @pytest.fixture(scope="session")

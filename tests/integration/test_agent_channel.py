@@ -37,6 +37,10 @@ from tests.support.channel import WAIT_SECONDS, AgentChannel
 from tests.support.live_server import bind_local
 from tests.support.live_server import serve as live_server
 
+# Pages and agent processes do not depend on the engine: SQLite only (the storage
+# contract runs on both engines in the repository and API tests).
+pytestmark = pytest.mark.sqlite_only
+
 WATCHES = "/api/v1/event-log-watches"
 AGENTS = "/api/v1/agents"
 

@@ -32,6 +32,10 @@ from tests.support.agent_live import (
 )
 from tests.support.components import evtx_fixtures
 
+# Pages and agent processes do not depend on the engine: SQLite only (the storage
+# contract runs on both engines in the repository and API tests).
+pytestmark = pytest.mark.sqlite_only
+
 DELIVERY_S = 60.0  # generous bound for the agent to read, ship and the server to ingest
 PUSH_S = 5.0  # the push itself takes milliseconds; the bound only absorbs a busy machine
 FAILED_LOGONS = {

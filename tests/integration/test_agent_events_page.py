@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from fleetward.bootstrap import Container
@@ -13,6 +14,10 @@ from tests.integration.test_agent_pages import linux_agent, rows
 from tests.integration.test_pages import log_in
 from tests.support.agents import enrolled_agent
 from tests.support.channel import AgentChannel
+
+# Pages and agent processes do not depend on the engine: SQLite only (the storage
+# contract runs on both engines in the repository and API tests).
+pytestmark = pytest.mark.sqlite_only
 
 
 def test_the_events_tab_fits_the_agents_system(client: TestClient, tenant: TenantFixture) -> None:

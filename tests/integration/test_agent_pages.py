@@ -18,6 +18,10 @@ from tests.integration.test_pipeline_pages import api, field_error, flash, forms
 from tests.support.agents import EnrolledAgent, enroll, enrolled_agent, make_site, make_token
 from tests.support.api import cross_tenant_entries
 
+# Pages and agent processes do not depend on the engine: SQLite only (the storage
+# contract runs on both engines in the repository and API tests).
+pytestmark = pytest.mark.sqlite_only
+
 EVENTS = "/api/v1/agent/events"
 
 

@@ -33,6 +33,10 @@ from tests.support.agent_live import (
 )
 from tests.support.components import evtx_fixtures
 
+# Pages and agent processes do not depend on the engine: SQLite only (the storage
+# contract runs on both engines in the repository and API tests).
+pytestmark = pytest.mark.sqlite_only
+
 DELIVERY_S = 60.0  # generous bound for everything to arrive
 JOURNALS = Path(__file__).resolve().parents[1] / "fixtures" / "journald"
 

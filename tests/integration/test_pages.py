@@ -15,6 +15,10 @@ from fleetward.bootstrap import Container
 from fleetward.domain.pagination import DEFAULT_LIMIT
 from tests.conftest import PASSWORD, TenantFixture
 
+# Pages and agent processes do not depend on the engine: SQLite only (the storage
+# contract runs on both engines in the repository and API tests).
+pytestmark = pytest.mark.sqlite_only
+
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

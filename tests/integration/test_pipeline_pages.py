@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
@@ -20,6 +21,10 @@ from fleetward.entrypoints.http.pages.integrations import (
 from tests.conftest import TenantFixture
 from tests.integration.test_pages import log_in
 from tests.support.pipeline import make_client, make_integration, post
+
+# Pages and agent processes do not depend on the engine: SQLite only (the storage
+# contract runs on both engines in the repository and API tests).
+pytestmark = pytest.mark.sqlite_only
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

@@ -132,6 +132,8 @@ def test_what_is_allowed_renders_as_jinja_renders_it(source: str, alert: dict[st
         return
     try:
         jinja = ImmutableSandboxedEnvironment(autoescape=False).from_string(source).render(**alert)
-    except TypeError:
-        return  # Jinja's text filters refuse a number ('5|truncate'); ours take its text
+    except (TypeError, AttributeError):
+        # Jinja's text filters refuse a number ('5|truncate' a TypeError, '5|wordwrap' an
+        # AttributeError); ours take its text, as documented.
+        return
     assert ours == jinja

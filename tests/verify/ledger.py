@@ -10,7 +10,7 @@ numbers. `make verify` runs every check at full size (FLEETWARD_VERIFY=full);
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 
 COLUMNS = (
     ("load", "load held"),
@@ -56,6 +56,17 @@ class Ledger:
     def line(self, check: str) -> Line:
         """The line of one check, made on first use; a check may add to it many times."""
         return self.lines.setdefault(check, Line(check))
+
+    def as_rows(self) -> list[dict[str, object]]:
+        """Plain rows, for a test worker to hand its lines to the run's controller."""
+        return [asdict(line) for line in self.lines.values()]
+
+    def merge(self, rows: list[dict[str, object]]) -> None:
+        """Add another worker's rows: counts add up, a note is kept."""
+        for row in rows:
+            line = self.line(str(row["check"]))
+            line.add(**{name: int(str(row[name])) for name, _ in COLUMNS})
+            line.note = line.note or str(row["note"])
 
     def totals(self) -> Line:
         total = Line("total")
