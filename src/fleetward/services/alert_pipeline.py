@@ -18,7 +18,7 @@ from fleetward.domain.integrations import Integration
 from fleetward.domain.tickets import Ticket
 from fleetward.services.ingest_alerts import JobConfig, Outcome, SeenOccurrences, TriggerIngest
 from fleetward.services.lifecycle import AlertLifecycle
-from fleetward.services.ports import Clock, UnitOfWork
+from fleetward.services.ports import Clock, Repositories, UnitOfWork
 from fleetward.services.tenant_config import TenantView, TenantViews
 
 
@@ -50,7 +50,7 @@ class AlertPipeline:
 
     def _ingest_job(
         self, integration: Integration, items: list[NormalizedEvent | Ignored]
-    ) -> tuple[Callable[[Any], list[Outcome]], list[TenantView]]:
+    ) -> tuple[Callable[[Repositories], list[Outcome]], list[TenantView]]:
         """One job for the writer, which may commit it with other requests' jobs.
 
         (Replays of what this process committed never get here: see
@@ -59,7 +59,7 @@ class AlertPipeline:
         """
         built: list[TenantView] = []
 
-        def job(repos: Any) -> list[Outcome]:
+        def job(repos: Repositories) -> list[Outcome]:
             built.clear()  # a job run again (group_commit.py) starts afresh
             config = JobConfig(self._views.current(repos, integration.tenant_id, built))
             return [self._one(repos, integration, item, config) for item in items]
@@ -98,7 +98,7 @@ class AlertPipeline:
 
     def _one(
         self,
-        repos: Any,
+        repos: Repositories,
         integration: Integration,
         item: NormalizedEvent | Ignored,
         config: JobConfig,
@@ -113,6 +113,6 @@ class AlertPipeline:
 
     # Ticket closed by a person
 
-    def ticket_closed(self, repos: Any, ticket: Ticket, now: datetime) -> list[Alert]:
+    def ticket_closed(self, repos: Repositories, ticket: Ticket, now: datetime) -> list[Alert]:
         """Resolve the ticket's open alerts; return those whose rule wants a provider reset."""
         return self._lifecycle.ticket_closed(repos, ticket, now)

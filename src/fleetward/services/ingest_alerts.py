@@ -1,8 +1,10 @@
 """Pipeline A, trigger: a normalised event becomes an alert, and maybe a ticket.
 
-Idempotent insert, client resolution, maintenance windows, ordered rules,
-dedup into open tickets. Everything for one request happens in one
-transaction, and each alert keeps a trace of the decisions taken on it.
+An occurrence is stored once (a replay is a duplicate); domain/triggers.py
+decides client, maintenance window, rule and dedup key, and this carries the
+decision out: the alert, and the open ticket re-triggered or a new one.
+Everything for one request happens in one transaction, and each alert keeps
+a trace of the decisions taken on it.
 """
 
 from __future__ import annotations
@@ -23,12 +25,10 @@ from fleetward.domain.alerts import (
     Ignored,
     IngestResult,
     NormalizedEvent,
-    dedup_key,
 )
 from fleetward.domain.ids import new_id
-from fleetward.domain.integrations import Asset, Integration, resolve_client
-from fleetward.domain.maintenance import MaintenanceWindow
-from fleetward.domain.rules import AlertRule, evaluate
+from fleetward.domain.integrations import Asset, Integration
+from fleetward.domain.rules import AlertRule
 from fleetward.domain.templates import (
     MAX_DESCRIPTION_CHARS,
     MAX_TITLE_CHARS,
@@ -42,7 +42,8 @@ from fleetward.domain.tickets import (
     default_title,
     retrigger_comment,
 )
-from fleetward.services.ports import Clock
+from fleetward.domain.triggers import TicketPlan, Verdict, decide_trigger
+from fleetward.services.ports import Clock, Repositories
 from fleetward.services.tenant_config import TenantView
 from fleetward.services.ticket_defaults import ensure_defaults
 
@@ -172,7 +173,7 @@ class SeenOccurrences:
 
 
 def asset_for(
-    repos: Any,
+    repos: Repositories,
     integration: Integration,
     event: NormalizedEvent,
     mapped: uuid.UUID | None,
@@ -199,7 +200,7 @@ def asset_for(
     return asset
 
 
-def system_comment(repos: Any, ticket: Ticket, body: str, now: datetime) -> None:
+def system_comment(repos: Repositories, ticket: Ticket, body: str, now: datetime) -> None:
     repos.comments.insert(Comment(new_id(), ticket.tenant_id, ticket.id, "system", None, body, now))
 
 
@@ -210,7 +211,11 @@ class TriggerIngest:
         self.clock = clock
 
     def trigger(
-        self, repos: Any, integration: Integration, event: NormalizedEvent, config: JobConfig
+        self,
+        repos: Repositories,
+        integration: Integration,
+        event: NormalizedEvent,
+        config: JobConfig,
     ) -> Outcome:
         existing = repos.alerts.find(integration.id, event.external_alert_id)
         if existing is not None:
@@ -220,21 +225,11 @@ class TriggerIngest:
         view = config.view
         mapped = view.mapped_client(repos, integration.id, event.device.external_org_id)
         asset = asset_for(repos, integration, event, mapped, now)
-        client_id = resolve_client(asset, mapped, integration)
-        trace: dict[str, Any] = {"client_id": str(client_id) if client_id else None}
-        status, result = AlertStatus.ACTIVE, IngestResult.RECORDED
-        rule: AlertRule | None = None
-        ticket_id: uuid.UUID | None = None
-        if client_id is None:
-            trace["client"] = (
-                "unresolved: no asset assignment, organisation mapping or default client"
-            )
-        elif self._covered(view.windows(repos), integration, event, client_id, asset, trace):
-            status, result = AlertStatus.SUPPRESSED, IngestResult.SUPPRESSED
-        else:
-            outcome = evaluate(view.rule_book(repos), event, client_id)
-            trace["rules"] = outcome.explain()
-            for failed_rule, _, error in outcome.tried:
+        decision = decide_trigger(
+            integration, event, asset, mapped, view.windows(repos), view.rule_book(repos)
+        )
+        if decision.rules is not None:
+            for failed_rule, _, error in decision.rules.tried:
                 if error is not None:  # skipped, and said so where an admin will look
                     log.warning(
                         "alert_rule_failed",
@@ -243,27 +238,24 @@ class TriggerIngest:
                         rule=failed_rule.name,
                         error=error,
                     )
-            rule = outcome.rule
-            if rule is None:
-                trace["ticket"] = "no rule matched: recorded only"
-            elif not rule.actions.create_ticket:
-                trace["ticket"] = f"rule {rule.name!r} does not create tickets: recorded only"
-            else:
-                ticket_id = self._dedup_or_open(
-                    repos, config, integration, event, client_id, rule, now, trace
-                )
-                result = IngestResult.CREATED
+        rule = decision.rule
+        ticket_id = None
+        if decision.ticket is not None:
+            ticket_id = self._dedup_or_open(
+                repos, config, integration, event, decision.ticket, now, decision.trace
+            )
         alert = new_alert(
             integration,
             event,
             asset,
             now,
-            status=status,
-            client_id=client_id,
+            status=decision.status,
+            client_id=decision.client_id,
             rule_id=rule.id if rule else None,
             ticket_id=ticket_id,
-            trace=trace,
+            trace=decision.trace,
         )
+        result = decision.result
         repos.alerts.add(alert, event.raw)
         repos.events.add(
             tenant_id, "alert.triggered", {"alert_id": str(alert.id), "result": result.value}, now
@@ -271,62 +263,40 @@ class TriggerIngest:
         return Outcome(result, alert.id)
 
     def dry_run(
-        self, repos: Any, view: TenantView, integration: Integration, event: NormalizedEvent
-    ) -> tuple[IngestResult, dict[str, Any]]:
-        asset = repos.assets.by_device(integration.id, event.device.external_id)
-        mapped = view.mapped_client(repos, integration.id, event.device.external_org_id)
-        client_id = resolve_client(asset, mapped, integration)
-        trace: dict[str, Any] = {"client_id": str(client_id) if client_id else None}
-        if client_id is None:
-            trace["client"] = "unresolved"
-            return IngestResult.RECORDED, trace
-        if self._covered(view.windows(repos), integration, event, client_id, asset, trace):
-            return IngestResult.SUPPRESSED, trace
-        outcome = evaluate(view.rule_book(repos), event, client_id)
-        trace["rules"] = outcome.explain()
-        if outcome.rule is None or not outcome.rule.actions.create_ticket:
-            return IngestResult.RECORDED, trace
-        trace["ticket"] = "would open or re-trigger a ticket"
-        return IngestResult.CREATED, trace
-
-    def _covered(
         self,
-        windows: list[MaintenanceWindow],
+        repos: Repositories,
+        view: TenantView,
         integration: Integration,
         event: NormalizedEvent,
-        client_id: uuid.UUID,
-        asset: Asset | None,
-        trace: dict[str, Any],
-    ) -> bool:
-        tried = []
-        covered = False
-        for window in windows:
-            if not window.applies_to(integration.id, client_id, asset.id if asset else None):
-                reason = "scope does not match"
-            elif window.active_at(event.occurred_at):
-                reason = "covers the alert time: suppressed"
-                covered = True
-            else:
-                reason = "not active at the alert time"
-            tried.append({"window_id": str(window.id), "window": window.name, "result": reason})
-            if covered:
-                break
-        trace["windows"] = tried
-        return covered
+    ) -> tuple[IngestResult, dict[str, Any]]:
+        """The trigger's decision for a sample event, worded as what would happen."""
+        asset = repos.assets.by_device(integration.id, event.device.external_id)
+        mapped = view.mapped_client(repos, integration.id, event.device.external_org_id)
+        decision = decide_trigger(
+            integration, event, asset, mapped, view.windows(repos), view.rule_book(repos)
+        )
+        trace = decision.trace
+        if decision.verdict is Verdict.UNRESOLVED:
+            trace["client"] = "unresolved"
+        elif decision.verdict in (Verdict.NO_RULE, Verdict.NO_TICKET):
+            del trace["ticket"]  # the dry run's answer has said "recorded" alone
+        elif decision.verdict is Verdict.TICKET:
+            trace["ticket"] = "would open or re-trigger a ticket"
+        return decision.result, trace
 
     def _dedup_or_open(
         self,
-        repos: Any,
+        repos: Repositories,
         config: JobConfig,
         integration: Integration,
         event: NormalizedEvent,
-        client_id: uuid.UUID,
-        rule: AlertRule,
+        plan: TicketPlan,
         now: datetime,
         trace: dict[str, Any],
     ) -> uuid.UUID:
+        """Re-trigger the open ticket under the plan's dedup key, or open one."""
         tenant_id = integration.tenant_id
-        key = dedup_key(client_id, event.device.external_id, event.condition_identity)
+        rule, client_id, key = plan.rule, plan.client_id, plan.dedup_key
         repos.tenants.lock(tenant_id)  # one ticket per key, numbers without gaps
         ticket: Ticket | None = repos.tickets.open_by_key(tenant_id, key)
         if ticket is not None:
@@ -387,7 +357,7 @@ class TriggerIngest:
 
     def _texts(
         self,
-        repos: Any,
+        repos: Repositories,
         integration: Integration,
         event: NormalizedEvent,
         client_id: uuid.UUID,
@@ -432,7 +402,7 @@ class TriggerIngest:
 
     def _notify(
         self,
-        repos: Any,
+        repos: Repositories,
         tenant_id: uuid.UUID,
         rule: AlertRule,
         kind: str,

@@ -5,22 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
-from typing import Any
 
-from fleetward.domain.alerts import (
-    OPEN_STATUSES,
-    Alert,
-    AlertStatus,
-    IngestResult,
-    NormalizedEvent,
-)
+from fleetward.domain.alerts import OPEN_STATUSES, Alert, AlertStatus, IngestResult, NormalizedEvent
 from fleetward.domain.integrations import Integration
-from fleetward.domain.tickets import (
-    StatusKind,
-    Ticket,
-    TicketActivity,
-    may_auto_resolve,
-)
+from fleetward.domain.tickets import StatusKind, Ticket, TicketActivity, may_auto_resolve
 from fleetward.services.ingest_alerts import (
     JobConfig,
     Outcome,
@@ -28,7 +16,7 @@ from fleetward.services.ingest_alerts import (
     new_alert,
     system_comment,
 )
-from fleetward.services.ports import Clock
+from fleetward.services.ports import Clock, Repositories
 from fleetward.services.tenant_config import TenantView
 
 
@@ -39,7 +27,11 @@ class AlertLifecycle:
         self.clock = clock
 
     def reset(
-        self, repos: Any, integration: Integration, event: NormalizedEvent, config: JobConfig
+        self,
+        repos: Repositories,
+        integration: Integration,
+        event: NormalizedEvent,
+        config: JobConfig,
     ) -> Outcome:
         if repos.receipts.seen(integration.id, "reset", event.external_alert_id):
             return Outcome(IngestResult.DUPLICATE, None)
@@ -56,7 +48,7 @@ class AlertLifecycle:
             )
         return Outcome(IngestResult.RESOLVED, alerts[0].id)
 
-    def _resolve(self, repos: Any, alert: Alert, comment: str, now: datetime) -> None:
+    def _resolve(self, repos: Repositories, alert: Alert, comment: str, now: datetime) -> None:
         if alert.status is AlertStatus.SUPPRESSED or alert.ticket_id is None:
             repos.alerts.set_status(alert.id, AlertStatus.RESOLVED, now, resolved=True)
             return
@@ -120,7 +112,7 @@ class AlertLifecycle:
 
     def _unknown_reset(
         self,
-        repos: Any,
+        repos: Repositories,
         view: TenantView,
         integration: Integration,
         event: NormalizedEvent,
@@ -147,7 +139,9 @@ class AlertLifecycle:
         repos.alerts.add(alert, event.raw)
         return Outcome(IngestResult.RECORDED, alert.id)
 
-    def acknowledge(self, repos: Any, integration: Integration, event: NormalizedEvent) -> Outcome:
+    def acknowledge(
+        self, repos: Repositories, integration: Integration, event: NormalizedEvent
+    ) -> Outcome:
         if repos.receipts.seen(integration.id, "acknowledged", event.external_alert_id):
             return Outcome(IngestResult.DUPLICATE, None)
         now = self.clock()
@@ -176,7 +170,7 @@ class AlertLifecycle:
 
     # Ticket closed by a person
 
-    def ticket_closed(self, repos: Any, ticket: Ticket, now: datetime) -> list[Alert]:
+    def ticket_closed(self, repos: Repositories, ticket: Ticket, now: datetime) -> list[Alert]:
         """Resolve the ticket's open alerts; return those whose rule wants a provider reset."""
         to_reset = []
         for alert in repos.alerts.on_ticket(ticket.tenant_id, ticket.id):
