@@ -279,7 +279,7 @@ class TriggerIngest:
         if decision.verdict is Verdict.UNRESOLVED:
             trace["client"] = "unresolved"
         elif decision.verdict in (Verdict.NO_RULE, Verdict.NO_TICKET):
-            del trace["ticket"]  # the dry run's answer has said "recorded" alone
+            del trace["ticket"]  # a dry run has always left the result to say "recorded"
         elif decision.verdict is Verdict.TICKET:
             trace["ticket"] = "would open or re-trigger a ticket"
         return decision.result, trace
