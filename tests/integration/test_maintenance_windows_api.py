@@ -289,6 +289,9 @@ def test_a_window_suppresses_alerts_inside_it_and_only_there(
     assert tickets(container, tenant.id) == 1
 
 
+# The decision is tested on plain values (tests/unit/test_pipeline_on_fakes.py); SQLite
+# is enough here for the HTTP path.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_window_for_another_client_does_not_suppress(
     client: TestClient, container: Container, tenant: TenantFixture
 ) -> None:
@@ -306,6 +309,9 @@ def test_a_window_for_another_client_does_not_suppress(
     assert tickets(container, tenant.id) == 1
 
 
+# The decision is tested on plain values (tests/unit/test_pipeline_on_fakes.py); SQLite
+# is enough here for the HTTP path.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_rule_test_endpoint_shows_the_window_that_suppresses(
     client: TestClient, tenant: TenantFixture
 ) -> None:

@@ -1,4 +1,5 @@
-"""Pipeline A end to end over HTTP: webhook to alert to ticket, on both engines."""
+"""Pipeline A end to end over HTTP: webhook to alert to ticket, on both engines (those
+whose decision tests/unit covers on plain values run on SQLite only)."""
 
 from __future__ import annotations
 
@@ -149,6 +150,9 @@ def test_closed_ticket_then_new_trigger_opens_a_new_ticket(
     assert [t.is_closed for t in opened] == [True, False]
 
 
+# The decision is tested on plain values (tests/unit/test_pipeline_on_fakes.py); SQLite
+# is enough here for the HTTP path.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_trigger_in_a_maintenance_window_is_suppressed_and_its_reset_is_quiet(
     client: TestClient, tenant: TenantFixture, container: Container, ninja: dict[str, Any]
 ) -> None:
@@ -187,6 +191,9 @@ def test_reset_of_an_unknown_series_is_recorded_without_a_ticket(
     assert tickets(container, tenant.id) == []
 
 
+# The decision is tested on plain values (tests/unit/test_pipeline_on_fakes.py); SQLite
+# is enough here for the HTTP path.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_unmapped_organisation_is_recorded_only(
     client: TestClient, tenant: TenantFixture, container: Container, ninja: dict[str, Any]
 ) -> None:
@@ -203,6 +210,9 @@ def test_non_condition_activity_is_ignored(client: TestClient, ninja: dict[str, 
     assert answer.json()["result"] == "ignored"
 
 
+# The decision is tested on plain values (tests/unit/test_pipeline_on_fakes.py); SQLite
+# is enough here for the HTTP path.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_broken_rule_is_skipped_and_the_next_one_decides(
     client: TestClient, tenant: TenantFixture, container: Container
 ) -> None:

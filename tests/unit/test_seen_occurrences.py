@@ -14,7 +14,7 @@ from fleetward.domain.alerts import (
     Provider,
     Severity,
 )
-from fleetward.services.alert_pipeline import Outcome, SeenOccurrences
+from fleetward.services.ingest_alerts import Outcome, SeenOccurrences
 
 INTEGRATION = uuid.uuid4()
 

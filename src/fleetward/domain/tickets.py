@@ -43,7 +43,7 @@ class TicketActivity:
     """What people have done to a ticket, which decides whether a reset may close it."""
 
     status_id: uuid.UUID
-    board_default_status_id: uuid.UUID
+    board_default_status_id: uuid.UUID | None  # None: no status counts as untouched
     user_comments: int
     time_entries: int
     other_active_alerts: int

@@ -1,181 +1,25 @@
 """Pipeline A: a normalised event becomes an alert, and maybe a ticket.
 
-Trigger: idempotent insert, client resolution, maintenance windows, ordered
-rules, dedup into open tickets. Reset and acknowledge follow the alert
-lifecycle. Everything for one request happens in one transaction, and each
-alert keeps a trace of the decisions taken on it.
+The façade the entrypoints and other services use: it runs each request as
+one write job (ingest_alerts.py for triggers, lifecycle.py for resets and
+acknowledgements), keeps what this process has committed for replays, and
+the tenants' pipeline configuration per config version.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import structlog
-
-from fleetward.domain.alerts import (
-    OPEN_STATUSES,
-    Alert,
-    AlertStatus,
-    EventKind,
-    Ignored,
-    IngestResult,
-    NormalizedEvent,
-    dedup_key,
-)
-from fleetward.domain.ids import new_id
-from fleetward.domain.integrations import Asset, Integration, resolve_client
-from fleetward.domain.maintenance import MaintenanceWindow
-from fleetward.domain.rules import AlertRule, evaluate
-from fleetward.domain.templates import (
-    MAX_DESCRIPTION_CHARS,
-    MAX_TITLE_CHARS,
-    TemplateRenderError,
-    render,
-)
-from fleetward.domain.tickets import (
-    SEVERITY_PRIORITY,
-    Comment,
-    StatusKind,
-    Ticket,
-    TicketActivity,
-    default_title,
-    may_auto_resolve,
-    retrigger_comment,
-)
-from fleetward.services.ports import Clock, UnitOfWork
+from fleetward.domain.alerts import Alert, EventKind, Ignored, IngestResult, NormalizedEvent
+from fleetward.domain.integrations import Integration
+from fleetward.domain.tickets import Ticket
+from fleetward.services.ingest_alerts import JobConfig, Outcome, SeenOccurrences, TriggerIngest
+from fleetward.services.lifecycle import AlertLifecycle
+from fleetward.services.ports import Clock, Repositories, UnitOfWork
 from fleetward.services.tenant_config import TenantView, TenantViews
-from fleetward.services.ticket_defaults import ensure_defaults
-
-log = structlog.get_logger("fleetward.pipeline")
-
-# When several alerts arrive in one request, the answer names the weightiest.
-_WEIGHT = [
-    IngestResult.CREATED,
-    IngestResult.RESOLVED,
-    IngestResult.ACKNOWLEDGED,
-    IngestResult.SUPPRESSED,
-    IngestResult.RECORDED,
-    IngestResult.DUPLICATE,
-    IngestResult.IGNORED,
-]
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    result: IngestResult
-    alert_id: uuid.UUID | None
-
-
-def summary(outcomes: list[Outcome]) -> Outcome:
-    if not outcomes:
-        return Outcome(IngestResult.IGNORED, None)
-    return min(outcomes, key=lambda o: _WEIGHT.index(o.result))
-
-
-def new_alert(
-    integration: Integration,
-    event: NormalizedEvent,
-    asset: Asset,
-    now: datetime,
-    **decided: Any,
-) -> Alert:
-    """The alert row for an event; `decided` holds what the pipeline worked out
-    (status, client, rule, ticket, trace...)."""
-    fields: dict[str, Any] = {
-        "id": new_id(),
-        "tenant_id": integration.tenant_id,
-        "integration_id": integration.id,
-        "provider": event.provider,
-        "external_alert_id": event.external_alert_id,
-        "series_key": event.series_key,
-        "status": AlertStatus.ACTIVE,
-        "severity": event.severity,
-        "title": event.title,
-        "message": event.message,
-        "condition_identity": event.condition_identity,
-        "activity_type": event.activity_type,
-        "alert_class": event.alert_class,
-        "source_type": event.source_type,
-        "device_external_id": event.device.external_id,
-        "device_name": event.device.name,
-        "external_org_id": event.device.external_org_id,
-        "asset_id": asset.id,
-        "client_id": None,
-        "rule_id": None,
-        "ticket_id": None,
-        "occurred_at": event.occurred_at,
-        "created_at": now,
-        "updated_at": now,
-        "resolved_at": None,
-        "trace": {},
-        "outbound_error": None,
-    }
-    fields.update(decided)
-    return Alert(**fields)
-
-
-@dataclass(slots=True)
-class JobConfig:
-    """The tenant configuration one write job reads (it may switch to a private view)."""
-
-    view: TenantView
-
-
-SEEN_SIZE = 200_000
-
-
-class SeenOccurrences:
-    """Occurrences (and resets, acknowledgements) this process has committed.
-
-    An ingested occurrence stays ingested, so a replay found here can be
-    answered "duplicate" without the database; a miss just means asking it.
-    Bounded: the oldest entries go first.
-    """
-
-    def __init__(self, size: int = SEEN_SIZE) -> None:
-        self._size = size
-        self._entries: OrderedDict[tuple[uuid.UUID, str, str], uuid.UUID | None] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def remember(
-        self,
-        integration_id: uuid.UUID,
-        items: list[NormalizedEvent | Ignored],
-        outcomes: list[Outcome],
-    ) -> None:
-        with self._lock:
-            for item, outcome in zip(items, outcomes, strict=True):
-                if isinstance(item, Ignored):
-                    continue
-                key = (integration_id, item.kind.value, item.external_alert_id)
-                # A trigger's replay names its alert; a reset's replay names none.
-                alert_id = outcome.alert_id if item.kind is EventKind.TRIGGERED else None
-                self._entries[key] = alert_id
-                self._entries.move_to_end(key)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-
-    def answers(
-        self, integration_id: uuid.UUID, items: list[NormalizedEvent | Ignored]
-    ) -> list[Outcome] | None:
-        outcomes = []
-        with self._lock:
-            for item in items:
-                if isinstance(item, Ignored):
-                    outcomes.append(Outcome(IngestResult.IGNORED, None))
-                    continue
-                key = (integration_id, item.kind.value, item.external_alert_id)
-                if key not in self._entries:
-                    return None
-                outcomes.append(Outcome(IngestResult.DUPLICATE, self._entries[key]))
-        return outcomes
 
 
 class AlertPipeline:
@@ -184,6 +28,8 @@ class AlertPipeline:
         self.clock = clock
         self._seen = SeenOccurrences()
         self._views = TenantViews()
+        self._triggers = TriggerIngest(clock)
+        self._lifecycle = AlertLifecycle(clock)
 
     # Entry points
 
@@ -204,7 +50,7 @@ class AlertPipeline:
 
     def _ingest_job(
         self, integration: Integration, items: list[NormalizedEvent | Ignored]
-    ) -> tuple[Callable[[Any], list[Outcome]], list[TenantView]]:
+    ) -> tuple[Callable[[Repositories], list[Outcome]], list[TenantView]]:
         """One job for the writer, which may commit it with other requests' jobs.
 
         (Replays of what this process committed never get here: see
@@ -213,7 +59,7 @@ class AlertPipeline:
         """
         built: list[TenantView] = []
 
-        def job(repos: Any) -> list[Outcome]:
+        def job(repos: Repositories) -> list[Outcome]:
             built.clear()  # a job run again (group_commit.py) starts afresh
             config = JobConfig(self._views.current(repos, integration.tenant_id, built))
             return [self._one(repos, integration, item, config) for item in items]
@@ -246,32 +92,13 @@ class AlertPipeline:
         built: list[TenantView] = []
         with self.uow.read() as repos:
             view = self._views.current(repos, integration.tenant_id, built)
-            answer = self._dry_run(repos, view, integration, event)
+            answer = self._triggers.dry_run(repos, view, integration, event)
         self._views.publish(built)  # read from committed data only
         return answer
 
-    def _dry_run(
-        self, repos: Any, view: TenantView, integration: Integration, event: NormalizedEvent
-    ) -> tuple[IngestResult, dict[str, Any]]:
-        asset = repos.assets.by_device(integration.id, event.device.external_id)
-        mapped = view.mapped_client(repos, integration.id, event.device.external_org_id)
-        client_id = resolve_client(asset, mapped, integration)
-        trace: dict[str, Any] = {"client_id": str(client_id) if client_id else None}
-        if client_id is None:
-            trace["client"] = "unresolved"
-            return IngestResult.RECORDED, trace
-        if self._covered(view.windows(repos), integration, event, client_id, asset, trace):
-            return IngestResult.SUPPRESSED, trace
-        outcome = evaluate(view.rule_book(repos), event, client_id)
-        trace["rules"] = outcome.explain()
-        if outcome.rule is None or not outcome.rule.actions.create_ticket:
-            return IngestResult.RECORDED, trace
-        trace["ticket"] = "would open or re-trigger a ticket"
-        return IngestResult.CREATED, trace
-
     def _one(
         self,
-        repos: Any,
+        repos: Repositories,
         integration: Integration,
         item: NormalizedEvent | Ignored,
         config: JobConfig,
@@ -279,417 +106,13 @@ class AlertPipeline:
         if isinstance(item, Ignored):
             return Outcome(IngestResult.IGNORED, None)
         if item.kind is EventKind.TRIGGERED:
-            return self._trigger(repos, integration, item, config)
+            return self._triggers.trigger(repos, integration, item, config)
         if item.kind is EventKind.RESET:
-            return self._reset(repos, integration, item, config)
-        return self._acknowledge(repos, integration, item)
-
-    # Trigger
-
-    def _trigger(
-        self, repos: Any, integration: Integration, event: NormalizedEvent, config: JobConfig
-    ) -> Outcome:
-        existing = repos.alerts.find(integration.id, event.external_alert_id)
-        if existing is not None:
-            return Outcome(IngestResult.DUPLICATE, existing)
-        now = self.clock()
-        tenant_id = integration.tenant_id
-        view = config.view
-        mapped = view.mapped_client(repos, integration.id, event.device.external_org_id)
-        asset = self._asset(repos, integration, event, mapped, now)
-        client_id = resolve_client(asset, mapped, integration)
-        trace: dict[str, Any] = {"client_id": str(client_id) if client_id else None}
-        status, result = AlertStatus.ACTIVE, IngestResult.RECORDED
-        rule: AlertRule | None = None
-        ticket_id: uuid.UUID | None = None
-        if client_id is None:
-            trace["client"] = (
-                "unresolved: no asset assignment, organisation mapping or default client"
-            )
-        elif self._covered(view.windows(repos), integration, event, client_id, asset, trace):
-            status, result = AlertStatus.SUPPRESSED, IngestResult.SUPPRESSED
-        else:
-            outcome = evaluate(view.rule_book(repos), event, client_id)
-            trace["rules"] = outcome.explain()
-            for failed_rule, _, error in outcome.tried:
-                if error is not None:  # skipped, and said so where an admin will look
-                    log.warning(
-                        "alert_rule_failed",
-                        tenant_id=str(tenant_id),
-                        rule_id=str(failed_rule.id),
-                        rule=failed_rule.name,
-                        error=error,
-                    )
-            rule = outcome.rule
-            if rule is None:
-                trace["ticket"] = "no rule matched: recorded only"
-            elif not rule.actions.create_ticket:
-                trace["ticket"] = f"rule {rule.name!r} does not create tickets: recorded only"
-            else:
-                ticket_id = self._dedup_or_open(
-                    repos, config, integration, event, client_id, rule, now, trace
-                )
-                result = IngestResult.CREATED
-        alert = new_alert(
-            integration,
-            event,
-            asset,
-            now,
-            status=status,
-            client_id=client_id,
-            rule_id=rule.id if rule else None,
-            ticket_id=ticket_id,
-            trace=trace,
-        )
-        repos.alerts.add(alert, event.raw)
-        repos.events.add(
-            tenant_id, "alert.triggered", {"alert_id": str(alert.id), "result": result.value}, now
-        )
-        return Outcome(result, alert.id)
-
-    def _asset(
-        self,
-        repos: Any,
-        integration: Integration,
-        event: NormalizedEvent,
-        mapped: uuid.UUID | None,
-        now: datetime,
-    ) -> Asset:
-        """The device as an asset, created on first sight with the mapped client."""
-        device = event.device
-        asset: Asset | None = repos.assets.by_device(integration.id, device.external_id)
-        if asset is None:
-            asset = Asset(
-                new_id(),
-                integration.tenant_id,
-                integration.id,
-                device.external_id,
-                device.name,
-                device.external_org_id,
-                mapped,
-                now,
-                now,
-            )
-            repos.assets.insert(asset)
-        elif device.name and device.name != asset.name:
-            repos.assets.update(asset.tenant_id, asset.id, name=device.name, updated_at=now)
-        return asset
-
-    def _covered(
-        self,
-        windows: list[MaintenanceWindow],
-        integration: Integration,
-        event: NormalizedEvent,
-        client_id: uuid.UUID,
-        asset: Asset | None,
-        trace: dict[str, Any],
-    ) -> bool:
-        tried = []
-        covered = False
-        for window in windows:
-            if not window.applies_to(integration.id, client_id, asset.id if asset else None):
-                reason = "scope does not match"
-            elif window.active_at(event.occurred_at):
-                reason = "covers the alert time: suppressed"
-                covered = True
-            else:
-                reason = "not active at the alert time"
-            tried.append({"window_id": str(window.id), "window": window.name, "result": reason})
-            if covered:
-                break
-        trace["windows"] = tried
-        return covered
-
-    def _dedup_or_open(
-        self,
-        repos: Any,
-        config: JobConfig,
-        integration: Integration,
-        event: NormalizedEvent,
-        client_id: uuid.UUID,
-        rule: AlertRule,
-        now: datetime,
-        trace: dict[str, Any],
-    ) -> uuid.UUID:
-        tenant_id = integration.tenant_id
-        key = dedup_key(client_id, event.device.external_id, event.condition_identity)
-        repos.tenants.lock(tenant_id)  # one ticket per key, numbers without gaps
-        ticket: Ticket | None = repos.tickets.open_by_key(tenant_id, key)
-        if ticket is not None:
-            count = repos.tickets.bump_occurrence(ticket.id, now)
-            self._comment(repos, ticket, retrigger_comment(count), now)
-            trace["dedup"] = f"open ticket #{ticket.number} re-triggered: occurrence {count}"
-            trace["ticket_id"] = str(ticket.id)
-            self._notify(repos, tenant_id, rule, "ticket.retriggered", ticket, now)
-            repos.events.add(
-                tenant_id,
-                "ticket.retriggered",
-                {"ticket_id": str(ticket.id), "occurrence": count},
-                now,
-            )
-            return ticket.id
-        view = config.view
-        board = None
-        if rule.actions.board_id is not None:
-            board = view.board(repos, rule.actions.board_id)
-        board = board or view.first_board(repos)
-        if board is None:
-            # The tenant's first ticket: this job creates the default board, so
-            # its view of the config is its own from here on (never published).
-            board = ensure_defaults(repos, tenant_id, self.clock)
-            view = config.view = TenantView(tenant_id, None)
-        status_id = board.default_status_id or repos.statuses.of_board(tenant_id, board.id)[0].id
-        priority_id = rule.actions.priority_id
-        if priority_id is None:
-            priority = view.priority(repos, SEVERITY_PRIORITY[event.severity])
-            priority_id = priority.id if priority else None
-        title, description = self._texts(repos, integration, event, client_id, rule, trace)
-        ticket = Ticket(
-            id=new_id(),
-            tenant_id=tenant_id,
-            number=repos.tickets.next_number(tenant_id),
-            board_id=board.id,
-            status_id=status_id,
-            priority_id=priority_id,
-            assignee_id=rule.actions.assignee_id,
-            client_id=client_id,
-            title=title,
-            description=description,
-            dedup_key=key,
-            occurrence_count=1,
-            is_closed=False,
-            created_at=now,
-            updated_at=now,
-            closed_at=None,
-        )
-        repos.tickets.insert(ticket)
-        trace["dedup"] = (
-            f"no open ticket for this client, device and condition: opened #{ticket.number}"
-        )
-        trace["ticket_id"] = str(ticket.id)
-        self._notify(repos, tenant_id, rule, "ticket.created", ticket, now)
-        repos.events.add(tenant_id, "ticket.created", {"ticket_id": str(ticket.id)}, now)
-        return ticket.id
-
-    def _texts(
-        self,
-        repos: Any,
-        integration: Integration,
-        event: NormalizedEvent,
-        client_id: uuid.UUID,
-        rule: AlertRule,
-        trace: dict[str, Any],
-    ) -> tuple[str, str]:
-        title = default_title(event.device.name, event.title)
-        description = event.message
-        templates = (rule.actions.title_template, rule.actions.description_template)
-        if not any(templates):
-            return title, description
-        client = repos.clients.get(integration.tenant_id, client_id)
-        variables = {
-            "device": event.device.name or event.device.external_id,
-            "message": event.message,
-            "severity": event.severity.value,
-            "organization": event.device.external_org_id or "",
-            "client": client.name if client else "",
-            "site": "",
-            "title": event.title,
-            "provider": event.provider.value,
-            "occurred_at": event.occurred_at.isoformat(),
-        }
-        rendered = []
-        fields = ("title_template", "description_template")
-        caps = (MAX_TITLE_CHARS, MAX_DESCRIPTION_CHARS)
-        for name, source, fallback, cap in zip(
-            fields, templates, (title, description), caps, strict=True
-        ):
-            if not source:
-                rendered.append(fallback)
-                continue
-            try:
-                rendered.append(render(source, variables, cap) or fallback)
-            except TemplateRenderError as error:
-                # A broken template must not lose the ticket: fall back and say so.
-                trace.setdefault("template_errors", []).append(f"{name}: {error}")
-                rendered.append(fallback)
-        # A rendered title is within MAX_TITLE_CHARS already; the default one is cut at
-        # the column's width.
-        return rendered[0][:500], rendered[1]
-
-    def _comment(self, repos: Any, ticket: Ticket, body: str, now: datetime) -> None:
-        repos.comments.insert(
-            Comment(new_id(), ticket.tenant_id, ticket.id, "system", None, body, now)
-        )
-
-    def _notify(
-        self,
-        repos: Any,
-        tenant_id: uuid.UUID,
-        rule: AlertRule,
-        kind: str,
-        ticket: Ticket,
-        now: datetime,
-    ) -> None:
-        for user_id in rule.actions.notify_user_ids:
-            if repos.users.get(tenant_id, user_id) is not None:
-                repos.notifications.add(
-                    tenant_id,
-                    user_id,
-                    kind,
-                    f"#{ticket.number} {ticket.title}",
-                    "ticket",
-                    ticket.id,
-                    now,
-                )
-
-    # Reset and acknowledge
-
-    def _reset(
-        self, repos: Any, integration: Integration, event: NormalizedEvent, config: JobConfig
-    ) -> Outcome:
-        if repos.receipts.seen(integration.id, "reset", event.external_alert_id):
-            return Outcome(IngestResult.DUPLICATE, None)
-        now = self.clock()
-        repos.receipts.add(
-            integration.tenant_id, integration.id, "reset", event.external_alert_id, now
-        )
-        alerts: list[Alert] = repos.alerts.open_in_series(integration.id, event.series_key)
-        if not alerts:
-            return self._unknown_reset(repos, config.view, integration, event, now)
-        for alert in alerts:
-            self._resolve(
-                repos, alert, f"Alert reset at {event.provider.value}: {alert.title}", now
-            )
-        return Outcome(IngestResult.RESOLVED, alerts[0].id)
-
-    def _resolve(self, repos: Any, alert: Alert, comment: str, now: datetime) -> None:
-        if alert.status is AlertStatus.SUPPRESSED or alert.ticket_id is None:
-            repos.alerts.set_status(alert.id, AlertStatus.RESOLVED, now, resolved=True)
-            return
-        repos.alerts.set_status(alert.id, AlertStatus.RESOLVED, now, resolved=True)
-        ticket: Ticket | None = repos.tickets.get(alert.tenant_id, alert.ticket_id)
-        if ticket is None or ticket.is_closed:
-            return
-        self._comment(repos, ticket, comment, now)
-        rule = repos.rules.get(alert.tenant_id, alert.rule_id) if alert.rule_id else None
-        if rule is None or not rule.actions.auto_resolve_ticket:
-            return
-        board = repos.boards.get(ticket.tenant_id, ticket.board_id)
-        comments, entries = repos.tickets.activity(ticket.id)
-        activity = TicketActivity(
-            status_id=ticket.status_id,
-            board_default_status_id=board.default_status_id if board else ticket.status_id,
-            user_comments=comments,
-            time_entries=entries,
-            other_active_alerts=repos.alerts.count_open_on_ticket(ticket.id, [alert.id]),
-        )
-        if not may_auto_resolve(activity):
-            self._comment(
-                repos,
-                ticket,
-                "Left open: people have worked on this ticket or other alerts are still active.",
-                now,
-            )
-            return
-        closed_status = rule.actions.auto_resolve_status_id
-        if closed_status is None:
-            closed = [
-                s
-                for s in repos.statuses.of_board(ticket.tenant_id, ticket.board_id)
-                if s.kind is StatusKind.CLOSED
-            ]
-            closed_status = closed[0].id if closed else None
-        if closed_status is None:
-            self._comment(repos, ticket, "Left open: the board has no closed status.", now)
-            return
-        repos.tickets.update(
-            ticket.tenant_id,
-            ticket.id,
-            status_id=closed_status,
-            is_closed=True,
-            closed_at=now,
-            updated_at=now,
-        )
-        repos.alerts.set_status(alert.id, AlertStatus.AUTO_RESOLVED, now, resolved=True)
-        self._comment(
-            repos,
-            ticket,
-            "Closed automatically: the alert reset and nobody had worked on the ticket.",
-            now,
-        )
-        repos.events.add(
-            ticket.tenant_id,
-            "ticket.closed",
-            {"ticket_id": str(ticket.id), "by": "auto_resolve"},
-            now,
-        )
-
-    def _unknown_reset(
-        self,
-        repos: Any,
-        view: TenantView,
-        integration: Integration,
-        event: NormalizedEvent,
-        now: datetime,
-    ) -> Outcome:
-        """A reset for a series we never saw triggered: kept for the record, no ticket."""
-        existing = repos.alerts.find(integration.id, event.external_alert_id)
-        if existing is not None:  # the trigger of this occurrence was already resolved
-            return Outcome(IngestResult.RESOLVED, existing)
-        mapped = view.mapped_client(repos, integration.id, event.device.external_org_id)
-        asset = self._asset(repos, integration, event, mapped, now)
-        alert = new_alert(
-            integration,
-            event,
-            asset,
-            now,
-            status=AlertStatus.RESOLVED,
-            client_id=asset.client_id,
-            resolved_at=now,
-            trace={
-                "lifecycle": "reset of a series never seen triggered: recorded without a ticket"
-            },
-        )
-        repos.alerts.add(alert, event.raw)
-        return Outcome(IngestResult.RECORDED, alert.id)
-
-    def _acknowledge(self, repos: Any, integration: Integration, event: NormalizedEvent) -> Outcome:
-        if repos.receipts.seen(integration.id, "acknowledged", event.external_alert_id):
-            return Outcome(IngestResult.DUPLICATE, None)
-        now = self.clock()
-        repos.receipts.add(
-            integration.tenant_id, integration.id, "acknowledged", event.external_alert_id, now
-        )
-        alerts = [
-            a
-            for a in repos.alerts.open_in_series(integration.id, event.series_key)
-            if a.status is AlertStatus.ACTIVE
-        ]
-        for alert in alerts:
-            repos.alerts.set_status(alert.id, AlertStatus.ACKNOWLEDGED, now)
-            if alert.ticket_id is not None:
-                ticket = repos.tickets.get(alert.tenant_id, alert.ticket_id)
-                if ticket is not None and not ticket.is_closed:
-                    self._comment(
-                        repos,
-                        ticket,
-                        f"Alert acknowledged at {event.provider.value}: {alert.title}",
-                        now,
-                    )
-        if not alerts:
-            return Outcome(IngestResult.IGNORED, None)
-        return Outcome(IngestResult.ACKNOWLEDGED, alerts[0].id)
+            return self._lifecycle.reset(repos, integration, item, config)
+        return self._lifecycle.acknowledge(repos, integration, item)
 
     # Ticket closed by a person
 
-    def ticket_closed(self, repos: Any, ticket: Ticket, now: datetime) -> list[Alert]:
+    def ticket_closed(self, repos: Repositories, ticket: Ticket, now: datetime) -> list[Alert]:
         """Resolve the ticket's open alerts; return those whose rule wants a provider reset."""
-        to_reset = []
-        for alert in repos.alerts.on_ticket(ticket.tenant_id, ticket.id):
-            if alert.status not in OPEN_STATUSES:
-                continue
-            repos.alerts.set_status(alert.id, AlertStatus.RESOLVED, now, resolved=True)
-            rule = repos.rules.get(alert.tenant_id, alert.rule_id) if alert.rule_id else None
-            if rule is None or rule.actions.reset_alert_on_ticket_close:
-                to_reset.append(dataclasses.replace(alert, status=AlertStatus.RESOLVED))
-        return to_reset
+        return self._lifecycle.ticket_closed(repos, ticket, now)

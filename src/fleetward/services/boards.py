@@ -17,7 +17,7 @@ from fleetward.domain.pagination import Page
 from fleetward.domain.tenancy import clean_name
 from fleetward.domain.tickets import Board, Priority, StatusKind, TicketStatus
 from fleetward.services.cross_tenant import CrossTenantProbes
-from fleetward.services.ports import Clock, UnitOfWork
+from fleetward.services.ports import Clock, Repositories, UnitOfWork
 from fleetward.services.resources import ScopedResource
 from fleetward.services.ticket_defaults import create_board, ensure_defaults
 from fleetward.services.tickets import WritingService, present
@@ -32,7 +32,9 @@ def short_name(value: str, field: str = "name") -> str:
     return name
 
 
-def _rule_naming(repos: Any, tenant_id: uuid.UUID, action: str, object_id: uuid.UUID) -> str | None:
+def _rule_naming(
+    repos: Repositories, tenant_id: uuid.UUID, action: str, object_id: uuid.UUID
+) -> str | None:
     """The first alert rule whose actions name this object; the pipeline would trip on it."""
     for rule in repos.rules.ordered(tenant_id):
         if getattr(rule.actions, action) == object_id:
@@ -41,7 +43,7 @@ def _rule_naming(repos: Any, tenant_id: uuid.UUID, action: str, object_id: uuid.
 
 
 def _name_free(
-    repos: Any, tenant_id: uuid.UUID, name: str, own_id: uuid.UUID | None = None
+    repos: Repositories, tenant_id: uuid.UUID, name: str, own_id: uuid.UUID | None = None
 ) -> None:
     """The pipeline finds priorities by name ignoring case, so names must differ in more."""
     taken = repos.priorities.by_name(tenant_id, name)

@@ -33,7 +33,8 @@ from fleetward.domain.ids import new_id
 from fleetward.domain.integrations import Asset, Integration
 from fleetward.domain.text import clean_text, needs_cleaning
 from fleetward.domain.tokens import new_secret
-from fleetward.services.alert_pipeline import AlertPipeline, Outcome
+from fleetward.services.alert_pipeline import AlertPipeline
+from fleetward.services.ingest_alerts import Outcome
 from fleetward.services.ports import Clock, UnitOfWork
 from fleetward.services.timeline import batch_items
 from fleetward.services.webhooks import SecretBox

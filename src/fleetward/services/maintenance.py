@@ -16,7 +16,7 @@ from fleetward.domain.pagination import Page
 from fleetward.domain.tenancy import clean_name
 from fleetward.services.audit import actor_of, record
 from fleetward.services.cross_tenant import CrossTenantProbes
-from fleetward.services.ports import Clock, Repositories, UnitOfWork
+from fleetward.services.ports import Clock, Repositories, ScopedRows, UnitOfWork
 from fleetward.services.resources import ScopedResource
 
 OBJECT_TYPE = "maintenance_window"
@@ -66,7 +66,7 @@ def window_document(window: MaintenanceWindow) -> dict[str, Any]:
 def _check_scope(repos: Repositories, window: MaintenanceWindow, fields: Iterable[str]) -> None:
     """Scope ids must be the tenant's own; the same answer for another tenant's and a random id."""
     tenant_id = window.tenant_id
-    looked_up = {
+    looked_up: dict[str, tuple[ScopedRows[Any], str]] = {
         "integration_id": (repos.integrations, "an integration"),
         "client_id": (repos.clients, "a client"),
         "asset_id": (repos.assets, "an asset"),

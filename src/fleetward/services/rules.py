@@ -170,7 +170,7 @@ class RuleService:
         validate_rule(draft)
         with self.uow.write() as repos:
             # Two admins adding at once must not both take the last position.
-            repos.tenants.lock(tenant_id)  # type: ignore[attr-defined]
+            repos.tenants.lock(tenant_id)
             _check_conditions(repos, tenant_id, conditions)
             _check_actions(repos, tenant_id, actions)
             rule = dataclasses.replace(draft, position=repos.rules.next_position(tenant_id))
@@ -232,7 +232,7 @@ class RuleService:
         principal.require(Access.ADMIN)
         tenant_id = principal.tenant_id
         with self.uow.write() as repos:
-            repos.tenants.lock(tenant_id)  # type: ignore[attr-defined]
+            repos.tenants.lock(tenant_id)
             current: list[AlertRule] = repos.rules.ordered(tenant_id)
             known = {rule.id: rule for rule in current}
             self._check_order(rule_ids, known)

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import threading
 import uuid
-from typing import Any
 
 from fleetward.domain.maintenance import MaintenanceWindow
 from fleetward.domain.rules import RuleBook
 from fleetward.domain.tickets import Board, Priority
+from fleetward.services.ports import Repositories
 
 _MISSING = object()
 # Tenants whose views are kept; past this the oldest half is dropped (an MSP has
@@ -41,18 +41,18 @@ class TenantView:
         self._first_board: Board | None = None
         self._priorities: dict[str, Priority | None] = {}
 
-    def rule_book(self, repos: Any) -> RuleBook:
+    def rule_book(self, repos: Repositories) -> RuleBook:
         if self._book is None:
             self._book = RuleBook(repos.rules.ordered(self.tenant_id))
         return self._book
 
-    def windows(self, repos: Any) -> list[MaintenanceWindow]:
+    def windows(self, repos: Repositories) -> list[MaintenanceWindow]:
         if self._windows is None:
             self._windows = list(repos.windows.all(self.tenant_id))
         return self._windows
 
     def mapped_client(
-        self, repos: Any, integration_id: uuid.UUID, external_org_id: str | None
+        self, repos: Repositories, integration_id: uuid.UUID, external_org_id: str | None
     ) -> uuid.UUID | None:
         """The client an organisation of the integration is mapped to, if any."""
         if external_org_id is None:
@@ -64,20 +64,20 @@ class TenantView:
             self._clients[key] = found
         return found  # type: ignore[return-value]
 
-    def board(self, repos: Any, board_id: uuid.UUID) -> Board | None:
+    def board(self, repos: Repositories, board_id: uuid.UUID) -> Board | None:
         found = self._boards.get(board_id, _MISSING)
         if found is _MISSING:
             found = repos.boards.get(self.tenant_id, board_id)
             self._boards[board_id] = found
         return found  # type: ignore[return-value]
 
-    def first_board(self, repos: Any) -> Board | None:
+    def first_board(self, repos: Repositories) -> Board | None:
         """The tenant's first board, None while it has none (that is not remembered)."""
         if self._first_board is None:
             self._first_board = repos.boards.first(self.tenant_id)
         return self._first_board
 
-    def priority(self, repos: Any, name: str) -> Priority | None:
+    def priority(self, repos: Repositories, name: str) -> Priority | None:
         key = name.lower()
         found = self._priorities.get(key, _MISSING)
         if found is _MISSING:
@@ -93,7 +93,9 @@ class TenantViews:
         self._views: dict[uuid.UUID, TenantView] = {}
         self._lock = threading.Lock()
 
-    def current(self, repos: Any, tenant_id: uuid.UUID, built: list[TenantView]) -> TenantView:
+    def current(
+        self, repos: Repositories, tenant_id: uuid.UUID, built: list[TenantView]
+    ) -> TenantView:
         """The view for the tenant's version as this transaction sees it.
 
         A view made here is appended to `built`, for the caller to publish once

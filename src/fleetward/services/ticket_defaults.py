@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from fleetward.domain.ids import new_id
 from fleetward.domain.tickets import (
@@ -14,12 +13,12 @@ from fleetward.domain.tickets import (
     Priority,
     TicketStatus,
 )
-from fleetward.services.ports import Clock
+from fleetward.services.ports import Clock, Repositories
 
 DEFAULT_BOARD = "Service Desk"
 
 
-def create_board(repos: Any, tenant_id: uuid.UUID, name: str, now: datetime) -> Board:
+def create_board(repos: Repositories, tenant_id: uuid.UUID, name: str, now: datetime) -> Board:
     """A board with the default statuses, the first of them (New) its default.
 
     Every board starts this way, the first one and those an admin adds, so a
@@ -37,7 +36,7 @@ def create_board(repos: Any, tenant_id: uuid.UUID, name: str, now: datetime) -> 
     return board
 
 
-def ensure_defaults(repos: Any, tenant_id: uuid.UUID, clock: Clock) -> Board:
+def ensure_defaults(repos: Repositories, tenant_id: uuid.UUID, clock: Clock) -> Board:
     """Return the tenant's first board, creating a usable default set when it has none."""
     board: Board | None = repos.boards.first(tenant_id)
     if board is not None:

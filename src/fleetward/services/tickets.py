@@ -33,7 +33,7 @@ from fleetward.domain.tickets import (
 from fleetward.services.alert_pipeline import AlertPipeline
 from fleetward.services.audit import actor_of, record
 from fleetward.services.cross_tenant import CrossTenantProbes
-from fleetward.services.ports import Clock, UnitOfWork
+from fleetward.services.ports import Clock, Repositories, UnitOfWork
 from fleetward.services.resources import ScopedResource
 from fleetward.services.ticket_defaults import ensure_defaults
 
@@ -88,7 +88,7 @@ class WritingService:
 
     def _audit(
         self,
-        repos: Any,
+        repos: Repositories,
         principal: Principal,
         action: str,
         obj: Any,
@@ -109,7 +109,7 @@ class WritingService:
 
     def _apply(
         self,
-        repos: Any,
+        repos: Repositories,
         principal: Principal,
         object_type: str,
         before: T,
@@ -158,11 +158,13 @@ class TicketService(WritingService):
             uow, clock, probes, "time_entry", lambda r: r.time_entries
         )
 
-    def _view(self, repos: Any, tickets: list[Ticket]) -> list[TicketView]:
+    def _view(self, repos: Repositories, tickets: list[Ticket]) -> list[TicketView]:
         ids = repos.tickets.alert_ids(tickets[0].tenant_id, [t.id for t in tickets])
         return [TicketView(t, tuple(ids[t.id])) for t in tickets]
 
-    def _check_references(self, repos: Any, tenant_id: uuid.UUID, refs: dict[str, Any]) -> None:
+    def _check_references(
+        self, repos: Repositories, tenant_id: uuid.UUID, refs: dict[str, Any]
+    ) -> None:
         """Each id named in a body must be the caller's own: 422 naming the field."""
         for field, value in refs.items():
             if value is None:
@@ -287,7 +289,7 @@ class TicketService(WritingService):
             return self._view(repos, [after])[0]
 
     def _status_values(
-        self, repos: Any, ticket: Ticket, status: TicketStatus, now: datetime
+        self, repos: Repositories, ticket: Ticket, status: TicketStatus, now: datetime
     ) -> dict[str, Any]:
         closing = status.kind is StatusKind.CLOSED
         values: dict[str, Any] = {"status_id": status.id, "is_closed": closing}
@@ -307,7 +309,12 @@ class TicketService(WritingService):
         return values
 
     def _closed_or_reopened(
-        self, repos: Any, principal: Principal, ticket: Ticket, status: TicketStatus, now: datetime
+        self,
+        repos: Repositories,
+        principal: Principal,
+        ticket: Ticket,
+        status: TicketStatus,
+        now: datetime,
     ) -> None:
         if ticket.is_closed:
             active = repos.alerts.count_open_on_ticket(ticket.id, [])

@@ -22,7 +22,7 @@ from fleetward.domain.pagination import Page
 from fleetward.domain.tenancy import clean_name
 from fleetward.services.audit import actor_of, record
 from fleetward.services.cross_tenant import CrossTenantProbes
-from fleetward.services.ports import Clock, Repositories, UnitOfWork
+from fleetward.services.ports import Clock, Repositories, ScopedRows, UnitOfWork
 from fleetward.services.resources import ScopedResource
 
 OBJECT_TYPE = "eventlog_watch"
@@ -71,11 +71,12 @@ def _check_scope(repos: Repositories, tenant_id: uuid.UUID, scope: WatchScope) -
     """The scope's object must be the tenant's own; another tenant's reads as a random id."""
     if scope.type is ScopeType.TENANT or scope.id is None:
         return
-    rows = {
+    by_type: dict[ScopeType, ScopedRows[Any]] = {
         ScopeType.CLIENT: repos.clients,
         ScopeType.SITE: repos.sites,
         ScopeType.AGENT: repos.agents,
-    }[scope.type]
+    }
+    rows = by_type[scope.type]
     if rows.get(tenant_id, scope.id) is None:
         raise InvalidInput(
             f"scope.id: {scope.id} is not a {scope.type.value} of yours", field="scope.id"

@@ -22,7 +22,8 @@ from fleetward.domain.errors import FleetwardError, Unauthenticated
 from fleetward.domain.ids import new_id
 from fleetward.domain.integrations import DeadLetter, Integration
 from fleetward.domain.text import clean_text
-from fleetward.services.alert_pipeline import AlertPipeline, Outcome, summary
+from fleetward.services.alert_pipeline import AlertPipeline
+from fleetward.services.ingest_alerts import Outcome, summary
 from fleetward.services.ports import Clock, UnitOfWork
 from fleetward.services.sent_json import loads_sent
 

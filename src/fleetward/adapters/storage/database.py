@@ -26,7 +26,6 @@ from sqlalchemy.exc import DBAPIError
 
 from fleetward.adapters.private_files import make_private_dir, make_private_file
 from fleetward.adapters.storage.agent_repositories import AgentRepositories
-from fleetward.adapters.storage.alert_repositories import PipelineRepositories
 from fleetward.adapters.storage.checkpoint import BACKSTOP_FRAMES, WalCheckpointer
 from fleetward.adapters.storage.faults import (
     WriteOutcomes,
@@ -36,6 +35,7 @@ from fleetward.adapters.storage.faults import (
 )
 from fleetward.adapters.storage.group_commit import GroupCommitWriter, WriterBusy
 from fleetward.adapters.storage.health import StorageHealth
+from fleetward.adapters.storage.pipeline_repositories import PipelineRepositories
 from fleetward.adapters.storage.repositories import SqlRepositories
 
 

@@ -1,0 +1,101 @@
+"""Repositories of integrations, their organisation mappings and assets (devices)."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from fleetward.adapters.storage import hot_sql, schema
+from fleetward.adapters.storage.hot_sql import cached_statement
+from fleetward.adapters.storage.repositories import TenantRows, _to
+from fleetward.domain.alerts import Provider
+from fleetward.domain.errors import Conflict
+from fleetward.domain.integrations import Asset, Integration, OrgMapping
+
+
+def _integration(row: Mapping[Any, Any]) -> Integration:
+    return _to(Integration, {**row, "provider": Provider(row["provider"])})
+
+
+class IntegrationRepository(TenantRows[Integration]):
+    def __init__(self, conn: Connection) -> None:
+        super().__init__(conn, schema.integration, Integration, convert=_integration)
+
+    def add(self, integration: Integration, webhook_secret: str) -> Integration:
+        values = {
+            **dataclasses.asdict(integration),
+            "provider": integration.provider.value,
+            "webhook_secret": webhook_secret,
+        }
+        try:
+            self.conn.execute(insert(schema.integration).values(**values))
+        except IntegrityError:
+            raise Conflict("another integration has this name", field="name") from None
+        return integration
+
+    def for_webhook(self, integration_id: uuid.UUID) -> tuple[Integration, str] | None:
+        """Unscoped by design: the URL names the integration, its secret proves the caller."""
+        t = schema.integration
+        statement = cached_statement(
+            ("integration.for_webhook",), lambda: select(t).where(t.c.id == bindparam("id"))
+        )
+        row = self.conn.execute(statement, {"id": integration_id}).mappings().first()
+        return None if row is None else (_integration(row), row["webhook_secret"])
+
+    def sealed_secrets(self) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
+        """Every integration's sealed secret, across tenants: for re-sealing under a new key."""
+        t = schema.integration
+        rows = self.conn.execute(select(t.c.tenant_id, t.c.id, t.c.webhook_secret))
+        return [(row.tenant_id, row.id, row.webhook_secret) for row in rows]
+
+    def set_secret(self, tenant_id: uuid.UUID, integration_id: uuid.UUID, secret: str) -> None:
+        t = schema.integration
+        self.conn.execute(
+            update(t)
+            .where(t.c.tenant_id == tenant_id, t.c.id == integration_id)
+            .values(webhook_secret=secret)
+        )
+
+
+class OrgMappingRepository(TenantRows[OrgMapping]):
+    def __init__(self, conn: Connection) -> None:
+        super().__init__(conn, schema.org_mapping, OrgMapping, unique_fields=("external_org_id",))
+
+    def client_for(
+        self, integration_id: uuid.UUID, external_org_id: str | None
+    ) -> uuid.UUID | None:
+        if external_org_id is None:
+            return None
+        t = schema.org_mapping
+        statement = cached_statement(
+            ("org_mapping.client_for",),
+            lambda: select(t.c.client_id).where(
+                t.c.integration_id == bindparam("integration_id"),
+                t.c.external_org_id == bindparam("external_org_id"),
+            ),
+        )
+        params = {"integration_id": integration_id, "external_org_id": external_org_id}
+        return self.conn.execute(statement, params).scalar_one_or_none()
+
+
+class AssetRepository(TenantRows[Asset]):
+    def __init__(self, conn: Connection) -> None:
+        super().__init__(conn, schema.asset, Asset, unique_fields=("external_device_id",))
+
+    def by_device(self, integration_id: uuid.UUID, external_device_id: str) -> Asset | None:
+        t = schema.asset
+
+        def build() -> Any:
+            return select(*self._columns()).where(
+                t.c.integration_id == bindparam("integration_id"),
+                t.c.external_device_id == bindparam("external_device_id"),
+            )
+
+        params = {"integration_id": integration_id, "external_device_id": external_device_id}
+        rows = hot_sql.fetch_all(self.conn, ("asset.by_device",), build, params)
+        return _to(Asset, rows[0]) if rows else None

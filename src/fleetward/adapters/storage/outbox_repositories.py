@@ -1,0 +1,53 @@
+"""What a change leaves for others, written in its transaction: domain events and notifications."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert
+
+from fleetward.adapters.storage import hot_sql, schema
+from fleetward.domain.ids import new_id
+
+
+class EventOutbox:
+    """Domain events for webhook subscriptions and the bus, written with the change."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, tenant_id: uuid.UUID, type_: str, payload: dict[str, Any], at: datetime) -> None:
+        params = {"tenant_id": tenant_id, "type": type_, "payload": payload, "created_at": at}
+        hot_sql.execute(
+            self.conn, ("insert", "domain_event"), lambda: insert(schema.domain_event), params
+        )
+
+
+class NotificationRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(
+        self,
+        tenant_id: uuid.UUID,
+        user_id: uuid.UUID,
+        kind: str,
+        title: str,
+        ref_type: str,
+        ref_id: uuid.UUID,
+        at: datetime,
+    ) -> None:
+        self.conn.execute(
+            insert(schema.notification).values(
+                id=new_id(),
+                tenant_id=tenant_id,
+                user_id=user_id,
+                kind=kind,
+                title=title[:500],
+                ref_type=ref_type,
+                ref_id=ref_id,
+                created_at=at,
+            )
+        )

@@ -1,0 +1,185 @@
+"""Repositories of tickets and the boards, statuses and priorities they live on."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, false, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from fleetward.adapters.storage import hot_sql, schema
+from fleetward.adapters.storage.hot_sql import cached_statement
+from fleetward.adapters.storage.repositories import TenantRows, _to, seq_cursor
+from fleetward.domain.errors import Conflict
+from fleetward.domain.pagination import encode_cursor
+from fleetward.domain.tickets import Board, Priority, StatusKind, Ticket, TicketStatus
+
+
+def _status(row: Mapping[Any, Any]) -> TicketStatus:
+    return _to(TicketStatus, {**row, "kind": StatusKind(row["kind"])})
+
+
+class TicketRepository(TenantRows[Ticket]):
+    def __init__(self, conn: Connection) -> None:
+        super().__init__(conn, schema.ticket, Ticket, unique_fields=("dedup_key", "number"))
+
+    def open_by_key(self, tenant_id: uuid.UUID, key: str) -> Ticket | None:
+        t = schema.ticket
+
+        def build() -> Any:
+            return select(*self._columns()).where(
+                t.c.tenant_id == bindparam("tenant_id"),
+                t.c.dedup_key == bindparam("key"),
+                # Spelled as the partial index's predicate, so both engines use it.
+                t.c.is_closed == false(),
+                t.c.dedup_key.is_not(None),
+            )
+
+        params = {"tenant_id": tenant_id, "key": key}
+        rows = hot_sql.fetch_all(self.conn, ("ticket.open_by_key",), build, params)
+        return _to(Ticket, rows[0]) if rows else None
+
+    def next_number(self, tenant_id: uuid.UUID) -> int:
+        t = schema.ticket
+
+        def build() -> Any:
+            return select(func.max(t.c.number)).where(t.c.tenant_id == bindparam("tenant_id"))
+
+        params = {"tenant_id": tenant_id}
+        top = hot_sql.fetch_scalar(self.conn, ("ticket.next_number",), build, params)
+        return 1 if top is None else int(top) + 1
+
+    def bump_occurrence(self, ticket_id: uuid.UUID, at: datetime) -> int:
+        t = schema.ticket
+        self.conn.execute(
+            update(t)
+            .where(t.c.id == ticket_id)
+            .values(occurrence_count=t.c.occurrence_count + 1, updated_at=at)
+        )
+        return int(
+            self.conn.execute(select(t.c.occurrence_count).where(t.c.id == ticket_id)).scalar_one()
+        )
+
+    def activity(self, ticket_id: uuid.UUID) -> tuple[int, int]:
+        """(user comments, time entries) on a ticket."""
+        c, e = schema.ticket_comment, schema.time_entry
+        comments = self.conn.execute(
+            select(func.count()).where(and_(c.c.ticket_id == ticket_id, c.c.author_type == "user"))
+        ).scalar_one()
+        entries = self.conn.execute(
+            select(func.count()).where(e.c.ticket_id == ticket_id)
+        ).scalar_one()
+        return int(comments), int(entries)
+
+    def search(
+        self, tenant_id: uuid.UUID, limit: int, cursor: str | None, **where: Any
+    ) -> tuple[list[Ticket], str | None]:
+        """Newest first, keyset on the ticket number (per tenant, rising with creation)."""
+        t = schema.ticket
+        query = select(*self._columns()).where(t.c.tenant_id == tenant_id)
+        for key, value in where.items():
+            query = query.where(t.c[key] == value)
+        if cursor:
+            query = query.where(t.c.number < seq_cursor(cursor))
+        rows = (
+            self.conn.execute(query.order_by(t.c.number.desc()).limit(limit + 1)).mappings().all()
+        )
+        next_cursor = encode_cursor(rows[limit - 1]["number"]) if len(rows) > limit else None
+        return [_to(Ticket, r) for r in rows[:limit]], next_cursor
+
+    def alert_ids(
+        self, tenant_id: uuid.UUID, ticket_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, list[uuid.UUID]]:
+        """The alerts linked to each ticket, oldest first: one query for a whole page."""
+        a = schema.alert
+        found: dict[uuid.UUID, list[uuid.UUID]] = {ticket_id: [] for ticket_id in ticket_ids}
+        if not ticket_ids:
+            return found
+        rows = self.conn.execute(
+            select(a.c.ticket_id, a.c.id)
+            .where(a.c.tenant_id == tenant_id, a.c.ticket_id.in_(list(ticket_ids)))
+            .order_by(a.c.created_at, a.c.id)
+        ).all()
+        for ticket_id, alert_id in rows:
+            found[ticket_id].append(alert_id)
+        return found
+
+
+class BoardRepository(TenantRows[Board]):
+    def __init__(self, conn: Connection) -> None:
+        super().__init__(conn, schema.board, Board)
+
+    def first(self, tenant_id: uuid.UUID) -> Board | None:
+        t = schema.board
+        statement = cached_statement(
+            ("board.first",),
+            lambda: (
+                select(*self._columns())
+                .where(t.c.tenant_id == bindparam("tenant_id"))
+                .order_by(t.c.created_at)
+                .limit(1)
+            ),
+        )
+        row = self.conn.execute(statement, {"tenant_id": tenant_id}).mappings().first()
+        return None if row is None else _to(Board, row)
+
+
+class StatusRepository(TenantRows[TicketStatus]):
+    def __init__(self, conn: Connection) -> None:
+        super().__init__(conn, schema.ticket_status, TicketStatus, convert=_status)
+
+    def of_board(self, tenant_id: uuid.UUID, board_id: uuid.UUID) -> list[TicketStatus]:
+        t = schema.ticket_status
+        rows = (
+            self.conn.execute(
+                select(*self._columns())
+                .where(t.c.tenant_id == tenant_id, t.c.board_id == board_id)
+                .order_by(t.c.position)
+            )
+            .mappings()
+            .all()
+        )
+        return [_status(r) for r in rows]
+
+    def insert(self, obj: TicketStatus) -> TicketStatus:
+        values = {**dataclasses.asdict(obj), "kind": obj.kind.value}
+        try:
+            self.conn.execute(insert(schema.ticket_status).values(**values))
+        except IntegrityError:
+            raise Conflict("this board already has a status with this name", field="name") from None
+        return obj
+
+
+class PriorityRepository(TenantRows[Priority]):
+    def __init__(self, conn: Connection) -> None:
+        super().__init__(conn, schema.priority, Priority)
+
+    def by_name(self, tenant_id: uuid.UUID, name: str) -> Priority | None:
+        t = schema.priority
+        statement = cached_statement(
+            ("priority.by_name",),
+            lambda: select(*self._columns()).where(
+                t.c.tenant_id == bindparam("tenant_id"),
+                func.lower(t.c.name) == bindparam("name"),
+            ),
+        )
+        params = {"tenant_id": tenant_id, "name": name.lower()}
+        row = self.conn.execute(statement, params).mappings().first()
+        return None if row is None else _to(Priority, row)
+
+    def ordered(self, tenant_id: uuid.UUID) -> list[Priority]:
+        t = schema.priority
+        rows = (
+            self.conn.execute(
+                select(*self._columns())
+                .where(t.c.tenant_id == tenant_id)
+                .order_by(t.c.position, t.c.created_at, t.c.id)
+            )
+            .mappings()
+            .all()
+        )
+        return [_to(Priority, r) for r in rows]
