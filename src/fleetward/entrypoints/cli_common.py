@@ -14,12 +14,11 @@ from typing import TypeVar
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from fleetward.adapters.storage import migrate
 from fleetward.bootstrap import Container, build, configure_logging
 from fleetward.config import Settings
-from fleetward.domain.errors import FleetwardError
+from fleetward.domain.errors import FleetwardError, StorageUnavailable
 
 out = Console()
 err = Console(stderr=True)
@@ -81,10 +80,11 @@ def run_action(action: Callable[[], T]) -> T:
     """Turn expected failures into one clear line and a non-zero exit."""
     try:
         return action()
+    except StorageUnavailable as error:
+        # The operator at the keyboard gets the driver's own words (a host, a path).
+        err.print(f"[red]error:[/red] database: {error.detail}", highlight=False)
+        raise typer.Exit(1) from None
     except (UserError, FleetwardError) as error:
         message = error.message if isinstance(error, FleetwardError) else str(error)
         err.print(f"[red]error:[/red] {message}", highlight=False)
-        raise typer.Exit(1) from None
-    except (OperationalError, ProgrammingError) as error:
-        err.print(f"[red]error:[/red] database: {error.orig}", highlight=False)
         raise typer.Exit(1) from None

@@ -30,6 +30,7 @@ from fleetward.adapters.storage.alert_repositories import PipelineRepositories
 from fleetward.adapters.storage.checkpoint import BACKSTOP_FRAMES, WalCheckpointer
 from fleetward.adapters.storage.faults import (
     WriteOutcomes,
+    as_storage_unavailable,
     discards_connection,
     fault_reason,
     not_writable_error,
@@ -408,35 +409,43 @@ def _discard_if_broken(conn: Connection, error: BaseException) -> bool:
 
 
 class SqlUnitOfWork:
-    """The UnitOfWork port over a Database: repositories bound to one transaction."""
+    """The UnitOfWork port over a Database: repositories bound to one transaction.
+
+    The storage boundary: the database library's errors leave it as the
+    domain's StorageUnavailable (faults.as_storage_unavailable), so services
+    and entrypoints never see SQLAlchemy.
+    """
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
     @contextmanager
     def write(self) -> Iterator[AllRepositories]:
-        with self.db.write() as conn:
+        with as_storage_unavailable(), self.db.write() as conn:
             yield AllRepositories(conn)
 
     @contextmanager
     def read(self) -> Iterator[AllRepositories]:
-        with self.db.read() as conn:
+        with as_storage_unavailable(), self.db.read() as conn:
             yield AllRepositories(conn)
 
     def run_write(self, job: Callable[[AllRepositories], T]) -> T:
-        return self.db.run_write(lambda conn: job(AllRepositories(conn)))
+        with as_storage_unavailable():
+            return self.db.run_write(lambda conn: job(AllRepositories(conn)))
 
     async def run_write_async(self, job: Callable[[AllRepositories], T]) -> T:
-        return await self.db.run_write_async(lambda conn: job(AllRepositories(conn)))
+        with as_storage_unavailable():
+            return await self.db.run_write_async(lambda conn: job(AllRepositories(conn)))
 
     def try_write(self, job: Callable[[AllRepositories], object]) -> bool:
-        try:
-            with self.db.write() as conn:
-                job(AllRepositories(conn))
-        except DBAPIError as error:
-            reason = fault_reason(error)
-            if reason is None:
-                raise
-            log.warning("write_skipped", reason=reason)
-            return False
+        with as_storage_unavailable():
+            try:
+                with self.db.write() as conn:
+                    job(AllRepositories(conn))
+            except DBAPIError as error:
+                reason = fault_reason(error)
+                if reason is None:
+                    raise
+                log.warning("write_skipped", reason=reason)
+                return False
         return True

@@ -19,9 +19,13 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from fleetward.domain.errors import StorageUnavailable
 
 _SQLITE_REASONS = {
     sqlite3.SQLITE_READONLY: "read-only",
@@ -49,6 +53,26 @@ _POSTGRES_REASONS = {
     "57014": "timed out",
 }
 POSTGRES_READ_ONLY = "25006"
+
+
+@contextmanager
+def as_storage_unavailable() -> Iterator[None]:
+    """The database library's errors, leaving the block, as the domain's
+    StorageUnavailable (answered 503: nothing was acknowledged, retry later).
+
+    Any DBAPIError counts, also a constraint a repository did not turn into a
+    Conflict: the storage could not keep what was asked, and the block's
+    transaction was rolled back whole.
+    """
+    try:
+        yield
+    except DBAPIError as error:
+        raise StorageUnavailable(
+            "storage failed; retry later", str(_driver_error(error))
+        ) from error
+    except PoolTimeout as error:
+        # Every database connection stayed busy for the pool's whole timeout.
+        raise StorageUnavailable("storage is busy; retry later", str(error), busy=True) from error
 
 
 def not_writable_error() -> OperationalError:
