@@ -51,3 +51,18 @@ class StorageUnavailable(FleetwardError):
         super().__init__(message)
         self.detail = detail
         self.busy = busy  # every connection stayed in use, rather than a failure
+
+
+class PayloadError(FleetwardError):
+    """A sender's body cannot be read as an alert; `field` names what was wrong.
+
+    What every provider normaliser raises, and nothing else. The webhook
+    answers 400 with this message and keeps the body in the dead-letter
+    table, so the message must tell the sender what to fix.
+    """
+
+    code = "bad_request"  # the code every other 400 answers with
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message, field)
+        self.field: str = field
