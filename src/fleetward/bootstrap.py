@@ -133,7 +133,6 @@ def build(
     eventlog_alerts = EventLogAlertService(uow, clock, pipeline, secrets)
     agents = AgentService(uow, clock, probes)
     control = AgentControl(uow, clock, agents)
-    agents.revoked = control.config_changed  # its next sync sees the revoke and closes
     return Container(
         settings=settings,
         db=db,
