@@ -55,24 +55,31 @@ _POSTGRES_REASONS = {
 POSTGRES_READ_ONLY = "25006"
 
 
-@contextmanager
-def as_storage_unavailable() -> Iterator[None]:
-    """The database library's errors, leaving the block, as the domain's
-    StorageUnavailable (answered 503: nothing was acknowledged, retry later).
+# What the database library raises when the storage failed or stayed busy.
+STORAGE_ERRORS = (DBAPIError, PoolTimeout)
+
+
+def storage_unavailable(error: DBAPIError | PoolTimeout) -> StorageUnavailable:
+    """The domain's error for one of STORAGE_ERRORS (answered 503: nothing was
+    acknowledged, retry later); raise it `from` the original.
 
     Any DBAPIError counts, also a constraint a repository did not turn into a
-    Conflict: the storage could not keep what was asked, and the block's
-    transaction was rolled back whole.
+    Conflict: the storage could not keep what was asked, and the transaction
+    was rolled back whole.
     """
+    if isinstance(error, PoolTimeout):
+        # Every database connection stayed busy for the pool's whole timeout.
+        return StorageUnavailable("storage is busy; retry later", str(error), busy=True)
+    return StorageUnavailable("storage failed; retry later", str(_driver_error(error)))
+
+
+@contextmanager
+def as_storage_unavailable() -> Iterator[None]:
+    """STORAGE_ERRORS leaving the block become the domain's StorageUnavailable."""
     try:
         yield
-    except DBAPIError as error:
-        raise StorageUnavailable(
-            "storage failed; retry later", str(_driver_error(error))
-        ) from error
-    except PoolTimeout as error:
-        # Every database connection stayed busy for the pool's whole timeout.
-        raise StorageUnavailable("storage is busy; retry later", str(error), busy=True) from error
+    except STORAGE_ERRORS as error:
+        raise storage_unavailable(error) from error
 
 
 def not_writable_error() -> OperationalError:
