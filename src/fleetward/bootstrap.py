@@ -10,15 +10,13 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import structlog
 
-from fleetward.adapters.providers import PayloadError, ProviderSettings, normalizer_for
+from fleetward.adapters.providers import normalize
 from fleetward.adapters.security.passwords import Argon2Passwords
 from fleetward.adapters.security.secretbox import FernetSecretBox, load_or_create_keys
 from fleetward.adapters.storage import migrate
 from fleetward.adapters.storage.database import Database, SqlUnitOfWork
-from fleetward.agent.collectors.evtx import read_evtx
 from fleetward.config import Settings
-from fleetward.domain.alerts import Ignored, NormalizedEvent
-from fleetward.domain.integrations import Integration
+from fleetward.evtx_reader import read_evtx
 from fleetward.services.agent_control import AgentControl
 from fleetward.services.agents import AgentService
 from fleetward.services.alert_pipeline import AlertPipeline
@@ -111,12 +109,6 @@ def configure_logging(settings: Settings) -> None:
     )
 
 
-def normalize(integration: Integration, body: object) -> list[NormalizedEvent | Ignored]:
-    """The integration's provider reads the decoded body into events."""
-    settings = ProviderSettings.from_mapping(integration.settings)
-    return normalizer_for(integration.provider).normalize(body, settings)
-
-
 def build(
     settings: Settings,
     clock: Clock = utc_now,
@@ -136,12 +128,11 @@ def build(
     secrets = FernetSecretBox(load_or_create_keys(settings.secret_key, settings.data_dir))
     probes = CrossTenantProbes(uow, clock, settings.cross_tenant_queue_size)
     pipeline = AlertPipeline(uow, clock)
-    webhooks = WebhookService(uow, clock, pipeline, secrets, normalize, (PayloadError,))
+    webhooks = WebhookService(uow, clock, pipeline, secrets, normalize)
     timeline = TimelineService(uow, clock, probes)
     eventlog_alerts = EventLogAlertService(uow, clock, pipeline, secrets)
     agents = AgentService(uow, clock, probes)
     control = AgentControl(uow, clock, agents)
-    agents.revoked = control.config_changed  # its next sync sees the revoke and closes
     return Container(
         settings=settings,
         db=db,
@@ -153,7 +144,7 @@ def build(
         integrations=IntegrationService(uow, clock, probes, secrets, webhooks),
         boards=BoardService(uow, clock, probes),
         tickets=TicketService(uow, clock, probes, pipeline),
-        rules=RuleService(uow, clock, probes, pipeline, normalize, (PayloadError,)),
+        rules=RuleService(uow, clock, probes, pipeline, normalize),
         maintenance=MaintenanceService(uow, clock, probes),
         alerts=AlertService(uow, clock, probes),
         agents=agents,

@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from fleetward.agent.collectors.evtx import read_evtx
 from fleetward.agent.outbox import FILE_NAME
 from fleetward.domain.alerts import Severity
 from fleetward.domain.eventlog import EventRecord, MinLevel, WatchRule, matches
+from fleetward.evtx_reader import read_evtx
 from tests.support.agent_live import (
     LiveAgent,
     LiveServer,

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from fleetward.agent.collectors.evtx import read_evtx
 from fleetward.domain.eventlog import DamagedRecord, EventRecord
 from fleetward.domain.timeline import classify, classify_journal
+from fleetward.evtx_reader import read_evtx
 from tests.support import agent_journalctl
 from tests.support.agent_live import (
     LiveAgent,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -149,6 +150,20 @@ def test_commands_on_an_uninitialised_database_say_to_run_init(tmp_path: Path) -
     result = runner.invoke(app, ["--data-dir", str(tmp_path / "empty"), "tenant", "create", "X"])
     assert result.exit_code == 1
     assert "fleetward init" in result.output
+
+
+def test_a_database_that_cannot_be_reached_is_one_line_naming_it(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"postgresql://fleetward@127.0.0.1:{port}/fleetward"
+    result = runner.invoke(
+        app, ["--data-dir", str(tmp_path), "--database-url", url, "tenant", "create", "X"]
+    )
+    assert result.exit_code == 1
+    assert result.output.startswith("error: database: ")
+    assert str(port) in result.output  # the driver's own words, for the operator
+    assert "Traceback" not in result.output
 
 
 def test_demo_prints_a_login_that_works_and_can_run_twice(

@@ -17,12 +17,12 @@ from click.testing import Result
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from fleetward.agent.collectors.evtx import read_evtx
 from fleetward.bootstrap import Container
 from fleetward.domain.alerts import Severity
 from fleetward.domain.eventlog import DamagedRecord, EventRecord, MinLevel, WatchRule, matches
 from fleetward.domain.timeline import classify
 from fleetward.entrypoints.cli import app
+from fleetward.evtx_reader import read_evtx
 from tests.conftest import TenantFixture
 from tests.support.agents import EnrolledAgent, enrolled_agent
 from tests.support.components import evtx_fixtures

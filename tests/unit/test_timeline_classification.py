@@ -19,7 +19,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fleetward.agent.collectors.evtx import read_evtx
 from fleetward.domain.errors import InvalidInput
 from fleetward.domain.eventlog import EventRecord
 from fleetward.domain.timeline import (
@@ -30,6 +29,7 @@ from fleetward.domain.timeline import (
     classify,
     classify_journal,
 )
+from fleetward.evtx_reader import read_evtx
 from tests.support.components import evtx_fixtures
 
 FIXTURES = evtx_fixtures()

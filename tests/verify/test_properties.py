@@ -26,8 +26,9 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fleetward.adapters.providers import PayloadError, ProviderSettings, normalizer_for
+from fleetward.adapters.providers import ProviderSettings, normalizer_for
 from fleetward.domain.alerts import Device, EventKind, Ignored, NormalizedEvent, Provider, Severity
+from fleetward.domain.errors import PayloadError
 from fleetward.domain.maintenance import MaintenanceWindow, WeeklyRecurrence
 from fleetward.domain.rules import AlertRule, RuleBook, RuleConditions, evaluate
 from fleetward.domain.text import SURROGATE

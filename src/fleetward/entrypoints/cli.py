@@ -7,24 +7,27 @@ from __future__ import annotations
 
 import secrets
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
-from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from fleetward.adapters.storage import migrate
-from fleetward.bootstrap import Container, build, configure_logging
-from fleetward.config import Settings
+from fleetward.bootstrap import Container
 from fleetward.domain.audit import SYSTEM_CLI
-from fleetward.domain.errors import Conflict, FleetwardError
+from fleetward.domain.errors import Conflict
 from fleetward.domain.identity import Principal, Role
 from fleetward.domain.tenancy import Tenant
 from fleetward.entrypoints.agent_main import agent_app
+from fleetward.entrypoints.cli_common import (
+    UserError,
+    err,
+    load_settings,
+    open_container,
+    options,
+    out,
+    run_action,
+)
 from fleetward.entrypoints.cli_evtx import evtx_app
 
 app = typer.Typer(
@@ -46,9 +49,6 @@ app.add_typer(agent_app, name="agent")
 secrets_app = typer.Typer(help="Manage the keys secrets are sealed with.", no_args_is_help=True)
 app.add_typer(secrets_app, name="secrets")
 
-out = Console()
-err = Console(stderr=True)
-
 DEMO_TENANT = "Demo MSP"
 DEMO_ADMIN = "admin@demo.fleetward.test"
 DEMO_CLIENTS = {
@@ -56,20 +56,6 @@ DEMO_CLIENTS = {
     "Fabrikam Logistics": ["Warehouse North", "Head Office"],
     "Northwind Legal": ["City Office"],
 }
-
-T = TypeVar("T")
-
-
-class UserError(Exception):
-    """A mistake the person at the keyboard can fix; shown without a traceback."""
-
-
-class _State:
-    data_dir: Path | None = None
-    database_url: str | None = None
-
-
-_state = _State()
 
 
 @app.callback()
@@ -85,57 +71,8 @@ def _options(
         typer.Option(help="sqlite:///path or postgresql://... (env FLEETWARD_DATABASE_URL)."),
     ] = None,
 ) -> None:
-    _state.data_dir = data_dir
-    _state.database_url = database_url
-
-
-def _settings(**overrides: object) -> Settings:
-    values: dict[str, object] = {k: v for k, v in overrides.items() if v is not None}
-    if _state.data_dir is not None:
-        values["data_dir"] = _state.data_dir
-    if _state.database_url is not None:
-        values["database_url"] = _state.database_url
-    try:
-        return Settings(**values)  # type: ignore[arg-type]
-    except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise UserError(f"setting {field}: {first['msg']}") from None
-
-
-@contextmanager
-def _container(
-    settings: Settings | None = None, migrate_schema: bool = False
-) -> Iterator[Container]:
-    settings = settings or _settings()
-    configure_logging(settings)
-    try:
-        container = build(settings, migrate_schema=migrate_schema)
-    except ValueError as error:
-        raise UserError(str(error)) from None
-    try:
-        if not migrate_schema and migrate.current_revision(container.db) != migrate.head_revision(
-            container.db
-        ):
-            raise UserError(
-                "the database is not initialised or is out of date: run `fleetward init`"
-            )
-        yield container
-    finally:
-        container.close()
-
-
-def _run(action: Callable[[], T]) -> T:
-    """Turn expected failures into one clear line and a non-zero exit."""
-    try:
-        return action()
-    except (UserError, FleetwardError) as error:
-        message = error.message if isinstance(error, FleetwardError) else str(error)
-        err.print(f"[red]error:[/red] {message}", highlight=False)
-        raise typer.Exit(1) from None
-    except (OperationalError, ProgrammingError) as error:
-        err.print(f"[red]error:[/red] database: {error.orig}", highlight=False)
-        raise typer.Exit(1) from None
+    options.data_dir = data_dir
+    options.database_url = database_url
 
 
 def _read_password() -> str:
@@ -160,14 +97,14 @@ def init() -> None:
     """Create the database, or migrate it to this version. Safe to run again."""
 
     def action() -> None:
-        with _container(migrate_schema=True) as c:
+        with open_container(migrate_schema=True) as c:
             out.print(
                 f"database ready at {c.db.engine.url.render_as_string(hide_password=True)} "
                 f"(revision {migrate.current_revision(c.db)})",
                 highlight=False,
             )
 
-    _run(action)
+    run_action(action)
 
 
 @tenant_app.command("create")
@@ -175,11 +112,11 @@ def tenant_create(name: Annotated[str, typer.Argument(help="The tenant's name.")
     """Create a tenant."""
 
     def action() -> None:
-        with _container() as c:
+        with open_container() as c:
             tenant = c.identity.create_tenant(name)
             out.print(f"tenant {tenant.name!r} created (id {tenant.id})", highlight=False)
 
-    _run(action)
+    run_action(action)
 
 
 @user_app.command("create")
@@ -195,7 +132,7 @@ def user_create(
         password = _read_password()
         generated = not password
         password = password or _generated_password()
-        with _container() as c:
+        with open_container() as c:
             found = c.identity.tenant_by_name(tenant)
             user = c.identity.create_user(SYSTEM_CLI, found.id, email, role, password, name)
         out.print(
@@ -204,7 +141,7 @@ def user_create(
         if generated:
             out.print(f"password: {password}", highlight=False)
 
-    _run(action)
+    run_action(action)
 
 
 @apikey_app.command("create")
@@ -215,13 +152,13 @@ def apikey_create(
     """Create an API key acting as a user. The key is printed once and never again."""
 
     def action() -> None:
-        with _container() as c:
+        with open_container() as c:
             user = c.identity.user_by_email(email)
             key, secret = c.identity.create_api_key(SYSTEM_CLI, user, name)
         err.print(f"API key {key.name!r} for {user.email} (store it now; it is not shown again):")
         out.print(secret, highlight=False)
 
-    _run(action)
+    run_action(action)
 
 
 @secrets_app.command("reseal")
@@ -233,14 +170,14 @@ def secrets_reseal() -> None:
     """
 
     def action() -> None:
-        with _container() as c:
+        with open_container() as c:
             try:
                 count = c.integrations.reseal_secrets()
             except ValueError as error:
                 raise UserError(str(error)) from None
         out.print(f"resealed {count} secrets with the first configured key")
 
-    _run(action)
+    run_action(action)
 
 
 @timeline_app.command("cleanup")
@@ -253,14 +190,14 @@ def timeline_cleanup(
     """Delete timeline events recorded longer ago than the retention period (all tenants)."""
 
     def action() -> None:
-        settings = _settings(timeline_retention_days=days)
-        with _container(settings) as c:
+        settings = load_settings(timeline_retention_days=days)
+        with open_container(settings) as c:
             deleted = c.timeline.cleanup(settings.timeline_retention_days)
         out.print(
             f"deleted {deleted} timeline events older than {settings.timeline_retention_days} days"
         )
 
-    _run(action)
+    run_action(action)
 
 
 @app.command()
@@ -278,8 +215,8 @@ def serve(
     from fleetward.services.agent_control import MAX_FRAME_BYTES
 
     def action() -> None:
-        settings = _settings(host=host, port=port)
-        with _container(settings) as c:
+        settings = load_settings(host=host, port=port)
+        with open_container(settings) as c:
             out.print(
                 f"Fleetward on http://{settings.host}:{settings.port}/ (Ctrl+C stops)",
                 highlight=False,
@@ -301,7 +238,7 @@ def serve(
                 ws_max_size=MAX_FRAME_BYTES + 1024,
             )
 
-    _run(action)
+    run_action(action)
 
 
 def _ensure_demo(c: Container) -> tuple[Tenant, str]:
@@ -337,8 +274,8 @@ def demo() -> None:
     """Initialise the database and add a demo tenant with sample clients; prints a login."""
 
     def action() -> None:
-        settings = _settings()
-        with _container(settings, migrate_schema=True) as c:
+        settings = load_settings()
+        with open_container(settings, migrate_schema=True) as c:
             tenant, password = _ensure_demo(c)
         out.print(
             f"demo tenant {tenant.name!r} is ready. Log in at {settings.public_base_url()}/login"
@@ -346,7 +283,7 @@ def demo() -> None:
         out.print(f"  e-mail:   {DEMO_ADMIN}", highlight=False)
         out.print(f"  password: {password}", highlight=False)
 
-    _run(action)
+    run_action(action)
 
 
 def main() -> None:

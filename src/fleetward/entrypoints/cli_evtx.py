@@ -22,6 +22,7 @@ from rich.progress import (
 )
 
 from fleetward.domain.eventlog import DamagedRecord
+from fleetward.entrypoints.cli_common import UserError, err, open_container, out, run_action
 from fleetward.services.evtx_import import FileReport
 
 evtx_app = typer.Typer(help="Import archived Windows event logs (.evtx).", no_args_is_help=True)
@@ -34,8 +35,6 @@ CHUNK_SIZE = 64 * 1024
 
 def _checked_file(path: Path) -> Path:
     """The path, if it names a readable .evtx file; a message the user can act on if not."""
-    from fleetward.entrypoints.cli import UserError
-
     if not path.is_file():
         raise UserError(f"{path}: no such file")
     try:
@@ -107,16 +106,15 @@ def import_files(
     ],
 ) -> None:
     """Load archived .evtx files as if the agent had sent them; importing twice adds nothing."""
-    from fleetward.entrypoints import cli
 
     def action() -> None:
         try:
             agent_id = uuid.UUID(agent)
         except ValueError:
-            raise cli.UserError(f"--agent: {agent!r} is not an agent id") from None
+            raise UserError(f"--agent: {agent!r} is not an agent id") from None
         paths = [_checked_file(path) for path in files]
         reports: list[FileReport] = []
-        with cli._container() as c:
+        with open_container() as c:
             found = c.evtx_import.agent(agent_id)
             with Progress(
                 TextColumn("{task.description}"),
@@ -124,7 +122,7 @@ def import_files(
                 MofNCompleteColumn(),
                 TextColumn("records"),
                 TimeElapsedColumn(),
-                console=cli.err,
+                console=err,
             ) as bar:
                 for path in paths:
                     task = bar.add_task(path.name, total=estimated_records(path))
@@ -135,14 +133,14 @@ def import_files(
                     try:
                         report = c.evtx_import.import_file(found, path, advance)
                     except OSError as error:
-                        raise cli.UserError(f"{path}: {error}") from None
+                        raise UserError(f"{path}: {error}") from None
                     read = report.good + len(report.damaged)
                     bar.update(task, total=read, completed=read)
                     reports.append(report)
-        cli.out.print(f"agent {found.hostname} ({found.id})", highlight=False)
+        out.print(f"agent {found.hostname} ({found.id})", highlight=False)
         for report in reports:
             for line in _summary(report):
-                cli.out.print(line, highlight=False, soft_wrap=True)
+                out.print(line, highlight=False, soft_wrap=True)
         if len(reports) > 1:
             total = FileReport(Path("total"))
             for report in reports:
@@ -156,6 +154,6 @@ def import_files(
                 total.tickets += report.tickets
                 total.suppressed += report.suppressed
                 total.ignored += report.ignored
-            cli.out.print(_summary(total)[0], highlight=False, soft_wrap=True)
+            out.print(_summary(total)[0], highlight=False, soft_wrap=True)
 
-    cli._run(action)
+    run_action(action)

@@ -192,6 +192,13 @@ class AgentControl:
         # The agents service's clock: the one that wrote last_seen_at.
         return self.is_connected(agent.id) or agent.online(self.agents.clock())
 
+    def revoke_agent(self, principal: Principal, agent_id: uuid.UUID) -> Agent:
+        """Revoke the agent (its key stops working at once) and close its control
+        channel: after the commit, its tenant's next sync sees the revoke (any thread)."""
+        agent = self.agents.revoke_agent(principal, agent_id)
+        self.config_changed(agent.tenant_id)
+        return agent
+
     def config_changed(self, tenant_id: uuid.UUID) -> None:
         """Something in the tenant's agent config was committed; call from any thread."""
         loop = self._loop

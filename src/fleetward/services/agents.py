@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -42,9 +41,6 @@ class AgentService:
     def __init__(self, uow: UnitOfWork, clock: Clock, probes: CrossTenantProbes) -> None:
         self.uow = uow
         self.clock = clock
-        # Told the tenant of an agent that was revoked, after the commit (any thread):
-        # the control channel closes its connection at once. Set in bootstrap.
-        self.revoked: Callable[[uuid.UUID], None] = lambda _tenant_id: None
         # Tokens let machines in: admins mint and revoke them, anyone may list them.
         self.tokens = ScopedResource[EnrollmentToken](
             uow, clock, probes, "enrollment_token", lambda r: r.enrollment_tokens, Access.ADMIN
@@ -175,10 +171,9 @@ class AgentService:
         return self.agents.get(principal, agent_id)
 
     def revoke_agent(self, principal: Principal, agent_id: uuid.UUID) -> Agent:
-        """Its key stops working at once, its control channel closes; its timeline stays."""
-        agent = self._revoke(principal, self.agents, agent_id)
-        self.revoked(agent.tenant_id)
-        return agent
+        """Its key stops working at once; its timeline stays. People revoke through
+        AgentControl.revoke_agent, which also closes its control channel."""
+        return self._revoke(principal, self.agents, agent_id)
 
     def record_version(self, agent: Agent, agent_version: str) -> Agent:
         """The version the agent says it runs (its hello), kept when it changed."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from fleetward.domain.alerts import WEBHOOK_PROVIDERS, Provider
 from fleetward.domain.audit import snapshot
-from fleetward.domain.errors import Conflict, InvalidInput
+from fleetward.domain.errors import Conflict, InvalidInput, StorageUnavailable
 from fleetward.domain.identity import Access, Principal
 from fleetward.domain.ids import new_id
 from fleetward.domain.integrations import (
@@ -303,6 +303,8 @@ class IntegrationService:
             result, error = (answer.outcome.result.value if answer else "none"), None
         except InvalidInput as failure:
             answer, result, error = None, "failed", failure.message
+        except StorageUnavailable:
+            raise  # not the letter's fault: nothing is recorded, the replay may be retried
         except Exception as failure:
             if not hasattr(failure, "message"):
                 raise

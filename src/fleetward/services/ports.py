@@ -322,7 +322,8 @@ class Repositories(Protocol):
 
 
 class UnitOfWork(Protocol):
-    """Opens transactions; a block that raises is rolled back whole."""
+    """Opens transactions; a block that raises is rolled back whole. When the
+    storage fails, every method raises the domain's StorageUnavailable."""
 
     def write(self) -> AbstractContextManager[Repositories]: ...
     def read(self) -> AbstractContextManager[Repositories]: ...

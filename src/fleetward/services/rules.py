@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fleetward.domain.alerts import EventKind, Ignored, IngestResult
-from fleetward.domain.errors import InvalidInput
+from fleetward.domain.errors import InvalidInput, PayloadError
 from fleetward.domain.identity import Access, Principal
 from fleetward.domain.ids import new_id
 from fleetward.domain.integrations import Integration
@@ -111,13 +111,11 @@ class RuleService:
         probes: CrossTenantProbes,
         pipeline: AlertPipeline,
         normalize: Normalize,
-        payload_errors: tuple[type[Exception], ...],
     ) -> None:
         self.uow = uow
         self.clock = clock
         self.pipeline = pipeline
         self.normalize = normalize
-        self.payload_errors = payload_errors
         # Rules are settings: admins change them, every role may read them.
         self.rules = ScopedResource[AlertRule](
             uow, clock, probes, OBJECT_TYPE, lambda r: r.rules, Access.ADMIN, document=rule_document
@@ -311,9 +309,8 @@ class RuleService:
         try:
             # Cleaned as a webhook body is (services/sent_json.py).
             items = self.normalize(integration, clean_json(payload))
-        except self.payload_errors as error:
-            message = str(getattr(error, "message", error))
-            raise InvalidInput(message, field=getattr(error, "field", None)) from None
+        except PayloadError as error:
+            raise InvalidInput(error.message, field=error.field) from None
         trials = []
         for item in items:
             if isinstance(item, Ignored):

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import orjson
 
 from fleetward.domain.alerts import Ignored, NormalizedEvent, Provider
-from fleetward.domain.errors import FleetwardError, Unauthenticated
+from fleetward.domain.errors import FleetwardError, PayloadError, Unauthenticated
 from fleetward.domain.ids import new_id
 from fleetward.domain.integrations import DeadLetter, Integration
 from fleetward.domain.text import clean_text
@@ -49,6 +49,7 @@ class SecretBox(Protocol):
     def reseal(self, token: str) -> str: ...
 
 
+# The provider step: a decoded body to events; PayloadError when it cannot be read.
 Normalize = Callable[[Integration, Any], list[NormalizedEvent | Ignored]]
 
 
@@ -85,14 +86,12 @@ class WebhookService:
         pipeline: AlertPipeline,
         secrets: SecretBox,
         normalize: Normalize,
-        payload_errors: tuple[type[Exception], ...],
     ) -> None:
         self.uow = uow
         self.clock = clock
         self.pipeline = pipeline
         self.secrets = secrets
         self.normalize = normalize
-        self.payload_errors = payload_errors
         self._cache: dict[uuid.UUID, tuple[float, Integration, str]] = {}
 
     def receive(
@@ -189,9 +188,8 @@ class WebhookService:
             raise BadPayload(f"body is not valid JSON: {error}") from None
         try:
             return self.normalize(integration, decoded)
-        except self.payload_errors as error:
-            message = str(getattr(error, "message", error))
-            raise BadPayload(message, field=getattr(error, "field", None)) from None
+        except PayloadError as error:
+            raise BadPayload(error.message, field=error.field) from None
 
     def _reject(
         self, integration: Integration, body: bytes, error: BadPayload, keep: bool

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from fleetward.agent.collectors.base import Damage, Failure, Read, Step
-from fleetward.agent.collectors.evtx import read_evtx
 from fleetward.agent.collectors.evtx_folder import EvtxFolderCollector
 from fleetward.agent.collectors.journald import JournaldCollector, journal_record
 from fleetward.agent.collectors.winevent import (
@@ -29,6 +28,7 @@ from fleetward.domain.agent_config import EventLogQuery
 from fleetward.domain.errors import InvalidInput
 from fleetward.domain.eventlog import DamagedRecord, EventRecord, Level, MinLevel
 from fleetward.domain.timeline import classify, classify_journal
+from fleetward.evtx_reader import read_evtx
 from tests.support.agent_winevent import to_xml_lines
 from tests.support.components import evtx_fixtures
 

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from fleetward.adapters.providers import PayloadError, ProviderSettings
+from fleetward.adapters.providers import ProviderSettings
 from fleetward.domain.alerts import Device, EventKind, Ignored, Provider, Severity
+from fleetward.domain.errors import PayloadError
 from tests.unit.providers.samples import events, load, one, replaced, run, without
 
 P = Provider.ALERTMANAGER

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from fleetward.adapters.providers import PayloadError
 from fleetward.domain.alerts import Device, EventKind, Ignored, Provider, Severity
+from fleetward.domain.errors import PayloadError
 from tests.unit.providers.samples import load, one, replaced, run, without
 
 P = Provider.NINJAONE

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fleetward.adapters.providers import PayloadError, ProviderSettings, normalizer_for
+from fleetward.adapters.providers import ProviderSettings, normalizer_for
 from fleetward.adapters.providers._fields import parse_time
 from fleetward.domain.alerts import WEBHOOK_PROVIDERS, Ignored, NormalizedEvent, Provider
-from fleetward.domain.errors import FleetwardError, InvalidInput
+from fleetward.domain.errors import FleetwardError, InvalidInput, PayloadError
 from tests.unit.providers.samples import load, run, sample_names
 
 

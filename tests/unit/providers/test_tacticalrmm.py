@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from fleetward.adapters.providers import PayloadError
 from fleetward.domain.alerts import Device, EventKind, Provider, Severity
+from fleetward.domain.errors import PayloadError
 from tests.unit.providers.samples import json_blocks, load, one, replaced, run, without
 
 P = Provider.TACTICALRMM

@@ -1,9 +1,11 @@
 """Provider normalisers: each sender's webhook body to NormalizedEvent.
 
 Every provider is a package with the same shape (`<name>/normalize.py`
-exporting `normalize`), looked up here by `Provider`. Normalisers are pure:
-no I/O, no clock, no database; the same body always gives the same events,
-which is what makes a replayed webhook a no-op further down the pipeline.
+exporting `normalize`), looked up here by `Provider`; `normalize` is the one
+step the services are given. Normalisers are pure: no I/O, no clock, no
+database; the same body always gives the same events, which is what makes a
+replayed webhook a no-op further down the pipeline. A body they cannot read
+raises the domain's PayloadError.
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from fleetward.adapters.providers import alertmanager, generic, ninjaone, tacticalrmm
-from fleetward.adapters.providers.errors import PayloadError
 from fleetward.adapters.providers.settings import ProviderSettings
 from fleetward.domain.alerts import Ignored, NormalizedEvent, Provider
+from fleetward.domain.errors import PayloadError
+from fleetward.domain.integrations import Integration
 
-__all__ = ["Normalizer", "PayloadError", "ProviderSettings", "normalizer_for"]
+__all__ = ["Normalizer", "ProviderSettings", "normalize", "normalizer_for"]
 
 
 class Normalizer(Protocol):
@@ -54,3 +57,10 @@ def normalizer_for(provider: Provider) -> Normalizer:
     if provider is Provider.AGENT:
         return _AgentMatches()
     return _NORMALIZERS[provider]
+
+
+def normalize(integration: Integration, body: object) -> list[NormalizedEvent | Ignored]:
+    """The integration's provider reads the decoded body into events (PayloadError if
+    it cannot); the step webhook intake and rule dry runs are given."""
+    settings = ProviderSettings.from_mapping(integration.settings)
+    return normalizer_for(integration.provider).normalize(body, settings)

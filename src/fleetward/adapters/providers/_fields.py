@@ -11,7 +11,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from fleetward.adapters.providers.errors import PayloadError
+from fleetward.domain.errors import PayloadError
 
 # Digits only in ASCII: str.isdigit() and \d also accept other scripts' digits.
 _EPOCH = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")

@@ -28,10 +28,13 @@ from fleetward.adapters.private_files import make_private_dir, make_private_file
 from fleetward.adapters.storage.agent_repositories import AgentRepositories
 from fleetward.adapters.storage.checkpoint import BACKSTOP_FRAMES, WalCheckpointer
 from fleetward.adapters.storage.faults import (
+    STORAGE_ERRORS,
     WriteOutcomes,
+    as_storage_unavailable,
     discards_connection,
     fault_reason,
     not_writable_error,
+    storage_unavailable,
 )
 from fleetward.adapters.storage.group_commit import GroupCommitWriter, WriterBusy
 from fleetward.adapters.storage.health import StorageHealth
@@ -408,35 +411,56 @@ def _discard_if_broken(conn: Connection, error: BaseException) -> bool:
 
 
 class SqlUnitOfWork:
-    """The UnitOfWork port over a Database: repositories bound to one transaction."""
+    """The UnitOfWork port over a Database: repositories bound to one transaction.
+
+    The storage boundary: the database library's errors leave it as the
+    domain's StorageUnavailable (faults.storage_unavailable), so services and
+    entrypoints never see SQLAlchemy.
+    """
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    # Plain try blocks rather than as_storage_unavailable(): these run on every
+    # request, and a try costs nothing until something raises.
+
     @contextmanager
     def write(self) -> Iterator[AllRepositories]:
-        with self.db.write() as conn:
-            yield AllRepositories(conn)
+        try:
+            with self.db.write() as conn:
+                yield AllRepositories(conn)
+        except STORAGE_ERRORS as error:
+            raise storage_unavailable(error) from error
 
     @contextmanager
     def read(self) -> Iterator[AllRepositories]:
-        with self.db.read() as conn:
-            yield AllRepositories(conn)
+        try:
+            with self.db.read() as conn:
+                yield AllRepositories(conn)
+        except STORAGE_ERRORS as error:
+            raise storage_unavailable(error) from error
 
     def run_write(self, job: Callable[[AllRepositories], T]) -> T:
-        return self.db.run_write(lambda conn: job(AllRepositories(conn)))
+        try:
+            return self.db.run_write(lambda conn: job(AllRepositories(conn)))
+        except STORAGE_ERRORS as error:
+            raise storage_unavailable(error) from error
 
     async def run_write_async(self, job: Callable[[AllRepositories], T]) -> T:
-        return await self.db.run_write_async(lambda conn: job(AllRepositories(conn)))
+        try:
+            return await self.db.run_write_async(lambda conn: job(AllRepositories(conn)))
+        except STORAGE_ERRORS as error:
+            raise storage_unavailable(error) from error
 
     def try_write(self, job: Callable[[AllRepositories], object]) -> bool:
-        try:
-            with self.db.write() as conn:
-                job(AllRepositories(conn))
-        except DBAPIError as error:
-            reason = fault_reason(error)
-            if reason is None:
-                raise
-            log.warning("write_skipped", reason=reason)
-            return False
+        with as_storage_unavailable():
+            try:
+                with self.db.write() as conn:
+                    job(AllRepositories(conn))
+            except DBAPIError as error:
+                reason = fault_reason(error)
+                if reason is None:
+                    raise
+                log.warning("write_skipped", reason=reason)
+                return False
         return True

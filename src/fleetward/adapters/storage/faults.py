@@ -19,9 +19,13 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from fleetward.domain.errors import StorageUnavailable
 
 _SQLITE_REASONS = {
     sqlite3.SQLITE_READONLY: "read-only",
@@ -49,6 +53,33 @@ _POSTGRES_REASONS = {
     "57014": "timed out",
 }
 POSTGRES_READ_ONLY = "25006"
+
+
+# What the database library raises when the storage failed or stayed busy.
+STORAGE_ERRORS = (DBAPIError, PoolTimeout)
+
+
+def storage_unavailable(error: DBAPIError | PoolTimeout) -> StorageUnavailable:
+    """The domain's error for one of STORAGE_ERRORS (answered 503: nothing was
+    acknowledged, retry later); raise it `from` the original.
+
+    Any DBAPIError counts, also a constraint a repository did not turn into a
+    Conflict: the storage could not keep what was asked, and the transaction
+    was rolled back whole.
+    """
+    if isinstance(error, PoolTimeout):
+        # Every database connection stayed busy for the pool's whole timeout.
+        return StorageUnavailable("storage is busy; retry later", str(error), busy=True)
+    return StorageUnavailable("storage failed; retry later", str(_driver_error(error)))
+
+
+@contextmanager
+def as_storage_unavailable() -> Iterator[None]:
+    """STORAGE_ERRORS leaving the block become the domain's StorageUnavailable."""
+    try:
+        yield
+    except STORAGE_ERRORS as error:
+        raise storage_unavailable(error) from error
 
 
 def not_writable_error() -> OperationalError:

@@ -10,6 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from fleetward.adapters.storage.database import Database
+from fleetward.adapters.storage.faults import as_storage_unavailable
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -23,11 +24,12 @@ def alembic_config(db: Database) -> Config:
 
 def upgrade(db: Database) -> None:
     """Create or migrate the schema to the newest revision; a no-op when current."""
-    command.upgrade(alembic_config(db), "head")
+    with as_storage_unavailable():
+        command.upgrade(alembic_config(db), "head")
 
 
 def current_revision(db: Database) -> str | None:
-    with db.engine.connect() as conn:
+    with as_storage_unavailable(), db.engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 

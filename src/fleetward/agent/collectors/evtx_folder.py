@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from fleetward.agent.collectors.base import STEP_SIZE, Damage, Entry, Failure, Read, Step, newest
-from fleetward.agent.collectors.evtx import read_evtx
 from fleetward.domain.agent_config import EventLogQuery
 from fleetward.domain.eventlog import DamagedRecord, EventRecord
 from fleetward.domain.timeline import classify
+from fleetward.evtx_reader import read_evtx
 
 log = logging.getLogger("fleetward.agent.evtx")
 

@@ -140,7 +140,7 @@ def parse_events(lines: Iterable[str]) -> Iterator[EventRecord]:
 
 
 def record_from_xml(text: str) -> EventRecord:
-    """One Event XML document as an EventRecord, field for field as collectors/evtx.py reads it."""
+    """One Event XML document as an EventRecord, field for field as evtx_reader.py reads it."""
     if "<!DOCTYPE" in text or "<!ENTITY" in text:
         raise ValueError("event XML never declares a document type")
     text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
@@ -172,7 +172,7 @@ def record_from_xml(text: str) -> EventRecord:
 
 
 def xml_data(event_data: Element | None, user_data: Element | None) -> dict[str, str]:
-    """EventData or UserData as one flat dict, named as collectors/evtx.event_data names them."""
+    """EventData or UserData as one flat dict, named as evtx_reader.event_data names them."""
     flat: dict[str, str] = {}
     if event_data is not None:
         counts: dict[str, int] = {}

@@ -9,8 +9,6 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fleetward.domain import errors
@@ -23,6 +21,7 @@ STATUS = {
     errors.Conflict: 409,
     errors.InvalidInput: 422,
     errors.RateLimited: 429,
+    errors.StorageUnavailable: 503,
     AgentOffline: 409,
     AgentFailed: 502,
     AgentTimedOut: 504,
@@ -96,15 +95,11 @@ log = structlog.get_logger("fleetward.http")
 def response_for(exc: Exception) -> JSONResponse:
     """The answer to an exception a route let through: a domain error's status,
     503 for storage (nothing was acknowledged; the caller may retry), else 500."""
+    if isinstance(exc, errors.StorageUnavailable):
+        # The driver's words go to the log only: they may name hosts or paths.
+        log.error("storage_busy" if exc.busy else "storage_error", error=exc.detail)
     if isinstance(exc, errors.FleetwardError):
         return error_response(STATUS.get(type(exc), 400), exc.code, exc.message, exc.field)
-    if isinstance(exc, DBAPIError):
-        log.error("storage_error", error=str(exc.orig))
-        return error_response(503, "storage_unavailable", "storage failed; retry later")
-    if isinstance(exc, PoolTimeout):
-        # Every database connection stayed busy for the pool's whole timeout.
-        log.error("storage_busy", error=str(exc))
-        return error_response(503, "storage_unavailable", "storage is busy; retry later")
     log.error("unhandled_error", exc_info=exc)
     return error_response(500, "internal", "internal error")
 
@@ -127,10 +122,6 @@ def install(app: FastAPI) -> None:
         code = HTTP_CODES.get(exc.status_code, "error")
         # Keep the exception's headers: Allow on a 405, Connection: close on a 413.
         return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
-
-    @app.exception_handler(DBAPIError)
-    async def _storage(_: Request, exc: DBAPIError) -> JSONResponse:
-        return response_for(exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from fleetward.adapters.providers._fields import Fields, iso, parse_time
-from fleetward.adapters.providers.errors import PayloadError
 from fleetward.adapters.providers.settings import ProviderSettings
 from fleetward.domain.alerts import (
     Device,
@@ -22,6 +21,7 @@ from fleetward.domain.alerts import (
     Provider,
     Severity,
 )
+from fleetward.domain.errors import PayloadError
 
 # The `severity` label is a convention, not a standard; these are its usual values.
 SEVERITIES = {

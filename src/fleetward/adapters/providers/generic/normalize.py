@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from fleetward.adapters.providers._fields import Fields, parse_time
-from fleetward.adapters.providers.errors import PayloadError
 from fleetward.adapters.providers.settings import ProviderSettings
 from fleetward.domain.alerts import (
     Device,
@@ -20,6 +19,7 @@ from fleetward.domain.alerts import (
     Provider,
     Severity,
 )
+from fleetward.domain.errors import PayloadError
 
 REQUIRED = ("kind", "external_alert_id", "device", "severity", "title", "occurred_at")
 OPTIONAL = (

@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from fleetward.adapters.providers._fields import Fields, iso, parse_time
-from fleetward.adapters.providers.errors import PayloadError
 from fleetward.adapters.providers.settings import ProviderSettings
 from fleetward.domain.alerts import (
     Device,
@@ -22,6 +21,7 @@ from fleetward.domain.alerts import (
     Provider,
     Severity,
 )
+from fleetward.domain.errors import PayloadError
 
 # The same table applies to polled alerts: Tactical has three severities.
 SEVERITIES = {

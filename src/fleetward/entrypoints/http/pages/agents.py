@@ -182,7 +182,7 @@ def revoke_agent_form(
 def revoke_agent(
     request: Request, c: ContainerDep, session: FormSessionDep, agent_id: str
 ) -> Response:
-    agent = c.agents.revoke_agent(session.principal, parse_id(agent_id, "agent"))
+    agent = c.control.revoke_agent(session.principal, parse_id(agent_id, "agent"))
     return redirect(
         request,
         f"/agents/{agent.id}",

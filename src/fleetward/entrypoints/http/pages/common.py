@@ -22,7 +22,7 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
 from fleetward.bootstrap import Container
-from fleetward.domain.errors import FleetwardError, InvalidInput, NotFound
+from fleetward.domain.errors import FleetwardError, InvalidInput, NotFound, StorageUnavailable
 from fleetward.domain.identity import Access
 from fleetward.domain.text import line_feeds, text_problem
 from fleetward.entrypoints.http.deps import ContainerDep, check_csrf, session_of
@@ -195,6 +195,8 @@ class PageRoute(APIRoute):
                 return await handler(request)
             except LoginRequired:
                 return RedirectResponse(login_url(request), status_code=303)
+            except StorageUnavailable:
+                raise  # the app's own 503, as for every route
             except FleetwardError as exc:
                 return error_page(request, STATUS.get(type(exc), 400), exc.message)
             except RequestValidationError:

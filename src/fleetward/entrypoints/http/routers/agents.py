@@ -163,7 +163,7 @@ def get_agent(agent_id: uuid.UUID, c: ContainerDep, who: PrincipalDep) -> dict[s
 @agents.post("/{agent_id}/revoke", response_model=AgentOut)
 def revoke_agent(agent_id: uuid.UUID, c: ContainerDep, who: PrincipalDep) -> dict[str, Any]:
     """The agent's key stops working at once; its timeline is kept."""
-    return _agent_out(c, c.agents.revoke_agent(who, agent_id))
+    return _agent_out(c, c.control.revoke_agent(who, agent_id))
 
 
 # The agent's own calls

@@ -7,6 +7,10 @@ a `DamagedRecord` and reading goes on: the parser gives up the rest of that
 
 JSON rather than XML: on every fixture record the parser's two outputs agree
 (XML only folds CR LF), and JSON needs no XML parsing on the agent.
+
+Shared by the agent (its .evtx folder collector) and the server (`fleetward
+evtx import`), so it lives outside both: like the agent, it imports only the
+domain (tests/unit/test_import_rules.py).
 """
 
 from __future__ import annotations
