@@ -1,4 +1,5 @@
-"""The editor of one alert rule (admins only), with live checks of patterns and templates.
+"""The editor of one alert rule (admins only), with live checks of patterns and templates,
+and its deletion.
 
 Every field is read as text and checked here first, so one save reports every
 bad field at once next to it; the service then checks again (ids of the
@@ -30,13 +31,12 @@ from fleetward.domain.templates import (
 from fleetward.domain.tenancy import clean_name
 from fleetward.domain.tickets import StatusKind
 from fleetward.entrypoints.http.deps import ContainerDep
-from fleetward.entrypoints.http.pages import lookups
+from fleetward.entrypoints.http.pages import crud, lookups
 from fleetward.entrypoints.http.pages.common import (
     PAGE_HEADERS,
     FormSessionDep,
     PageRoute,
     SessionDep,
-    parse_id,
     redirect,
     render,
     templates,
@@ -248,12 +248,25 @@ def create_rule(
     return _save(request, c, session, None, form)
 
 
-@router.get("/rules/{rule_id}/edit")
-def edit_rule_form(
-    request: Request, c: ContainerDep, session: SessionDep, rule_id: str
-) -> Response:
-    session.principal.require(Access.ADMIN)
-    rule = c.rules.get(session.principal, parse_id(rule_id, "rule"))
+RULES: crud.Kind[AlertRule] = crud.Kind(
+    path="/rules",
+    noun="rule",
+    label="Rule",
+    access=Access.ADMIN,
+    get=lambda c: c.rules.get,
+    delete=lambda c: c.rules.delete,
+    name=lambda rule: rule.name,
+    confirmation=crud.Confirmation(
+        active="rules",
+        title="Delete rule",
+        heading="Delete rule?",
+        before="This deletes the rule ",
+        after=". Alerts it matched keep their tickets; new alerts go on to the next rule.",
+    ),
+)
+
+
+def _edit_page(request: Request, c: Container, session: SessionInfo, rule: AlertRule) -> Response:
     return _editor(request, c, session, rule, _form_of(rule))
 
 
@@ -261,8 +274,7 @@ def edit_rule_form(
 def edit_rule(
     request: Request, c: ContainerDep, session: FormSessionDep, rule_id: str, form: RuleFormDep
 ) -> Response:
-    rule = c.rules.get(session.principal, parse_id(rule_id, "rule"))
-    return _save(request, c, session, rule, form)
+    return _save(request, c, session, RULES.fetch(c, session, rule_id), form)
 
 
 @router.post("/rules/check/{field}")
@@ -285,3 +297,7 @@ def check_field(
     }
     # A fragment, not a page: no navigation, no flash message to consume.
     return templates.TemplateResponse(request, "rule_check.html", context, headers=PAGE_HEADERS)
+
+
+# After the live check, so /rules/check/... stays the check's whatever follows.
+crud.add_edit_and_delete_routes(router, RULES, _edit_page)

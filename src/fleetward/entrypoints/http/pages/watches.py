@@ -24,12 +24,11 @@ from fleetward.domain.identity import Access
 from fleetward.domain.pagination import MAX_LIMIT
 from fleetward.domain.tenancy import clean_name
 from fleetward.entrypoints.http.deps import ContainerDep
-from fleetward.entrypoints.http.pages import fleet, lookups
+from fleetward.entrypoints.http.pages import crud, fleet, lookups
 from fleetward.entrypoints.http.pages.common import (
     FormSessionDep,
     PageRoute,
     SessionDep,
-    parse_id,
     redirect,
     render,
 )
@@ -236,12 +235,28 @@ def create_watch(
     return _save(request, c, session, form, None)
 
 
-@router.get("/watches/{watch_id}/edit")
-def edit_watch_form(
-    request: Request, c: ContainerDep, session: SessionDep, watch_id: str
+WATCHES: crud.Kind[EventLogWatch] = crud.Kind(
+    path="/watches",
+    noun="watch rule",
+    label="Watch rule",
+    access=Access.ADMIN,
+    get=lambda c: c.watches.get,
+    delete=lambda c: c.watches.delete,
+    name=lambda watch: watch.rule.name,
+    confirmation=crud.Confirmation(
+        active="watches",
+        title="Delete",
+        heading="Delete watch rule?",
+        before="This deletes the watch rule ",
+        after=". Agents stop watching for it as soon as they hear of the change; alerts"
+        " it already raised stay.",
+    ),
+)
+
+
+def _edit_page(
+    request: Request, c: Container, session: SessionInfo, watch: EventLogWatch
 ) -> Response:
-    session.principal.require(Access.ADMIN)
-    watch = c.watches.get(session.principal, parse_id(watch_id, "watch rule"))
     return _page(request, c, session, "watch_edit.html", _form_of(watch), watch)
 
 
@@ -249,24 +264,7 @@ def edit_watch_form(
 def edit_watch(
     request: Request, c: ContainerDep, session: FormSessionDep, watch_id: str, form: WatchFormDep
 ) -> Response:
-    watch = c.watches.get(session.principal, parse_id(watch_id, "watch rule"))
-    return _save(request, c, session, form, watch)
+    return _save(request, c, session, form, WATCHES.fetch(c, session, watch_id))
 
 
-@router.get("/watches/{watch_id}/delete")
-def delete_watch_form(
-    request: Request, c: ContainerDep, session: SessionDep, watch_id: str
-) -> Response:
-    session.principal.require(Access.ADMIN)
-    watch = c.watches.get(session.principal, parse_id(watch_id, "watch rule"))
-    return render(request, "watch_delete.html", session, watch=watch)
-
-
-@router.post("/watches/{watch_id}/delete")
-def delete_watch(
-    request: Request, c: ContainerDep, session: FormSessionDep, watch_id: str
-) -> Response:
-    wid = parse_id(watch_id, "watch rule")
-    watch = c.watches.get(session.principal, wid)
-    c.watches.delete(session.principal, wid)
-    return redirect(request, "/watches", flash=f"Watch rule “{watch.rule.name}” deleted.")
+crud.add_edit_and_delete_routes(router, WATCHES, _edit_page)

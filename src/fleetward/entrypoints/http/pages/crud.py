@@ -1,0 +1,102 @@
+"""The skeleton the editable settings pages share (clients, rules, windows, watches).
+
+Each kind of object is edited at PATH/{id}/edit and deleted at PATH/{id}/delete,
+where GET asks for confirmation on a page of its own (it works without
+scripts, unlike a JS confirm()) and POST deletes. What differs between kinds
+is data: a `Kind` says it, and `add_edit_and_delete_routes` registers the
+handlers. Saving a form stays in each page module, which knows its fields.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from fleetward.bootstrap import Container
+from fleetward.domain.identity import Access, Principal
+from fleetward.entrypoints.http.deps import ContainerDep
+from fleetward.entrypoints.http.pages.common import (
+    FormSessionDep,
+    SessionDep,
+    parse_id,
+    redirect,
+    render,
+)
+from fleetward.services.identity import SessionInfo
+
+T = TypeVar("T")
+
+Lookup = Callable[[Container], Callable[[Principal, uuid.UUID], Any]]
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """The delete page's words: a heading, and the sentence around the object's name."""
+
+    active: str  # the navigation entry shown as current
+    title: str  # the page title, before the name
+    heading: str
+    before: str  # the sentence up to the name ...
+    after: str  # ... and after it
+
+
+@dataclass(frozen=True)
+class Kind(Generic[T]):
+    path: str  # "/watches": the list, and the prefix of each object's pages
+    noun: str  # what a malformed id is said not to be ("watch rule")
+    label: str  # how the flash message names it ("Watch rule")
+    access: Access  # who may edit and delete (the service checks again)
+    get: Lookup  # the service's lookup, e.g. lambda c: c.watches.get
+    delete: Lookup
+    name: Callable[[T], str]
+    confirmation: Confirmation
+
+    def fetch(self, c: Container, session: SessionInfo, object_id: str) -> T:
+        found: T = self.get(c)(session.principal, parse_id(object_id, self.noun))
+        return found
+
+
+EditPage = Callable[[Request, Container, SessionInfo, T], Response]
+
+
+def add_edit_and_delete_routes(router: APIRouter, kind: Kind[T], edit_page: EditPage[T]) -> None:
+    """GET PATH/{id}/edit (the form, filled in), and the confirm-then-delete pair."""
+
+    @router.get(f"{kind.path}/{{object_id}}/edit")
+    def edit_form(
+        request: Request, c: ContainerDep, session: SessionDep, object_id: str
+    ) -> Response:
+        # Anyone who may not edit is told so rather than shown a dead form.
+        session.principal.require(kind.access)
+        return edit_page(request, c, session, kind.fetch(c, session, object_id))
+
+    @router.get(f"{kind.path}/{{object_id}}/delete")
+    def delete_form(
+        request: Request, c: ContainerDep, session: SessionDep, object_id: str
+    ) -> Response:
+        session.principal.require(kind.access)
+        oid = parse_id(object_id, kind.noun)
+        found = kind.get(c)(session.principal, oid)
+        return render(
+            request,
+            "confirm_delete.html",
+            session,
+            confirm=kind.confirmation,
+            path=kind.path,
+            object_id=oid,
+            object_name=kind.name(found),
+        )
+
+    @router.post(f"{kind.path}/{{object_id}}/delete")
+    def delete(
+        request: Request, c: ContainerDep, session: FormSessionDep, object_id: str
+    ) -> Response:
+        oid = parse_id(object_id, kind.noun)
+        found = kind.get(c)(session.principal, oid)
+        kind.delete(c)(session.principal, oid)
+        return redirect(request, kind.path, flash=f"{kind.label} “{kind.name(found)}” deleted.")
