@@ -4,7 +4,8 @@ Each kind of object is edited at PATH/{id}/edit and deleted at PATH/{id}/delete,
 where GET asks for confirmation on a page of its own (it works without
 scripts, unlike a JS confirm()) and POST deletes. What differs between kinds
 is data: a `Kind` says it, and `add_edit_and_delete_routes` registers the
-handlers. Saving a form stays in each page module, which knows its fields.
+handlers. Reading a form stays in each page module, which knows its fields;
+`save` is what follows: write, or show the form again with every field's error.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from fleetward.bootstrap import Container
+from fleetward.domain.errors import InvalidInput
 from fleetward.domain.identity import Access, Principal
 from fleetward.entrypoints.http.deps import ContainerDep
+from fleetward.entrypoints.http.pages import lookups
 from fleetward.entrypoints.http.pages.common import (
     FormSessionDep,
     SessionDep,
@@ -55,6 +58,8 @@ class Kind(Generic[T]):
     delete: Lookup
     name: Callable[[T], str]
     confirmation: Confirmation
+    # Where the list shows it, after "#", for `save` to open the list there.
+    anchor: Callable[[T], str] | None = None
 
     def fetch(self, c: Container, session: SessionInfo, object_id: str) -> T:
         found: T = self.get(c)(session.principal, parse_id(object_id, self.noun))
@@ -62,6 +67,35 @@ class Kind(Generic[T]):
 
 
 EditPage = Callable[[Request, Container, SessionInfo, T], Response]
+
+
+def field_of(exc: InvalidInput) -> str:
+    """The form input a service's refusal goes next to (the name when it names none)."""
+    return lookups.short_field(exc.field) or "name"
+
+
+def save(
+    request: Request,
+    kind: Kind[T],
+    existing: T | None,
+    errors: dict[str, str],
+    write: Callable[[T | None], T],
+    form_again: Callable[[dict[str, str]], Response],
+    field: Callable[[InvalidInput], str] = field_of,
+) -> Response:
+    """After the form was read into `errors` (empty: nothing wrong): `write` creates
+    (`existing` None) or updates, and the list opens at what was saved; else the
+    form comes again with every error, the service's own included."""
+    if not errors:
+        try:
+            saved = write(existing)
+        except InvalidInput as exc:
+            errors[field(exc)] = lookups.reason(exc)
+    if errors:
+        return form_again(errors)
+    done = "created" if existing is None else "saved"
+    there = kind.path if kind.anchor is None else f"{kind.path}#{kind.anchor(saved)}"
+    return redirect(request, there, flash=f"{kind.label} “{kind.name(saved)}” {done}.")
 
 
 def add_edit_and_delete_routes(router: APIRouter, kind: Kind[T], edit_page: EditPage[T]) -> None:

@@ -37,7 +37,6 @@ from fleetward.entrypoints.http.pages.common import (
     FormSessionDep,
     PageRoute,
     SessionDep,
-    redirect,
     render,
     templates,
 )
@@ -217,21 +216,18 @@ def _save(
 ) -> Response:
     session.principal.require(Access.ADMIN)
     name, conditions, actions, errors = _parse(form)
-    if not errors:
-        active = form.active == CHECKED
-        try:
-            if rule is None:
-                saved = c.rules.create(session.principal, name, active, conditions, actions)
-            else:
-                saved = c.rules.update(
-                    session.principal, rule.id, name, active, conditions, actions
-                )
-        except InvalidInput as exc:
-            errors[lookups.short_field(exc.field) or "name"] = lookups.reason(exc)
-    if errors:
+    active = form.active == CHECKED
+
+    def write(existing: AlertRule | None) -> AlertRule:
+        who = session.principal
+        if existing is None:
+            return c.rules.create(who, name, active, conditions, actions)
+        return c.rules.update(who, existing.id, name, active, conditions, actions)
+
+    def form_again(errors: dict[str, str]) -> Response:
         return _editor(request, c, session, rule, form, errors)
-    done = "created" if rule is None else "saved"
-    return redirect(request, f"/rules#rule-{saved.id}", flash=f"Rule “{saved.name}” {done}.")
+
+    return crud.save(request, RULES, rule, errors, write, form_again)
 
 
 @router.get("/rules/new")
@@ -256,6 +252,7 @@ RULES: crud.Kind[AlertRule] = crud.Kind(
     get=lambda c: c.rules.get,
     delete=lambda c: c.rules.delete,
     name=lambda rule: rule.name,
+    anchor=lambda rule: f"rule-{rule.id}",
     confirmation=crud.Confirmation(
         active="rules",
         title="Delete rule",

@@ -29,7 +29,6 @@ from fleetward.entrypoints.http.pages.common import (
     FormSessionDep,
     PageRoute,
     SessionDep,
-    redirect,
     render,
 )
 from fleetward.services.identity import SessionInfo
@@ -208,24 +207,24 @@ def _save(
 ) -> Response:
     session.principal.require(Access.ADMIN)
     scope, rule, errors = _parse(form)
-    if not errors and scope is not None:
-        try:
-            if watch is None:
-                saved = c.watches.create(session.principal, scope, rule)
-            else:
-                saved = c.watches.update(session.principal, watch.id, {**rule, "scope": scope})
-        except InvalidInput as exc:
-            field = exc.field or "name"
-            if field == "scope.id":
-                field = SCOPE_FIELDS.get(scope.type, "scope_type")
-            errors[lookups.short_field(field)] = lookups.reason(exc)
-    if errors:
+
+    def write(existing: EventLogWatch | None) -> EventLogWatch:
+        assert scope is not None  # else _parse gave its reason
+        if existing is None:
+            return c.watches.create(session.principal, scope, rule)
+        return c.watches.update(session.principal, existing.id, {**rule, "scope": scope})
+
+    def field(exc: InvalidInput) -> str:
+        field = exc.field or "name"
+        if field == "scope.id" and scope is not None:
+            field = SCOPE_FIELDS.get(scope.type, "scope_type")
+        return lookups.short_field(field)
+
+    def form_again(errors: dict[str, str]) -> Response:
         template = "watches.html" if watch is None else "watch_edit.html"
         return _page(request, c, session, template, form, watch, errors)
-    done = "created" if watch is None else "saved"
-    return redirect(
-        request, f"/watches#watch-{saved.id}", flash=f"Watch rule “{saved.rule.name}” {done}."
-    )
+
+    return crud.save(request, WATCHES, watch, errors, write, form_again, field)
 
 
 @router.post("/watches")
@@ -243,6 +242,7 @@ WATCHES: crud.Kind[EventLogWatch] = crud.Kind(
     get=lambda c: c.watches.get,
     delete=lambda c: c.watches.delete,
     name=lambda watch: watch.rule.name,
+    anchor=lambda watch: f"watch-{watch.id}",
     confirmation=crud.Confirmation(
         active="watches",
         title="Delete",

@@ -31,7 +31,6 @@ from fleetward.entrypoints.http.pages.common import (
     FormSessionDep,
     PageRoute,
     SessionDep,
-    redirect,
     render,
 )
 from fleetward.services.identity import SessionInfo
@@ -167,21 +166,17 @@ def _save(
 ) -> Response:
     session.principal.require(Access.ADMIN)
     values, errors = _parse(form)
-    if not errors:
-        try:
-            if window is None:
-                saved = c.maintenance.create(session.principal, **values)
-            else:
-                saved = c.maintenance.update(session.principal, window.id, values)
-        except InvalidInput as exc:
-            errors[lookups.short_field(exc.field) or "name"] = lookups.reason(exc)
-    if errors:
+
+    def write(existing: MaintenanceWindow | None) -> MaintenanceWindow:
+        if existing is None:
+            return c.maintenance.create(session.principal, **values)
+        return c.maintenance.update(session.principal, existing.id, values)
+
+    def form_again(errors: dict[str, str]) -> Response:
         template = "windows.html" if window is None else "window_edit.html"
         return _page(request, c, session, template, form, window, errors)
-    done = "created" if window is None else "saved"
-    return redirect(
-        request, f"/maintenance#window-{saved.id}", flash=f"Window “{saved.name}” {done}."
-    )
+
+    return crud.save(request, WINDOWS, window, errors, write, form_again)
 
 
 @router.post("/maintenance")
@@ -199,6 +194,7 @@ WINDOWS: crud.Kind[MaintenanceWindow] = crud.Kind(
     get=lambda c: c.maintenance.get,
     delete=lambda c: c.maintenance.delete,
     name=lambda window: window.name,
+    anchor=lambda window: f"window-{window.id}",
     confirmation=crud.Confirmation(
         active="maintenance",
         title="Delete",
