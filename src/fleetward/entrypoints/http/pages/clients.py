@@ -83,6 +83,7 @@ def _edit_page(
 
 CLIENTS: crud.Kind[Client] = crud.Kind(
     path="/clients",
+    param="client_id",
     noun="client",
     label="Client",
     access=Access.WRITE,

@@ -51,6 +51,7 @@ class Confirmation:
 @dataclass(frozen=True)
 class Kind(Generic[T]):
     path: str  # "/watches": the list, and the prefix of each object's pages
+    param: str  # the id's name in the path ("watch_id")
     noun: str  # what a malformed id is said not to be ("watch rule")
     label: str  # how the flash message names it ("Watch rule")
     access: Access  # who may edit and delete (the service checks again)
@@ -100,21 +101,24 @@ def save(
 
 def add_edit_and_delete_routes(router: APIRouter, kind: Kind[T], edit_page: EditPage[T]) -> None:
     """GET PATH/{id}/edit (the form, filled in), and the confirm-then-delete pair."""
+    # The id keeps its own name in the path ("{watch_id}"), as the page modules'
+    # other routes and the authorisation matrix name it; handlers read it by that name.
+    one = f"{kind.path}/{{{kind.param}}}"
 
-    @router.get(f"{kind.path}/{{object_id}}/edit")
-    def edit_form(
-        request: Request, c: ContainerDep, session: SessionDep, object_id: str
-    ) -> Response:
+    def object_id(request: Request) -> uuid.UUID:
+        return parse_id(request.path_params[kind.param], kind.noun)
+
+    @router.get(f"{one}/edit")
+    def edit_form(request: Request, c: ContainerDep, session: SessionDep) -> Response:
         # Anyone who may not edit is told so rather than shown a dead form.
         session.principal.require(kind.access)
-        return edit_page(request, c, session, kind.fetch(c, session, object_id))
+        found = kind.get(c)(session.principal, object_id(request))
+        return edit_page(request, c, session, found)
 
-    @router.get(f"{kind.path}/{{object_id}}/delete")
-    def delete_form(
-        request: Request, c: ContainerDep, session: SessionDep, object_id: str
-    ) -> Response:
+    @router.get(f"{one}/delete")
+    def delete_form(request: Request, c: ContainerDep, session: SessionDep) -> Response:
         session.principal.require(kind.access)
-        oid = parse_id(object_id, kind.noun)
+        oid = object_id(request)
         found = kind.get(c)(session.principal, oid)
         return render(
             request,
@@ -126,11 +130,9 @@ def add_edit_and_delete_routes(router: APIRouter, kind: Kind[T], edit_page: Edit
             object_name=kind.name(found),
         )
 
-    @router.post(f"{kind.path}/{{object_id}}/delete")
-    def delete(
-        request: Request, c: ContainerDep, session: FormSessionDep, object_id: str
-    ) -> Response:
-        oid = parse_id(object_id, kind.noun)
+    @router.post(f"{one}/delete")
+    def delete(request: Request, c: ContainerDep, session: FormSessionDep) -> Response:
+        oid = object_id(request)
         found = kind.get(c)(session.principal, oid)
         kind.delete(c)(session.principal, oid)
         return redirect(request, kind.path, flash=f"{kind.label} “{kind.name(found)}” deleted.")

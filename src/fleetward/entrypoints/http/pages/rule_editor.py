@@ -246,6 +246,7 @@ def create_rule(
 
 RULES: crud.Kind[AlertRule] = crud.Kind(
     path="/rules",
+    param="rule_id",
     noun="rule",
     label="Rule",
     access=Access.ADMIN,

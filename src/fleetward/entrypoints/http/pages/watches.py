@@ -236,6 +236,7 @@ def create_watch(
 
 WATCHES: crud.Kind[EventLogWatch] = crud.Kind(
     path="/watches",
+    param="watch_id",
     noun="watch rule",
     label="Watch rule",
     access=Access.ADMIN,

@@ -188,6 +188,7 @@ def create_window(
 
 WINDOWS: crud.Kind[MaintenanceWindow] = crud.Kind(
     path="/maintenance",
+    param="window_id",
     noun="maintenance window",
     label="Window",
     access=Access.ADMIN,
