@@ -1,5 +1,10 @@
-"""hot_sql answers exactly as SQLAlchemy does, on both engines (SQLite's driver path,
-PostgreSQL's SQLAlchemy path), over rows a real webhook trigger wrote."""
+"""hot_sql over rows a real webhook trigger wrote.
+
+On SQLite hot_sql runs on the driver with its own binding and reading, so it is
+compared with SQLAlchemy's execution of the same statements. On PostgreSQL it
+goes through SQLAlchemy itself, where that comparison would prove nothing: there
+(and on SQLite too) it must read back the values the sample payload carried.
+"""
 
 from __future__ import annotations
 
@@ -25,19 +30,90 @@ from tests.support.pipeline import add_rule, make_client, make_integration, map_
 def triggered(client: TestClient, tenant: TenantFixture, container: Container) -> dict[str, Any]:
     """One NinjaOne trigger taken all the way: an asset, an alert and a ticket stored."""
     integration = make_integration(client, tenant, "ninjaone")
-    map_org(client, tenant, integration, 7, make_client(client, tenant, "Contoso"))
+    contoso = make_client(client, tenant, "Contoso")
+    map_org(client, tenant, integration, 7, contoso)
     add_rule(container, tenant.id, actions=RuleActions())
     answer = post(client, integration, sample("ninjaone", "condition_triggered"))
     assert answer.status_code == 200, answer.text
     assert answer.json()["result"] == "created"
-    return {"integration_id": uuid.UUID(integration["id"]), "tenant_id": tenant.id}
+    return {
+        "integration_id": uuid.UUID(integration["id"]),
+        "tenant_id": tenant.id,
+        "client_id": uuid.UUID(contoso),
+    }
+
+
+def test_rows_read_back_carry_the_values_the_trigger_stored(
+    container: Container, triggered: dict[str, Any]
+) -> None:
+    """On both engines: the sample's fields, typed (UUIDs, UTC times, JSON, booleans)."""
+    trigger = sample("ninjaone", "condition_triggered")
+    at = datetime.fromtimestamp(trigger["activityTime"], UTC)
+    by_tenant = {"tenant_id": triggered["tenant_id"]}
+    with container.db.read() as conn:
+        (asset,) = hot_sql.fetch_all(
+            conn,
+            ("test_hot_sql", "known asset"),
+            lambda: select(*schema.asset.c).where(
+                schema.asset.c.tenant_id == bindparam("tenant_id")
+            ),
+            by_tenant,
+        )
+        (alert,) = hot_sql.fetch_all(
+            conn,
+            ("test_hot_sql", "known alert"),
+            lambda: select(*schema.alert.c).where(
+                schema.alert.c.integration_id == bindparam("integration_id")
+            ),
+            {"integration_id": triggered["integration_id"]},
+        )
+        (ticket,) = hot_sql.fetch_all(
+            conn,
+            ("test_hot_sql", "known ticket"),
+            lambda: select(*schema.ticket.c).where(
+                schema.ticket.c.tenant_id == bindparam("tenant_id"),
+                schema.ticket.c.is_closed == false(),
+            ),
+            by_tenant,
+        )
+        top = hot_sql.fetch_scalar(
+            conn,
+            ("test_hot_sql", "known top number"),
+            lambda: select(func.max(schema.ticket.c.number)).where(
+                schema.ticket.c.tenant_id == bindparam("tenant_id")
+            ),
+            by_tenant,
+        )
+    device = trigger["device"]
+    assert (asset["external_device_id"], asset["name"], asset["external_org_id"]) == (
+        str(device["id"]),
+        device["displayName"],
+        str(device["organizationId"]),
+    )
+    assert asset["client_id"] == triggered["client_id"]
+    assert alert["device_external_id"] == str(trigger["deviceId"])
+    assert alert["device_name"] == device["displayName"]
+    assert alert["message"] == trigger["message"]
+    assert alert["occurred_at"] == at and alert["occurred_at"].tzinfo is not None
+    assert alert["resolved_at"] is None
+    assert (alert["asset_id"], alert["client_id"], alert["ticket_id"]) == (
+        asset["id"],
+        triggered["client_id"],
+        ticket["id"],
+    )
+    assert isinstance(alert["trace"], (dict, list)) and alert["trace"]
+    assert trigger["subject"] in ticket["title"]
+    assert ticket["is_closed"] is False and ticket["closed_at"] is None
+    assert ticket["client_id"] == triggered["client_id"]
+    assert (ticket["number"], ticket["occurrence_count"], top) == (1, 1, 1)
 
 
 def through_sqlalchemy(conn: Connection, statement: Any, params: dict[str, Any]) -> list[Any]:
     return [dict(row) for row in conn.execute(statement, params).mappings()]
 
 
-def test_rows_read_back_are_the_values_sqlalchemy_reads(
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_rows_read_back_on_sqlites_driver_are_the_values_sqlalchemy_reads(
     container: Container, triggered: dict[str, Any]
 ) -> None:
     ticket, alert, asset = schema.ticket, schema.alert, schema.asset
@@ -84,7 +160,8 @@ def test_rows_read_back_are_the_values_sqlalchemy_reads(
         assert hot_sql.fetch_all(conn, ("test_hot_sql", "alerts"), lambda: alerts, nobody) == []
 
 
-def test_written_rows_read_back_as_sqlalchemys_own(
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_rows_written_on_sqlites_driver_read_back_as_sqlalchemys_own(
     container: Container, triggered: dict[str, Any]
 ) -> None:
     """The same values inserted both ways read back alike, JSON, None and times included."""

@@ -3,7 +3,7 @@
 They run on the server's event loop while it serves, each job's work in a thread
 so a long DELETE never stalls requests. A job that fails is logged and tried
 again at its next turn. Several API nodes would each run every job; the jobs are
-idempotent, so that only repeats work (DESIGN 9: an advisory lock per job would
+idempotent, so that only repeats work (an advisory lock per job, planned, would
 pick one node).
 """
 

@@ -9,8 +9,8 @@ gets the new config at once. People's commands (`query_eventlog`) travel the
 same connection and wait for the agent's `result`.
 
 The registry is this process's only: with several API nodes a command or a
-push would have to cross to the node holding the socket (NATS subjects,
-DESIGN.md 9), which is not built yet.
+push would have to cross to the node holding the socket (a message bus
+between the nodes, planned), which is not built yet.
 """
 
 from __future__ import annotations

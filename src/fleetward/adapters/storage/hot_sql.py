@@ -12,7 +12,8 @@ an IntegrityError), so callers handle them as before.
 
 On PostgreSQL, or for a statement this cannot take (Python-side column
 defaults to compute, expanding IN lists), the same statement goes through
-SQLAlchemy as usual. test_hot_sql checks both ways give the same answers.
+SQLAlchemy as usual. test_hot_sql compares the driver path with SQLAlchemy's
+on SQLite, and checks on both engines the values a webhook trigger stored.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from fleetward.domain.identity import Access
 from fleetward.domain.tenancy import Client, clean_name
 from fleetward.entrypoints.http.deps import ContainerDep
 from fleetward.entrypoints.http.errors import STATUS
+from fleetward.entrypoints.http.pages import crud
 from fleetward.entrypoints.http.pages.common import (
     FormSessionDep,
     PageRoute,
@@ -80,6 +81,25 @@ def _edit_page(
     )
 
 
+CLIENTS: crud.Kind[Client] = crud.Kind(
+    path="/clients",
+    param="client_id",
+    noun="client",
+    label="Client",
+    access=Access.WRITE,
+    get=lambda c: c.clients.get_client,
+    delete=lambda c: c.clients.delete_client,
+    name=lambda client: client.name,
+    confirmation=crud.Confirmation(
+        active="clients",
+        title="Delete",
+        heading="Delete client?",
+        before="This deletes ",
+        after=" and its sites. It cannot be undone.",
+    ),
+)
+
+
 @router.get("/clients")
 def list_clients(
     request: Request, c: ContainerDep, session: SessionDep, cursor: str | None = None
@@ -104,16 +124,6 @@ def create_client(
     return redirect(request, "/clients", flash=f"Client “{created.name}” created.")
 
 
-@router.get("/clients/{client_id}/edit")
-def edit_client_form(
-    request: Request, c: ContainerDep, session: SessionDep, client_id: str
-) -> Response:
-    # Read-only users have nothing to edit; they are told so rather than shown a dead form.
-    session.principal.require(Access.WRITE)
-    client = c.clients.get_client(session.principal, parse_id(client_id, "client"))
-    return _edit_page(request, session, client)
-
-
 @router.post("/clients/{client_id}/edit")
 def edit_client(
     request: Request,
@@ -133,21 +143,6 @@ def edit_client(
     return redirect(request, "/clients", flash=f"Client “{updated.name}” saved.")
 
 
-@router.get("/clients/{client_id}/delete")
-def delete_client_form(
-    request: Request, c: ContainerDep, session: SessionDep, client_id: str
-) -> Response:
-    # A confirmation page rather than a JS confirm(): it works without scripts.
-    session.principal.require(Access.WRITE)
-    client = c.clients.get_client(session.principal, parse_id(client_id, "client"))
-    return render(request, "client_delete.html", session, client=client)
-
-
-@router.post("/clients/{client_id}/delete")
-def delete_client(
-    request: Request, c: ContainerDep, session: FormSessionDep, client_id: str
-) -> Response:
-    cid = parse_id(client_id, "client")
-    client = c.clients.get_client(session.principal, cid)
-    c.clients.delete_client(session.principal, cid)
-    return redirect(request, "/clients", flash=f"Client “{client.name}” deleted.")
+crud.add_edit_and_delete_routes(
+    router, CLIENTS, lambda request, c, session, client: _edit_page(request, session, client)
+)

@@ -1,4 +1,5 @@
-"""The editor of one alert rule (admins only), with live checks of patterns and templates.
+"""The editor of one alert rule (admins only), with live checks of patterns and templates,
+and its deletion.
 
 Every field is read as text and checked here first, so one save reports every
 bad field at once next to it; the service then checks again (ids of the
@@ -30,14 +31,12 @@ from fleetward.domain.templates import (
 from fleetward.domain.tenancy import clean_name
 from fleetward.domain.tickets import StatusKind
 from fleetward.entrypoints.http.deps import ContainerDep
-from fleetward.entrypoints.http.pages import lookups
+from fleetward.entrypoints.http.pages import crud, lookups
 from fleetward.entrypoints.http.pages.common import (
     PAGE_HEADERS,
     FormSessionDep,
     PageRoute,
     SessionDep,
-    parse_id,
-    redirect,
     render,
     templates,
 )
@@ -217,21 +216,18 @@ def _save(
 ) -> Response:
     session.principal.require(Access.ADMIN)
     name, conditions, actions, errors = _parse(form)
-    if not errors:
-        active = form.active == CHECKED
-        try:
-            if rule is None:
-                saved = c.rules.create(session.principal, name, active, conditions, actions)
-            else:
-                saved = c.rules.update(
-                    session.principal, rule.id, name, active, conditions, actions
-                )
-        except InvalidInput as exc:
-            errors[lookups.short_field(exc.field) or "name"] = lookups.reason(exc)
-    if errors:
+    active = form.active == CHECKED
+
+    def write(existing: AlertRule | None) -> AlertRule:
+        who = session.principal
+        if existing is None:
+            return c.rules.create(who, name, active, conditions, actions)
+        return c.rules.update(who, existing.id, name, active, conditions, actions)
+
+    def form_again(errors: dict[str, str]) -> Response:
         return _editor(request, c, session, rule, form, errors)
-    done = "created" if rule is None else "saved"
-    return redirect(request, f"/rules#rule-{saved.id}", flash=f"Rule “{saved.name}” {done}.")
+
+    return crud.save(request, RULES, rule, errors, write, form_again)
 
 
 @router.get("/rules/new")
@@ -248,12 +244,27 @@ def create_rule(
     return _save(request, c, session, None, form)
 
 
-@router.get("/rules/{rule_id}/edit")
-def edit_rule_form(
-    request: Request, c: ContainerDep, session: SessionDep, rule_id: str
-) -> Response:
-    session.principal.require(Access.ADMIN)
-    rule = c.rules.get(session.principal, parse_id(rule_id, "rule"))
+RULES: crud.Kind[AlertRule] = crud.Kind(
+    path="/rules",
+    param="rule_id",
+    noun="rule",
+    label="Rule",
+    access=Access.ADMIN,
+    get=lambda c: c.rules.get,
+    delete=lambda c: c.rules.delete,
+    name=lambda rule: rule.name,
+    anchor=lambda rule: f"rule-{rule.id}",
+    confirmation=crud.Confirmation(
+        active="rules",
+        title="Delete rule",
+        heading="Delete rule?",
+        before="This deletes the rule ",
+        after=". Alerts it matched keep their tickets; new alerts go on to the next rule.",
+    ),
+)
+
+
+def _edit_page(request: Request, c: Container, session: SessionInfo, rule: AlertRule) -> Response:
     return _editor(request, c, session, rule, _form_of(rule))
 
 
@@ -261,8 +272,7 @@ def edit_rule_form(
 def edit_rule(
     request: Request, c: ContainerDep, session: FormSessionDep, rule_id: str, form: RuleFormDep
 ) -> Response:
-    rule = c.rules.get(session.principal, parse_id(rule_id, "rule"))
-    return _save(request, c, session, rule, form)
+    return _save(request, c, session, RULES.fetch(c, session, rule_id), form)
 
 
 @router.post("/rules/check/{field}")
@@ -285,3 +295,7 @@ def check_field(
     }
     # A fragment, not a page: no navigation, no flash message to consume.
     return templates.TemplateResponse(request, "rule_check.html", context, headers=PAGE_HEADERS)
+
+
+# After the live check, so /rules/check/... stays the check's whatever follows.
+crud.add_edit_and_delete_routes(router, RULES, _edit_page)

@@ -1,7 +1,7 @@
-"""The alert rules list: their order (up/down), deletion, and trying a payload on them.
+"""The alert rules list: their order (up/down), and trying a payload on them.
 
 Rules are settings: every role reads them, admins change them (the service
-checks). The editor for one rule is in rule_editor.py.
+checks). The editor for one rule, and its deletion, are in rule_editor.py.
 """
 
 from __future__ import annotations
@@ -146,25 +146,6 @@ def move_rule(
         except InvalidInput as exc:  # a rule was added or deleted meanwhile
             return _list_page(request, c, session, 409, f"Not moved: {exc.message}. Try again.")
     return redirect(request, f"/rules#rule-{rid}", flash=f"Rule “{name}” moved {direction}.")
-
-
-@router.get("/rules/{rule_id}/delete")
-def delete_rule_form(
-    request: Request, c: ContainerDep, session: SessionDep, rule_id: str
-) -> Response:
-    session.principal.require(Access.ADMIN)
-    rule = c.rules.get(session.principal, parse_id(rule_id, "rule"))
-    return render(request, "rule_delete.html", session, rule=rule)
-
-
-@router.post("/rules/{rule_id}/delete")
-def delete_rule(
-    request: Request, c: ContainerDep, session: FormSessionDep, rule_id: str
-) -> Response:
-    rid = parse_id(rule_id, "rule")
-    rule = c.rules.get(session.principal, rid)
-    c.rules.delete(session.principal, rid)
-    return redirect(request, "/rules", flash=f"Rule “{rule.name}” deleted.")
 
 
 def _trial_view(trial: Trial, client_names: dict[uuid.UUID, str]) -> dict[str, Any]:

@@ -24,13 +24,11 @@ from fleetward.domain.identity import Access
 from fleetward.domain.pagination import MAX_LIMIT
 from fleetward.domain.tenancy import clean_name
 from fleetward.entrypoints.http.deps import ContainerDep
-from fleetward.entrypoints.http.pages import fleet, lookups
+from fleetward.entrypoints.http.pages import crud, fleet, lookups
 from fleetward.entrypoints.http.pages.common import (
     FormSessionDep,
     PageRoute,
     SessionDep,
-    parse_id,
-    redirect,
     render,
 )
 from fleetward.services.identity import SessionInfo
@@ -209,24 +207,24 @@ def _save(
 ) -> Response:
     session.principal.require(Access.ADMIN)
     scope, rule, errors = _parse(form)
-    if not errors and scope is not None:
-        try:
-            if watch is None:
-                saved = c.watches.create(session.principal, scope, rule)
-            else:
-                saved = c.watches.update(session.principal, watch.id, {**rule, "scope": scope})
-        except InvalidInput as exc:
-            field = exc.field or "name"
-            if field == "scope.id":
-                field = SCOPE_FIELDS.get(scope.type, "scope_type")
-            errors[lookups.short_field(field)] = lookups.reason(exc)
-    if errors:
+
+    def write(existing: EventLogWatch | None) -> EventLogWatch:
+        assert scope is not None  # else _parse gave its reason
+        if existing is None:
+            return c.watches.create(session.principal, scope, rule)
+        return c.watches.update(session.principal, existing.id, {**rule, "scope": scope})
+
+    def field(exc: InvalidInput) -> str:
+        field = exc.field or "name"
+        if field == "scope.id" and scope is not None:
+            field = SCOPE_FIELDS.get(scope.type, "scope_type")
+        return lookups.short_field(field)
+
+    def form_again(errors: dict[str, str]) -> Response:
         template = "watches.html" if watch is None else "watch_edit.html"
         return _page(request, c, session, template, form, watch, errors)
-    done = "created" if watch is None else "saved"
-    return redirect(
-        request, f"/watches#watch-{saved.id}", flash=f"Watch rule “{saved.rule.name}” {done}."
-    )
+
+    return crud.save(request, WATCHES, watch, errors, write, form_again, field)
 
 
 @router.post("/watches")
@@ -236,12 +234,30 @@ def create_watch(
     return _save(request, c, session, form, None)
 
 
-@router.get("/watches/{watch_id}/edit")
-def edit_watch_form(
-    request: Request, c: ContainerDep, session: SessionDep, watch_id: str
+WATCHES: crud.Kind[EventLogWatch] = crud.Kind(
+    path="/watches",
+    param="watch_id",
+    noun="watch rule",
+    label="Watch rule",
+    access=Access.ADMIN,
+    get=lambda c: c.watches.get,
+    delete=lambda c: c.watches.delete,
+    name=lambda watch: watch.rule.name,
+    anchor=lambda watch: f"watch-{watch.id}",
+    confirmation=crud.Confirmation(
+        active="watches",
+        title="Delete",
+        heading="Delete watch rule?",
+        before="This deletes the watch rule ",
+        after=". Agents stop watching for it as soon as they hear of the change; alerts"
+        " it already raised stay.",
+    ),
+)
+
+
+def _edit_page(
+    request: Request, c: Container, session: SessionInfo, watch: EventLogWatch
 ) -> Response:
-    session.principal.require(Access.ADMIN)
-    watch = c.watches.get(session.principal, parse_id(watch_id, "watch rule"))
     return _page(request, c, session, "watch_edit.html", _form_of(watch), watch)
 
 
@@ -249,24 +265,7 @@ def edit_watch_form(
 def edit_watch(
     request: Request, c: ContainerDep, session: FormSessionDep, watch_id: str, form: WatchFormDep
 ) -> Response:
-    watch = c.watches.get(session.principal, parse_id(watch_id, "watch rule"))
-    return _save(request, c, session, form, watch)
+    return _save(request, c, session, form, WATCHES.fetch(c, session, watch_id))
 
 
-@router.get("/watches/{watch_id}/delete")
-def delete_watch_form(
-    request: Request, c: ContainerDep, session: SessionDep, watch_id: str
-) -> Response:
-    session.principal.require(Access.ADMIN)
-    watch = c.watches.get(session.principal, parse_id(watch_id, "watch rule"))
-    return render(request, "watch_delete.html", session, watch=watch)
-
-
-@router.post("/watches/{watch_id}/delete")
-def delete_watch(
-    request: Request, c: ContainerDep, session: FormSessionDep, watch_id: str
-) -> Response:
-    wid = parse_id(watch_id, "watch rule")
-    watch = c.watches.get(session.principal, wid)
-    c.watches.delete(session.principal, wid)
-    return redirect(request, "/watches", flash=f"Watch rule “{watch.rule.name}” deleted.")
+crud.add_edit_and_delete_routes(router, WATCHES, _edit_page)

@@ -26,13 +26,11 @@ from fleetward.domain.maintenance import (
 from fleetward.domain.pagination import MAX_LIMIT
 from fleetward.domain.tenancy import clean_name
 from fleetward.entrypoints.http.deps import ContainerDep
-from fleetward.entrypoints.http.pages import lookups
+from fleetward.entrypoints.http.pages import crud, lookups
 from fleetward.entrypoints.http.pages.common import (
     FormSessionDep,
     PageRoute,
     SessionDep,
-    parse_id,
-    redirect,
     render,
 )
 from fleetward.services.identity import SessionInfo
@@ -168,21 +166,17 @@ def _save(
 ) -> Response:
     session.principal.require(Access.ADMIN)
     values, errors = _parse(form)
-    if not errors:
-        try:
-            if window is None:
-                saved = c.maintenance.create(session.principal, **values)
-            else:
-                saved = c.maintenance.update(session.principal, window.id, values)
-        except InvalidInput as exc:
-            errors[lookups.short_field(exc.field) or "name"] = lookups.reason(exc)
-    if errors:
+
+    def write(existing: MaintenanceWindow | None) -> MaintenanceWindow:
+        if existing is None:
+            return c.maintenance.create(session.principal, **values)
+        return c.maintenance.update(session.principal, existing.id, values)
+
+    def form_again(errors: dict[str, str]) -> Response:
         template = "windows.html" if window is None else "window_edit.html"
         return _page(request, c, session, template, form, window, errors)
-    done = "created" if window is None else "saved"
-    return redirect(
-        request, f"/maintenance#window-{saved.id}", flash=f"Window “{saved.name}” {done}."
-    )
+
+    return crud.save(request, WINDOWS, window, errors, write, form_again)
 
 
 @router.post("/maintenance")
@@ -192,12 +186,29 @@ def create_window(
     return _save(request, c, session, form, None)
 
 
-@router.get("/maintenance/{window_id}/edit")
-def edit_window_form(
-    request: Request, c: ContainerDep, session: SessionDep, window_id: str
+WINDOWS: crud.Kind[MaintenanceWindow] = crud.Kind(
+    path="/maintenance",
+    param="window_id",
+    noun="maintenance window",
+    label="Window",
+    access=Access.ADMIN,
+    get=lambda c: c.maintenance.get,
+    delete=lambda c: c.maintenance.delete,
+    name=lambda window: window.name,
+    anchor=lambda window: f"window-{window.id}",
+    confirmation=crud.Confirmation(
+        active="maintenance",
+        title="Delete",
+        heading="Delete window?",
+        before="This deletes the maintenance window ",
+        after=". Alerts it would have covered open tickets again.",
+    ),
+)
+
+
+def _edit_page(
+    request: Request, c: Container, session: SessionInfo, window: MaintenanceWindow
 ) -> Response:
-    session.principal.require(Access.ADMIN)
-    window = c.maintenance.get(session.principal, parse_id(window_id, "maintenance window"))
     return _page(request, c, session, "window_edit.html", _form_of(window), window)
 
 
@@ -205,24 +216,7 @@ def edit_window_form(
 def edit_window(
     request: Request, c: ContainerDep, session: FormSessionDep, window_id: str, form: WindowFormDep
 ) -> Response:
-    window = c.maintenance.get(session.principal, parse_id(window_id, "maintenance window"))
-    return _save(request, c, session, form, window)
+    return _save(request, c, session, form, WINDOWS.fetch(c, session, window_id))
 
 
-@router.get("/maintenance/{window_id}/delete")
-def delete_window_form(
-    request: Request, c: ContainerDep, session: SessionDep, window_id: str
-) -> Response:
-    session.principal.require(Access.ADMIN)
-    window = c.maintenance.get(session.principal, parse_id(window_id, "maintenance window"))
-    return render(request, "window_delete.html", session, window=window)
-
-
-@router.post("/maintenance/{window_id}/delete")
-def delete_window(
-    request: Request, c: ContainerDep, session: FormSessionDep, window_id: str
-) -> Response:
-    wid = parse_id(window_id, "maintenance window")
-    window = c.maintenance.get(session.principal, wid)
-    c.maintenance.delete(session.principal, wid)
-    return redirect(request, "/maintenance", flash=f"Window “{window.name}” deleted.")
+crud.add_edit_and_delete_routes(router, WINDOWS, _edit_page)
