@@ -46,7 +46,8 @@ def out_model(
     types, less the `hidden` ones: a field added to the domain shows in the API
     without a second list to keep in step."""
     hints = typing.get_type_hints(domain)
-    shown = [f.name for f in dataclasses.fields(domain) if f.name not in set(hidden)]
+    hidden = set(hidden)
+    shown = [f.name for f in dataclasses.fields(domain) if f.name not in hidden]
     fields: dict[str, Any] = {field: (hints[field], ...) for field in shown}
     return create_model(name, __base__=base, __module__=domain.__module__, **fields)
 
@@ -70,8 +71,9 @@ class StandardRoutes(Generic[*Parents]):
     would: `list_{plural}`, `get_{singular}`, `update_{singular}`, `delete_{singular}`.
     The type arguments are the ids of the parents in the path: `StandardRoutes[()]` for
     `/{client_id}`, `StandardRoutes[uuid.UUID]` for `/{client_id}/sites/{site_id}`.
-    Routes are registered where these methods are called, so the router's order (and
-    the OpenAPI document's) is the order of the calls.
+    Only the routes asked for are registered (a list-only resource still names its
+    item path, whose last id no route then takes), where these methods are called: the
+    router's order, and the OpenAPI document's, is the order of the calls.
     """
 
     def __init__(
@@ -95,7 +97,8 @@ class StandardRoutes(Generic[*Parents]):
         doc: str | None = None,
     ) -> None:
         page = page_model(self.out)
-        self._add("GET", self.list_path, f"list_{self.plural}", handler, page, doc)
+        name = f"list_{self.plural}"
+        self._add("GET", self.list_path, name, handler, page, doc, paged=True)
 
     def get(
         self,
@@ -135,9 +138,9 @@ class StandardRoutes(Generic[*Parents]):
         response_model: Any,
         doc: str | None,
         body: type[BaseModel] | None = None,
+        paged: bool = False,
     ) -> None:
         ids = _PATH_IDS.findall(path)
-        paged = method == "GET" and path == self.list_path
         # The parameters a hand-written route would declare, in the same order: FastAPI
         # reads them from the signature, and the OpenAPI document lists them so.
         parameters = [inspect.Parameter(i, _PLAIN, annotation=uuid.UUID) for i in ids]
@@ -151,9 +154,10 @@ class StandardRoutes(Generic[*Parents]):
                 inspect.Parameter("cursor", _PLAIN, default=None, annotation=CursorQuery)
             )
         tail = ["body"] if body is not None else ["limit", "cursor"] if paged else []
+        passed = (*ids, *tail)
 
         def endpoint(**values: Any) -> Any:
-            return handler(values["c"], values["who"], *(values[key] for key in [*ids, *tail]))
+            return handler(values["c"], values["who"], *(values[key] for key in passed))
 
         endpoint.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
         endpoint.__doc__ = doc
