@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -99,9 +99,17 @@ def dedup_key(client_id: uuid.UUID, device_external_id: str, condition_identity:
     return f"{client_id}|{device_external_id}|{condition_identity}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Alert:
-    """One stored occurrence and where the pipeline took it."""
+    """One stored occurrence and where the pipeline took it.
+
+    The API shows these fields (routers/alerts.py derives its models from them), the
+    storage reads and writes them by name, and a new alert copies the ones that
+    NormalizedEvent has too: a new field is this line, its column in storage/schema.py
+    and a migration (and, for a value the sender gives, the event's field of the same
+    name). The defaults are what a new alert starts with until the pipeline decides
+    otherwise.
+    """
 
     id: uuid.UUID
     tenant_id: uuid.UUID
@@ -109,7 +117,7 @@ class Alert:
     provider: Provider
     external_alert_id: str
     series_key: str
-    status: AlertStatus
+    status: AlertStatus = AlertStatus.ACTIVE
     severity: Severity
     title: str
     message: str
@@ -121,15 +129,21 @@ class Alert:
     device_name: str
     external_org_id: str | None
     asset_id: uuid.UUID | None
-    client_id: uuid.UUID | None
-    rule_id: uuid.UUID | None
-    ticket_id: uuid.UUID | None
+    client_id: uuid.UUID | None = None
+    rule_id: uuid.UUID | None = None
+    ticket_id: uuid.UUID | None = None
     occurred_at: datetime
     created_at: datetime
     updated_at: datetime
-    resolved_at: datetime | None
-    trace: dict[str, Any]
-    outbound_error: str | None
+    resolved_at: datetime | None = None
+    trace: dict[str, Any] = field(default_factory=dict)
+    outbound_error: str | None = None
+
+
+# The fields a new alert takes from its event as they are (provider, severity, title...).
+FIELDS_FROM_EVENT = tuple(
+    f.name for f in fields(Alert) if f.name in {e.name for e in fields(NormalizedEvent)}
+)
 
 
 @dataclass(frozen=True, slots=True)

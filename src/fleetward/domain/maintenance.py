@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fleetward.domain.errors import InvalidInput
@@ -76,6 +77,16 @@ class WeeklyRecurrence:
         return (day in self.days and clock >= self.start) or (
             yesterday in self.days and clock < self.end
         )
+
+    def document(self) -> dict[str, Any]:
+        """As JSON values: how it is stored, shown by the API and recorded in the audit log."""
+        return {
+            "type": "weekly",
+            "days": sorted(self.days),
+            "start_time": self.start.strftime("%H:%M"),
+            "end_time": self.end.strftime("%H:%M"),
+            "timezone": self.timezone,
+        }
 
 
 @dataclass(frozen=True, slots=True)

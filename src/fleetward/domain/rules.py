@@ -7,6 +7,7 @@ evaluating a thousand of them for one alert stays well under a millisecond.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -59,6 +60,27 @@ class AlertRule:
     position: int
     conditions: RuleConditions = field(default_factory=RuleConditions)
     actions: RuleActions = field(default_factory=RuleActions)
+
+
+def rule_json(rule: AlertRule) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Conditions and actions as JSON values: how they are stored, shown by the API and
+    recorded in the audit log."""
+    c, a = rule.conditions, rule.actions
+    conditions: dict[str, Any] = {
+        "severities": sorted(s.value for s in c.severities),
+        "activity_types": sorted(c.activity_types),
+        "alert_classes": sorted(c.alert_classes),
+        "source_types": sorted(c.source_types),
+        "client_ids": sorted(str(i) for i in c.client_ids),
+        "keywords": list(c.keywords),
+        "message_pattern": c.message_pattern,
+    }
+    actions: dict[str, Any] = {
+        key: (str(value) if isinstance(value, uuid.UUID) else value)
+        for key, value in dataclasses.asdict(a).items()
+    }
+    actions["notify_user_ids"] = [str(i) for i in a.notify_user_ids]
+    return conditions, actions
 
 
 def compile_pattern(pattern: str, field_name: str = "conditions.message_pattern") -> Any:

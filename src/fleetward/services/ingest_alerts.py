@@ -9,6 +9,7 @@ a trace of the decisions taken on it.
 
 from __future__ import annotations
 
+import operator
 import threading
 import uuid
 from collections import OrderedDict
@@ -19,8 +20,8 @@ from typing import Any
 import structlog
 
 from fleetward.domain.alerts import (
+    FIELDS_FROM_EVENT,
     Alert,
-    AlertStatus,
     EventKind,
     Ignored,
     IngestResult,
@@ -82,37 +83,24 @@ def new_alert(
 ) -> Alert:
     """The alert row for an event; `decided` holds what the pipeline worked out
     (status, client, rule, ticket, trace...)."""
-    fields: dict[str, Any] = {
-        "id": new_id(),
-        "tenant_id": integration.tenant_id,
-        "integration_id": integration.id,
-        "provider": event.provider,
-        "external_alert_id": event.external_alert_id,
-        "series_key": event.series_key,
-        "status": AlertStatus.ACTIVE,
-        "severity": event.severity,
-        "title": event.title,
-        "message": event.message,
-        "condition_identity": event.condition_identity,
-        "activity_type": event.activity_type,
-        "alert_class": event.alert_class,
-        "source_type": event.source_type,
-        "device_external_id": event.device.external_id,
-        "device_name": event.device.name,
-        "external_org_id": event.device.external_org_id,
-        "asset_id": asset.id,
-        "client_id": None,
-        "rule_id": None,
-        "ticket_id": None,
-        "occurred_at": event.occurred_at,
-        "created_at": now,
-        "updated_at": now,
-        "resolved_at": None,
-        "trace": {},
-        "outbound_error": None,
-    }
-    fields.update(decided)
-    return Alert(**fields)
+    device = event.device
+    return Alert(
+        id=new_id(),
+        tenant_id=integration.tenant_id,
+        integration_id=integration.id,
+        device_external_id=device.external_id,
+        device_name=device.name,
+        external_org_id=device.external_org_id,
+        asset_id=asset.id,
+        created_at=now,
+        updated_at=now,
+        **dict(zip(FIELDS_FROM_EVENT, _from_event(event), strict=True)),
+        **decided,
+    )
+
+
+# One C call for the event's values (a trigger's path: cheaper than a getattr each).
+_from_event = operator.attrgetter(*FIELDS_FROM_EVENT)
 
 
 @dataclass(slots=True)

@@ -51,15 +51,7 @@ def window_document(window: MaintenanceWindow) -> dict[str, Any]:
         "asset_id": text(window.asset_id),
         "starts_at": window.starts_at.isoformat() if window.starts_at else None,
         "ends_at": window.ends_at.isoformat() if window.ends_at else None,
-        "recurrence": None
-        if r is None
-        else {
-            "type": "weekly",
-            "days": sorted(r.days),
-            "start_time": r.start.strftime("%H:%M"),
-            "end_time": r.end.strftime("%H:%M"),
-            "timezone": r.timezone,
-        },
+        "recurrence": None if r is None else r.document(),
     }
 
 

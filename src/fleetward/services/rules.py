@@ -18,7 +18,13 @@ from fleetward.domain.identity import Access, Principal
 from fleetward.domain.ids import new_id
 from fleetward.domain.integrations import Integration
 from fleetward.domain.pagination import Page, clamp_limit, decode_cursor, encode_cursor
-from fleetward.domain.rules import AlertRule, RuleActions, RuleConditions, validate_rule
+from fleetward.domain.rules import (
+    AlertRule,
+    RuleActions,
+    RuleConditions,
+    rule_json,
+    validate_rule,
+)
 from fleetward.domain.tenancy import clean_name
 from fleetward.domain.text import clean_json
 from fleetward.domain.tickets import StatusKind
@@ -35,26 +41,13 @@ _BAD_CURSOR = "cursor is not one this server handed out"
 
 def rule_document(rule: AlertRule) -> dict[str, Any]:
     """The rule as the API shows it and the audit log records it (JSON values only)."""
-    c, a = rule.conditions, rule.actions
-    actions: dict[str, Any] = {
-        key: str(value) if isinstance(value, uuid.UUID) else value
-        for key, value in dataclasses.asdict(a).items()
-    }
-    actions["notify_user_ids"] = [str(i) for i in a.notify_user_ids]
+    conditions, actions = rule_json(rule)
     return {
         "id": str(rule.id),
         "name": rule.name,
         "active": rule.active,
         "position": rule.position,
-        "conditions": {
-            "severities": sorted(s.value for s in c.severities),
-            "activity_types": sorted(c.activity_types),
-            "alert_classes": sorted(c.alert_classes),
-            "source_types": sorted(c.source_types),
-            "client_ids": sorted(str(i) for i in c.client_ids),
-            "keywords": list(c.keywords),
-            "message_pattern": c.message_pattern,
-        },
+        "conditions": conditions,
         "actions": actions,
     }
 

@@ -51,12 +51,7 @@ class EnrollmentTokenRepository(TenantRows[EnrollmentToken]):
 
     def by_hash(self, token_hash: str) -> EnrollmentToken | None:
         """Any tenant's token: the secret itself says whose it is."""
-        row = (
-            self.conn.execute(select(*self._columns()).where(self.table.c.token_hash == token_hash))
-            .mappings()
-            .first()
-        )
-        return None if row is None else _to(EnrollmentToken, row)
+        return self.one_where(self.table.c.token_hash == token_hash)
 
 
 class AgentRepository(TenantRows[Agent]):
@@ -123,42 +118,24 @@ class WatchRepository(TenantRows[EventLogWatch]):
             "keywords": list(rule.keywords),
             "alert_severity": rule.alert_severity.value,
             "enabled": rule.enabled,
-            "updated_at": at,
         }
-        t = schema.eventlog_watch
-        if created:
-            self.conn.execute(
-                insert(t).values(id=watch.id, tenant_id=watch.tenant_id, created_at=at, **values)
-            )
-        else:
-            self.conn.execute(
-                update(t)
-                .where(t.c.tenant_id == watch.tenant_id, t.c.id == watch.id)
-                .values(**values)
-            )
+        self.save_values(watch.tenant_id, watch.id, values, at, created)
 
     def for_agent(self, agent: Agent) -> list[EventLogWatch]:
         """Every rule that applies to `agent`: its tenant's, its site's client's, its
         site's and its own, enabled or not, oldest first."""
         w, site = schema.eventlog_watch, schema.site
         client_of_site = select(site.c.client_id).where(site.c.id == agent.site_id)
-        statement = (
-            select(*self._columns())
-            .where(
-                w.c.tenant_id == agent.tenant_id,
-                or_(
-                    w.c.scope_type == ScopeType.TENANT.value,
-                    and_(w.c.scope_type == ScopeType.AGENT.value, w.c.scope_id == agent.id),
-                    and_(w.c.scope_type == ScopeType.SITE.value, w.c.scope_id == agent.site_id),
-                    and_(
-                        w.c.scope_type == ScopeType.CLIENT.value,
-                        w.c.scope_id.in_(client_of_site),
-                    ),
-                ),
-            )
-            .order_by(w.c.created_at, w.c.id)
+        return self.all_where(
+            w.c.tenant_id == agent.tenant_id,
+            or_(
+                w.c.scope_type == ScopeType.TENANT.value,
+                and_(w.c.scope_type == ScopeType.AGENT.value, w.c.scope_id == agent.id),
+                and_(w.c.scope_type == ScopeType.SITE.value, w.c.scope_id == agent.site_id),
+                and_(w.c.scope_type == ScopeType.CLIENT.value, w.c.scope_id.in_(client_of_site)),
+            ),
+            order_by=[w.c.created_at, w.c.id],
         )
-        return [_watch(row) for row in self.conn.execute(statement).mappings()]
 
     def bump_config_versions(self, tenant_id: uuid.UUID, scopes: Sequence[WatchScope]) -> int:
         """Add one to the config version of every agent of the tenant in any of `scopes`

@@ -67,20 +67,12 @@ class AlertRepository(TenantRows[Alert]):
         """Alerts a reset or acknowledgement of this series applies to (suppressed included)."""
         t = schema.alert
         statuses = [s.value for s in (*OPEN_STATUSES, AlertStatus.SUPPRESSED)]
-        rows = (
-            self.conn.execute(
-                select(*self._columns())
-                .where(
-                    t.c.integration_id == integration_id,
-                    t.c.series_key == series_key,
-                    t.c.status.in_(statuses),
-                )
-                .order_by(t.c.created_at)
-            )
-            .mappings()
-            .all()
+        return self.all_where(
+            t.c.integration_id == integration_id,
+            t.c.series_key == series_key,
+            t.c.status.in_(statuses),
+            order_by=[t.c.created_at],
         )
-        return [_alert(r) for r in rows]
 
     def set_status(
         self, alert_id: uuid.UUID, status: AlertStatus, at: datetime, resolved: bool = False
@@ -112,16 +104,9 @@ class AlertRepository(TenantRows[Alert]):
 
     def on_ticket(self, tenant_id: uuid.UUID, ticket_id: uuid.UUID) -> list[Alert]:
         t = schema.alert
-        rows = (
-            self.conn.execute(
-                select(*self._columns())
-                .where(t.c.tenant_id == tenant_id, t.c.ticket_id == ticket_id)
-                .order_by(t.c.created_at)
-            )
-            .mappings()
-            .all()
+        return self.all_where(
+            t.c.tenant_id == tenant_id, t.c.ticket_id == ticket_id, order_by=[t.c.created_at]
         )
-        return [_alert(r) for r in rows]
 
 
 class ReceiptRepository:

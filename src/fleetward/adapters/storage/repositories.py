@@ -187,6 +187,41 @@ class TenantRows(Generic[T]):
         except IntegrityError as error:
             raise _conflict_field(error, self.unique_fields) from None
 
+    def one_where(self, *conditions: Any) -> T | None:
+        """The row that meets all `conditions` (a unique key's), if there is one."""
+        query = select(*self._columns()).where(*conditions)
+        row = self.conn.execute(query).mappings().first()
+        return None if row is None else self._convert(row)
+
+    def all_where(self, *conditions: Any, order_by: Sequence[Any]) -> list[T]:
+        """Every row that meets all `conditions`, in `order_by` order."""
+        query = select(*self._columns()).where(*conditions).order_by(*order_by)
+        return [self._convert(row) for row in self.conn.execute(query).mappings()]
+
+    def save_values(
+        self,
+        tenant_id: uuid.UUID,
+        object_id: uuid.UUID,
+        values: dict[str, Any],
+        at: datetime,
+        created: bool,
+    ) -> None:
+        """Writes an object's changeable columns, stamped `at`: a new row when `created`
+        (created_at too), else the existing one."""
+        t = self.table
+        if created:
+            self.conn.execute(
+                insert(t).values(
+                    id=object_id, tenant_id=tenant_id, created_at=at, updated_at=at, **values
+                )
+            )
+        else:
+            self.conn.execute(
+                update(t)
+                .where(t.c.tenant_id == tenant_id, t.c.id == object_id)
+                .values(updated_at=at, **values)
+            )
+
     def delete(self, tenant_id: uuid.UUID, object_id: uuid.UUID) -> bool:
         t = self.table
         result = self.conn.execute(delete(t).where(t.c.tenant_id == tenant_id, t.c.id == object_id))
@@ -301,13 +336,7 @@ class ApiKeyRepository(TenantRows[ApiKey]):
         return key
 
     def by_hash(self, key_hash: str) -> ApiKey | None:
-        t = schema.api_key
-        row = (
-            self.conn.execute(select(*self._columns()).where(t.c.key_hash == key_hash))
-            .mappings()
-            .first()
-        )
-        return None if row is None else _to(ApiKey, row)
+        return self.one_where(schema.api_key.c.key_hash == key_hash)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

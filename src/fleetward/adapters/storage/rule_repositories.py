@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, select
 
 from fleetward.adapters.storage import schema
 from fleetward.adapters.storage.hot_sql import cached_statement
 from fleetward.adapters.storage.repositories import TenantRows
 from fleetward.domain.alerts import Severity
 from fleetward.domain.maintenance import MaintenanceWindow, WeeklyRecurrence, parse_hhmm
-from fleetward.domain.rules import AlertRule, RuleActions, RuleConditions
+from fleetward.domain.rules import AlertRule, RuleActions, RuleConditions, rule_json
 
 
 def _uuids(values: Any) -> frozenset[uuid.UUID]:
@@ -59,26 +58,6 @@ def rule_from_row(row: Mapping[Any, Any]) -> AlertRule:
     )
 
 
-def rule_documents(rule: AlertRule) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Conditions and actions as the JSON stored (and shown by the API)."""
-    c, a = rule.conditions, rule.actions
-    conditions: dict[str, Any] = {
-        "severities": sorted(s.value for s in c.severities),
-        "activity_types": sorted(c.activity_types),
-        "alert_classes": sorted(c.alert_classes),
-        "source_types": sorted(c.source_types),
-        "client_ids": sorted(str(i) for i in c.client_ids),
-        "keywords": list(c.keywords),
-        "message_pattern": c.message_pattern,
-    }
-    actions: dict[str, Any] = {
-        key: (str(value) if isinstance(value, uuid.UUID) else value)
-        for key, value in dataclasses.asdict(a).items()
-    }
-    actions["notify_user_ids"] = [str(i) for i in a.notify_user_ids]
-    return conditions, actions
-
-
 def window_from_row(row: Mapping[Any, Any]) -> MaintenanceWindow:
     r = row["recurrence"]
     recurrence = None
@@ -111,14 +90,7 @@ class RuleRepository(TenantRows[AlertRule]):
 
     def ordered(self, tenant_id: uuid.UUID) -> list[AlertRule]:
         t = schema.alert_rule
-        rows = (
-            self.conn.execute(
-                select(t).where(t.c.tenant_id == tenant_id).order_by(t.c.position, t.c.created_at)
-            )
-            .mappings()
-            .all()
-        )
-        return [rule_from_row(r) for r in rows]
+        return self.all_where(t.c.tenant_id == tenant_id, order_by=[t.c.position, t.c.created_at])
 
     def version(self, tenant_id: uuid.UUID) -> tuple[int, str]:
         """Changes whenever a rule is added, changed, reordered or removed."""
@@ -140,24 +112,15 @@ class RuleRepository(TenantRows[AlertRule]):
         return 0 if top is None else int(top) + 1
 
     def save(self, rule: AlertRule, at: datetime, created: bool) -> None:
-        conditions, actions = rule_documents(rule)
+        conditions, actions = rule_json(rule)
         values = {
             "name": rule.name,
             "active": rule.active,
             "position": rule.position,
             "conditions": conditions,
             "actions": actions,
-            "updated_at": at,
         }
-        t = schema.alert_rule
-        if created:
-            self.conn.execute(
-                insert(t).values(id=rule.id, tenant_id=rule.tenant_id, created_at=at, **values)
-            )
-        else:
-            self.conn.execute(
-                update(t).where(t.c.tenant_id == rule.tenant_id, t.c.id == rule.id).values(**values)
-            )
+        self.save_values(rule.tenant_id, rule.id, values, at, created)
 
 
 class WindowRepository(TenantRows[MaintenanceWindow]):
@@ -178,28 +141,9 @@ class WindowRepository(TenantRows[MaintenanceWindow]):
             "asset_id": window.asset_id,
             "starts_at": window.starts_at,
             "ends_at": window.ends_at,
-            "recurrence": None
-            if r is None
-            else {
-                "type": "weekly",
-                "days": sorted(r.days),
-                "start_time": r.start.strftime("%H:%M"),
-                "end_time": r.end.strftime("%H:%M"),
-                "timezone": r.timezone,
-            },
-            "updated_at": at,
+            "recurrence": None if r is None else r.document(),
         }
-        t = schema.maintenance_window
-        if created:
-            self.conn.execute(
-                insert(t).values(id=window.id, tenant_id=window.tenant_id, created_at=at, **values)
-            )
-        else:
-            self.conn.execute(
-                update(t)
-                .where(t.c.tenant_id == window.tenant_id, t.c.id == window.id)
-                .values(**values)
-            )
+        self.save_values(window.tenant_id, window.id, values, at, created)
 
     def all(self, tenant_id: uuid.UUID) -> list[MaintenanceWindow]:
         t = schema.maintenance_window

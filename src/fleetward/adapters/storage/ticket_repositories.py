@@ -134,16 +134,9 @@ class StatusRepository(TenantRows[TicketStatus]):
 
     def of_board(self, tenant_id: uuid.UUID, board_id: uuid.UUID) -> list[TicketStatus]:
         t = schema.ticket_status
-        rows = (
-            self.conn.execute(
-                select(*self._columns())
-                .where(t.c.tenant_id == tenant_id, t.c.board_id == board_id)
-                .order_by(t.c.position)
-            )
-            .mappings()
-            .all()
+        return self.all_where(
+            t.c.tenant_id == tenant_id, t.c.board_id == board_id, order_by=[t.c.position]
         )
-        return [_status(r) for r in rows]
 
     def insert(self, obj: TicketStatus) -> TicketStatus:
         values = {**dataclasses.asdict(obj), "kind": obj.kind.value}

@@ -5,13 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from fleetward.bootstrap import Container
 from fleetward.domain.alerts import EventKind, IngestResult, Severity
-from fleetward.domain.rules import AlertRule, RuleActions, RuleConditions
+from fleetward.domain.identity import Principal
+from fleetward.domain.rules import RuleActions, RuleConditions
 from fleetward.entrypoints.http.deps import ContainerDep, PrincipalDep
-from fleetward.entrypoints.http.routers.common import CursorQuery, Limit
+from fleetward.entrypoints.http.routers.common import StandardRoutes, page_of
 from fleetward.entrypoints.http.schemas import In, MultiLine, Name, Out, Page, Text
 from fleetward.services.rules import rule_document
 
@@ -156,17 +158,11 @@ def _actions(body: ActionsIn) -> RuleActions:
     )
 
 
-def _page(rules: list[AlertRule], next_cursor: str | None = None) -> dict[str, Any]:
-    return {"items": [rule_document(r) for r in rules], "next": next_cursor}
-
-
-@router.get("", response_model=Page[RuleOut])
-def list_rules(
-    c: ContainerDep, who: PrincipalDep, limit: Limit = None, cursor: CursorQuery = None
-) -> dict[str, Any]:
-    """In the order they are tried."""
-    page = c.rules.page(who, limit, cursor)
-    return _page(page.items, page.next)
+rules = StandardRoutes[()](router, "/{rule_id}", RuleOut, "rule")
+rules.list(
+    lambda c, who, limit, cursor: page_of(c.rules.page(who, limit, cursor), rule_document),
+    doc="In the order they are tried.",
+)
 
 
 @router.post("", status_code=201, response_model=RuleOut)
@@ -181,7 +177,7 @@ def create_rule(body: RuleIn, c: ContainerDep, who: PrincipalDep) -> dict[str, A
 @router.post("/reorder", response_model=Page[RuleOut])
 def reorder_rules(body: ReorderIn, c: ContainerDep, who: PrincipalDep) -> dict[str, Any]:
     """Name every rule once, in the order they are to be tried."""
-    return _page(c.rules.reorder(who, body.rule_ids))
+    return {"items": [rule_document(r) for r in c.rules.reorder(who, body.rule_ids)], "next": None}
 
 
 @router.post("/test", response_model=RuleTestOut)
@@ -191,15 +187,7 @@ def test_rules(body: RuleTestIn, c: ContainerDep, who: PrincipalDep) -> dict[str
     return {"results": [{"kind": t.kind, "result": t.result, "trace": t.trace} for t in trials]}
 
 
-@router.get("/{rule_id}", response_model=RuleOut)
-def get_rule(rule_id: uuid.UUID, c: ContainerDep, who: PrincipalDep) -> dict[str, Any]:
-    return rule_document(c.rules.get(who, rule_id))
-
-
-@router.patch("/{rule_id}", response_model=RuleOut)
-def update_rule(
-    rule_id: uuid.UUID, body: RulePatch, c: ContainerDep, who: PrincipalDep
-) -> dict[str, Any]:
+def _update(c: Container, who: Principal, rule_id: uuid.UUID, body: RulePatch) -> dict[str, Any]:
     rule = c.rules.update(
         who,
         rule_id,
@@ -211,7 +199,6 @@ def update_rule(
     return rule_document(rule)
 
 
-@router.delete("/{rule_id}", status_code=204)
-def delete_rule(rule_id: uuid.UUID, c: ContainerDep, who: PrincipalDep) -> Response:
-    c.rules.delete(who, rule_id)
-    return Response(status_code=204)
+rules.get(lambda c, who, rule_id: rule_document(c.rules.get(who, rule_id)))
+rules.patch(RulePatch, _update)
+rules.delete(lambda c, who, rule_id: c.rules.delete(who, rule_id))

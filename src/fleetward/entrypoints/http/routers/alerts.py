@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import AfterValidator
 
-from fleetward.domain.alerts import Alert, AlertFilter, AlertStatus, Provider, Severity
+from fleetward.domain.alerts import Alert, AlertFilter, AlertStatus, Severity
 from fleetward.domain.errors import InvalidInput
 from fleetward.domain.pagination import Page as DomainPage
 from fleetward.entrypoints.http.deps import ContainerDep, PrincipalDep
-from fleetward.entrypoints.http.routers.common import CursorQuery, FilterQuery, Limit
-from fleetward.entrypoints.http.schemas import Out, Page
+from fleetward.entrypoints.http.routers.common import (
+    CursorQuery,
+    FilterQuery,
+    Limit,
+    out_model,
+    page_model,
+)
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -26,42 +31,15 @@ def _aware(value: datetime | None) -> datetime | None:
 AwareTime = Annotated[datetime | None, AfterValidator(_aware)]
 
 
-class AlertOut(Out):
-    id: uuid.UUID
-    integration_id: uuid.UUID
-    provider: Provider
-    external_alert_id: str
-    series_key: str
-    status: AlertStatus
-    severity: Severity
-    title: str
-    message: str
-    condition_identity: str
-    activity_type: str
-    alert_class: str
-    source_type: str
-    device_external_id: str
-    device_name: str
-    external_org_id: str | None
-    asset_id: uuid.UUID | None
-    client_id: uuid.UUID | None
-    rule_id: uuid.UUID | None
-    ticket_id: uuid.UUID | None
-    occurred_at: datetime
-    created_at: datetime
-    updated_at: datetime
-    resolved_at: datetime | None
-    outbound_error: str | None
-
-
-class AlertDetailOut(AlertOut):
-    trace: dict[str, Any]
+# Every field of the stored alert but its tenant; the list leaves out the trace.
+AlertOut = out_model("AlertOut", Alert, hidden=("tenant_id", "trace"))
+AlertDetailOut = out_model("AlertDetailOut", Alert, hidden=("tenant_id",), base=AlertOut)
 
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 
 
-@router.get("", response_model=Page[AlertOut])
+@router.get("", response_model=page_model(AlertOut))
 def list_alerts(
     c: ContainerDep,
     who: PrincipalDep,

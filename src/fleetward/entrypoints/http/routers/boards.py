@@ -12,13 +12,12 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 from pydantic import Field
 
-from fleetward.domain.pagination import Page as DomainPage
 from fleetward.domain.tickets import Board, Priority, StatusKind, TicketStatus
 from fleetward.entrypoints.http.deps import ContainerDep, PrincipalDep
-from fleetward.entrypoints.http.routers.common import CursorQuery, Limit
+from fleetward.entrypoints.http.routers.common import StandardRoutes
 from fleetward.entrypoints.http.schemas import In, Name, Out, Page, Text
 
 Label = Annotated[Text, Field(min_length=1, max_length=100)]
@@ -88,12 +87,11 @@ def _whole(items: list[Any]) -> dict[str, Any]:
     return {"items": items, "next": None}
 
 
-@boards.get("", response_model=Page[BoardOut])
-def list_boards(
-    c: ContainerDep, who: PrincipalDep, limit: Limit = None, cursor: CursorQuery = None
-) -> DomainPage[Board]:
-    """Oldest first; the first board is where alerts without a rule board land."""
-    return c.boards.list_boards(who, limit, cursor)
+board_routes = StandardRoutes[()](boards, "/{board_id}", BoardOut, "board")
+board_routes.list(
+    lambda c, who, limit, cursor: c.boards.list_boards(who, limit, cursor),
+    doc="Oldest first; the first board is where alerts without a rule board land.",
+)
 
 
 @boards.post("", status_code=201, response_model=BoardOut)
@@ -102,23 +100,17 @@ def create_board(body: BoardIn, c: ContainerDep, who: PrincipalDep) -> Board:
     return c.boards.create_board(who, body.name)
 
 
-@boards.get("/{board_id}", response_model=BoardOut)
-def get_board(board_id: uuid.UUID, c: ContainerDep, who: PrincipalDep) -> Board:
-    return c.boards.get_board(who, board_id)
-
-
-@boards.patch("/{board_id}", response_model=BoardOut)
-def update_board(
-    board_id: uuid.UUID, body: BoardPatch, c: ContainerDep, who: PrincipalDep
-) -> Board:
-    return c.boards.update_board(who, board_id, body.name, body.default_status_id)
-
-
-@boards.delete("/{board_id}", status_code=204)
-def delete_board(board_id: uuid.UUID, c: ContainerDep, who: PrincipalDep) -> Response:
-    """409 while tickets are on it, for the last board, or when an alert rule names it."""
-    c.boards.delete_board(who, board_id)
-    return Response(status_code=204)
+board_routes.get(lambda c, who, board_id: c.boards.get_board(who, board_id))
+board_routes.patch(
+    BoardPatch,
+    lambda c, who, board_id, body: c.boards.update_board(
+        who, board_id, body.name, body.default_status_id
+    ),
+)
+board_routes.delete(
+    lambda c, who, board_id: c.boards.delete_board(who, board_id),
+    doc="409 while tickets are on it, for the last board, or when an alert rule names it.",
+)
 
 
 @boards.get("/{board_id}/statuses", response_model=Page[StatusOut])
@@ -134,31 +126,21 @@ def create_status(
     return c.boards.create_status(who, board_id, body.name, body.kind)
 
 
-@boards.get("/{board_id}/statuses/{status_id}", response_model=StatusOut)
-def get_status(
-    board_id: uuid.UUID, status_id: uuid.UUID, c: ContainerDep, who: PrincipalDep
-) -> TicketStatus:
-    return c.boards.get_status(who, board_id, status_id)
-
-
-@boards.patch("/{board_id}/statuses/{status_id}", response_model=StatusOut)
-def update_status(
-    board_id: uuid.UUID,
-    status_id: uuid.UUID,
-    body: StatusPatch,
-    c: ContainerDep,
-    who: PrincipalDep,
-) -> TicketStatus:
-    return c.boards.update_status(who, board_id, status_id, body.name, body.kind, body.position)
-
-
-@boards.delete("/{board_id}/statuses/{status_id}", status_code=204)
-def delete_status(
-    board_id: uuid.UUID, status_id: uuid.UUID, c: ContainerDep, who: PrincipalDep
-) -> Response:
-    """409 while tickets are in it, for the board's default, or when an alert rule names it."""
-    c.boards.delete_status(who, board_id, status_id)
-    return Response(status_code=204)
+# Statuses and priorities come whole: their lists are not the standard paged ones.
+status_routes = StandardRoutes[uuid.UUID](
+    boards, "/{board_id}/statuses/{status_id}", StatusOut, "status", "statuses"
+)
+status_routes.get(lambda c, who, board_id, status_id: c.boards.get_status(who, board_id, status_id))
+status_routes.patch(
+    StatusPatch,
+    lambda c, who, board_id, status_id, body: c.boards.update_status(
+        who, board_id, status_id, body.name, body.kind, body.position
+    ),
+)
+status_routes.delete(
+    lambda c, who, board_id, status_id: c.boards.delete_status(who, board_id, status_id),
+    doc="409 while tickets are in it, for the board's default, or when an alert rule names it.",
+)
 
 
 @priorities.get("", response_model=Page[PriorityOut])
@@ -172,20 +154,17 @@ def create_priority(body: PriorityIn, c: ContainerDep, who: PrincipalDep) -> Pri
     return c.boards.create_priority(who, body.name)
 
 
-@priorities.get("/{priority_id}", response_model=PriorityOut)
-def get_priority(priority_id: uuid.UUID, c: ContainerDep, who: PrincipalDep) -> Priority:
-    return c.boards.get_priority(who, priority_id)
-
-
-@priorities.patch("/{priority_id}", response_model=PriorityOut)
-def update_priority(
-    priority_id: uuid.UUID, body: PriorityPatch, c: ContainerDep, who: PrincipalDep
-) -> Priority:
-    return c.boards.update_priority(who, priority_id, body.name, body.position)
-
-
-@priorities.delete("/{priority_id}", status_code=204)
-def delete_priority(priority_id: uuid.UUID, c: ContainerDep, who: PrincipalDep) -> Response:
-    """Tickets with it are left without a priority; 409 when an alert rule names it."""
-    c.boards.delete_priority(who, priority_id)
-    return Response(status_code=204)
+priority_routes = StandardRoutes[()](
+    priorities, "/{priority_id}", PriorityOut, "priority", "priorities"
+)
+priority_routes.get(lambda c, who, priority_id: c.boards.get_priority(who, priority_id))
+priority_routes.patch(
+    PriorityPatch,
+    lambda c, who, priority_id, body: c.boards.update_priority(
+        who, priority_id, body.name, body.position
+    ),
+)
+priority_routes.delete(
+    lambda c, who, priority_id: c.boards.delete_priority(who, priority_id),
+    doc="Tickets with it are left without a priority; 409 when an alert rule names it.",
+)

@@ -6,15 +6,15 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter
 from pydantic import BeforeValidator, Field
 
+from fleetward.bootstrap import Container
 from fleetward.domain.alerts import Provider
-from fleetward.domain.integrations import Asset, DeadLetter, Integration, OrgMapping
-from fleetward.domain.pagination import Page as DomainPage
+from fleetward.domain.integrations import Asset, Integration, OrgMapping
 from fleetward.entrypoints.http.deps import ContainerDep, PrincipalDep
-from fleetward.entrypoints.http.routers.common import CursorQuery, Limit
-from fleetward.entrypoints.http.schemas import In, Name, Out, Page, Text, TextJson
+from fleetward.entrypoints.http.routers.common import StandardRoutes, page_of
+from fleetward.entrypoints.http.schemas import In, Name, Out, Text, TextJson
 
 
 def _as_text(value: Any) -> Any:
@@ -109,8 +109,8 @@ class ReplayOut(Out):
 router = APIRouter(prefix="/api/v1/integrations", tags=["integrations"])
 
 
-def _out(request: Request, integration: Integration, secret: str | None = None) -> dict[str, Any]:
-    base = request.app.state.container.settings.public_base_url()
+def _out(c: Container, integration: Integration, secret: str | None = None) -> dict[str, Any]:
+    base = c.settings.public_base_url()
     body: dict[str, Any] = {
         "id": integration.id,
         "provider": integration.provider,
@@ -126,50 +126,29 @@ def _out(request: Request, integration: Integration, secret: str | None = None) 
     return body
 
 
-@router.get("", response_model=Page[IntegrationOut])
-def list_integrations(
-    request: Request,
-    c: ContainerDep,
-    who: PrincipalDep,
-    limit: Limit = None,
-    cursor: CursorQuery = None,
-) -> dict[str, Any]:
-    page = c.integrations.page(who, limit, cursor)
-    return {"items": [_out(request, i) for i in page.items], "next": page.next}
+integrations = StandardRoutes[()](router, "/{integration_id}", IntegrationOut, "integration")
+integrations.list(
+    lambda c, who, limit, cursor: page_of(
+        c.integrations.page(who, limit, cursor), lambda i: _out(c, i)
+    )
+)
 
 
 @router.post("", status_code=201, response_model=IntegrationCreated)
-def create_integration(
-    body: IntegrationIn, request: Request, c: ContainerDep, who: PrincipalDep
-) -> dict[str, Any]:
+def create_integration(body: IntegrationIn, c: ContainerDep, who: PrincipalDep) -> dict[str, Any]:
     """Returns the webhook URL and its secret; the secret is not shown again."""
     integration, secret = c.integrations.create(who, body.provider, body.name, body.settings)
-    return _out(request, integration, secret)
+    return _out(c, integration, secret)
 
 
-@router.get("/{integration_id}", response_model=IntegrationOut)
-def get_integration(
-    integration_id: uuid.UUID, request: Request, c: ContainerDep, who: PrincipalDep
-) -> dict[str, Any]:
-    return _out(request, c.integrations.get(who, integration_id))
-
-
-@router.patch("/{integration_id}", response_model=IntegrationOut)
-def update_integration(
-    integration_id: uuid.UUID,
-    body: IntegrationPatch,
-    request: Request,
-    c: ContainerDep,
-    who: PrincipalDep,
-) -> dict[str, Any]:
-    updated = c.integrations.update(who, integration_id, body.name, body.enabled, body.settings)
-    return _out(request, updated)
-
-
-@router.delete("/{integration_id}", status_code=204)
-def delete_integration(integration_id: uuid.UUID, c: ContainerDep, who: PrincipalDep) -> Response:
-    c.integrations.delete(who, integration_id)
-    return Response(status_code=204)
+integrations.get(lambda c, who, integration_id: _out(c, c.integrations.get(who, integration_id)))
+integrations.patch(
+    IntegrationPatch,
+    lambda c, who, integration_id, body: _out(
+        c, c.integrations.update(who, integration_id, body.name, body.enabled, body.settings)
+    ),
+)
+integrations.delete(lambda c, who, integration_id: c.integrations.delete(who, integration_id))
 
 
 @router.post("/{integration_id}/rotate-secret", response_model=SecretOut)
@@ -178,15 +157,14 @@ def rotate_secret(integration_id: uuid.UUID, c: ContainerDep, who: PrincipalDep)
     return SecretOut(webhook_secret=c.integrations.rotate_secret(who, integration_id))
 
 
-@router.get("/{integration_id}/mappings", response_model=Page[MappingOut])
-def list_mappings(
-    integration_id: uuid.UUID,
-    c: ContainerDep,
-    who: PrincipalDep,
-    limit: Limit = None,
-    cursor: CursorQuery = None,
-) -> DomainPage[OrgMapping]:
-    return c.integrations.list_mappings(who, integration_id, limit, cursor)
+mappings = StandardRoutes[uuid.UUID](
+    router, "/{integration_id}/mappings/{mapping_id}", MappingOut, "mapping"
+)
+mappings.list(
+    lambda c, who, integration_id, limit, cursor: c.integrations.list_mappings(
+        who, integration_id, limit, cursor
+    )
+)
 
 
 @router.post("/{integration_id}/mappings", status_code=201, response_model=MappingOut)
@@ -196,23 +174,18 @@ def create_mapping(
     return c.integrations.add_mapping(who, integration_id, body.external_org_id, body.client_id)
 
 
-@router.delete("/{integration_id}/mappings/{mapping_id}", status_code=204)
-def delete_mapping(
-    integration_id: uuid.UUID, mapping_id: uuid.UUID, c: ContainerDep, who: PrincipalDep
-) -> Response:
-    c.integrations.delete_mapping(who, integration_id, mapping_id)
-    return Response(status_code=204)
-
-
-@router.get("/{integration_id}/assets", response_model=Page[AssetOut])
-def list_assets(
-    integration_id: uuid.UUID,
-    c: ContainerDep,
-    who: PrincipalDep,
-    limit: Limit = None,
-    cursor: CursorQuery = None,
-) -> DomainPage[Asset]:
-    return c.integrations.list_assets(who, integration_id, limit, cursor)
+mappings.delete(
+    lambda c, who, integration_id, mapping_id: c.integrations.delete_mapping(
+        who, integration_id, mapping_id
+    )
+)
+# Assets are re-assigned (below) and dead letters replayed, never read one by one.
+assets = StandardRoutes[uuid.UUID](router, "/{integration_id}/assets/{asset_id}", AssetOut, "asset")
+assets.list(
+    lambda c, who, integration_id, limit, cursor: c.integrations.list_assets(
+        who, integration_id, limit, cursor
+    )
+)
 
 
 @router.patch("/{integration_id}/assets/{asset_id}", response_model=AssetOut)
@@ -227,15 +200,14 @@ def assign_asset(
     return c.integrations.assign_asset(who, integration_id, asset_id, body.client_id)
 
 
-@router.get("/{integration_id}/dead-letters", response_model=Page[DeadLetterOut])
-def list_dead_letters(
-    integration_id: uuid.UUID,
-    c: ContainerDep,
-    who: PrincipalDep,
-    limit: Limit = None,
-    cursor: CursorQuery = None,
-) -> DomainPage[DeadLetter]:
-    return c.integrations.list_dead_letters(who, integration_id, limit, cursor)
+dead_letters = StandardRoutes[uuid.UUID](
+    router, "/{integration_id}/dead-letters/{letter_id}", DeadLetterOut, "dead_letter"
+)
+dead_letters.list(
+    lambda c, who, integration_id, limit, cursor: c.integrations.list_dead_letters(
+        who, integration_id, limit, cursor
+    )
+)
 
 
 @router.post("/{integration_id}/dead-letters/{letter_id}/replay", response_model=ReplayOut)

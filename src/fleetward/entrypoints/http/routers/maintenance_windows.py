@@ -7,14 +7,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 
 from fleetward.domain.errors import InvalidInput
-from fleetward.domain.maintenance import MaintenanceWindow, WeeklyRecurrence
+from fleetward.domain.maintenance import WeeklyRecurrence
 from fleetward.entrypoints.http.deps import ContainerDep, PrincipalDep
-from fleetward.entrypoints.http.routers.common import CursorQuery, Limit
-from fleetward.entrypoints.http.schemas import In, Name, Out, Page, Text
+from fleetward.entrypoints.http.routers.common import StandardRoutes, page_of
+from fleetward.entrypoints.http.schemas import In, Name, Out, Text
 from fleetward.services.maintenance import weekly, window_document
 
 
@@ -108,12 +108,20 @@ def _recurrence(body: RecurrenceIn | None) -> WeeklyRecurrence | None:
     return weekly(body.days, body.start_time, body.end_time, body.timezone)
 
 
-@router.get("", response_model=Page[WindowOut])
-def list_windows(
-    c: ContainerDep, who: PrincipalDep, limit: Limit = None, cursor: CursorQuery = None
-) -> dict[str, Any]:
-    page = c.maintenance.page(who, limit, cursor)
-    return {"items": [window_document(w) for w in page.items], "next": page.next}
+def _changes(body: WindowPatch) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for field in body.model_fields_set:
+        value = getattr(body, field)
+        if field == "name" and value is None:
+            raise InvalidInput("name must not be null", field="name")
+        changes[field] = _recurrence(value) if field == "recurrence" else value
+    return changes
+
+
+windows = StandardRoutes[()](router, "/{window_id}", WindowOut, "window")
+windows.list(
+    lambda c, who, limit, cursor: page_of(c.maintenance.page(who, limit, cursor), window_document)
+)
 
 
 @router.post("", status_code=201, response_model=WindowOut)
@@ -131,9 +139,7 @@ def create_window(body: WindowIn, c: ContainerDep, who: PrincipalDep) -> dict[st
     return window_document(window)
 
 
-@router.get("/{window_id}", response_model=WindowOut)
-def get_window(window_id: uuid.UUID, c: ContainerDep, who: PrincipalDep) -> dict[str, Any]:
-    return window_document(c.maintenance.get(who, window_id))
+windows.get(lambda c, who, window_id: window_document(c.maintenance.get(who, window_id)))
 
 
 @router.get("/{window_id}/active", response_model=ActiveOut)
@@ -147,21 +153,10 @@ def window_active(
     return ActiveOut(active=c.maintenance.active(who, window_id, at))
 
 
-@router.patch("/{window_id}", response_model=WindowOut)
-def update_window(
-    window_id: uuid.UUID, body: WindowPatch, c: ContainerDep, who: PrincipalDep
-) -> dict[str, Any]:
-    changes: dict[str, Any] = {}
-    for field in body.model_fields_set:
-        value = getattr(body, field)
-        if field == "name" and value is None:
-            raise InvalidInput("name must not be null", field="name")
-        changes[field] = _recurrence(value) if field == "recurrence" else value
-    window: MaintenanceWindow = c.maintenance.update(who, window_id, changes)
-    return window_document(window)
-
-
-@router.delete("/{window_id}", status_code=204)
-def delete_window(window_id: uuid.UUID, c: ContainerDep, who: PrincipalDep) -> Response:
-    c.maintenance.delete(who, window_id)
-    return Response(status_code=204)
+windows.patch(
+    WindowPatch,
+    lambda c, who, window_id, body: window_document(
+        c.maintenance.update(who, window_id, _changes(body))
+    ),
+)
+windows.delete(lambda c, who, window_id: c.maintenance.delete(who, window_id))

@@ -16,10 +16,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import Field
 
-from fleetward.domain.pagination import Page as DomainPage
 from fleetward.domain.tickets import Comment, TimeEntry
 from fleetward.entrypoints.http.deps import ContainerDep, PrincipalDep
-from fleetward.entrypoints.http.routers.common import CursorQuery, Limit
+from fleetward.entrypoints.http.routers.common import CursorQuery, Limit, StandardRoutes, page_of
 from fleetward.entrypoints.http.schemas import In, LongText, Out, Page, Text
 from fleetward.services.tickets import MINUTES_RANGE, TITLE_MAX, TicketView
 
@@ -124,8 +123,7 @@ def list_tickets(
         "is_closed": is_closed,
     }
     where = {key: value for key, value in filters.items() if value is not None}
-    page = c.tickets.search(who, limit, cursor, **where)
-    return {"items": [_out(v) for v in page.items], "next": page.next}
+    return page_of(c.tickets.search(who, limit, cursor, **where), _out)
 
 
 @router.post("", status_code=201, response_model=TicketOut)
@@ -143,31 +141,27 @@ def create_ticket(body: TicketIn, c: ContainerDep, who: PrincipalDep) -> dict[st
     return _out(view)
 
 
-@router.get("/{ticket_id}", response_model=TicketOut)
-def get_ticket(ticket_id: uuid.UUID, c: ContainerDep, who: PrincipalDep) -> dict[str, Any]:
-    return _out(c.tickets.get(who, ticket_id))
+def _sent(body: TicketPatch) -> dict[str, Any]:
+    return {name: getattr(body, name) for name in body.model_fields_set}
 
 
-@router.patch("/{ticket_id}", response_model=TicketOut)
-def update_ticket(
-    ticket_id: uuid.UUID, body: TicketPatch, c: ContainerDep, who: PrincipalDep
-) -> dict[str, Any]:
-    """Only the fields sent change. Reopening is refused (409) while another ticket is
-    open for the same alert condition."""
-    changes = {name: getattr(body, name) for name in body.model_fields_set}
-    return _out(c.tickets.update(who, ticket_id, changes))
+# Tickets are closed, never deleted; their list has filters of its own (above).
+tickets = StandardRoutes[()](router, "/{ticket_id}", TicketOut, "ticket")
+tickets.get(lambda c, who, ticket_id: _out(c.tickets.get(who, ticket_id)))
+tickets.patch(
+    TicketPatch,
+    lambda c, who, ticket_id, body: _out(c.tickets.update(who, ticket_id, _sent(body))),
+    doc="Only the fields sent change. Reopening is refused (409) while another ticket is\n"
+    "open for the same alert condition.",
+)
 
-
-@router.get("/{ticket_id}/comments", response_model=Page[CommentOut])
-def list_comments(
-    ticket_id: uuid.UUID,
-    c: ContainerDep,
-    who: PrincipalDep,
-    limit: Limit = None,
-    cursor: CursorQuery = None,
-) -> DomainPage[Comment]:
-    """Oldest first, system comments (re-triggers, resets, closes) included."""
-    return c.tickets.list_comments(who, ticket_id, limit, cursor)
+comments = StandardRoutes[uuid.UUID](
+    router, "/{ticket_id}/comments/{comment_id}", CommentOut, "comment"
+)
+comments.list(
+    lambda c, who, ticket_id, limit, cursor: c.tickets.list_comments(who, ticket_id, limit, cursor),
+    doc="Oldest first, system comments (re-triggers, resets, closes) included.",
+)
 
 
 @router.post("/{ticket_id}/comments", status_code=201, response_model=CommentOut)
@@ -178,16 +172,15 @@ def create_comment(
     return c.tickets.add_comment(who, ticket_id, body.body)
 
 
-@router.get("/{ticket_id}/time-entries", response_model=Page[TimeEntryOut])
-def list_time_entries(
-    ticket_id: uuid.UUID,
-    c: ContainerDep,
-    who: PrincipalDep,
-    limit: Limit = None,
-    cursor: CursorQuery = None,
-) -> DomainPage[TimeEntry]:
-    """Oldest first."""
-    return c.tickets.list_time_entries(who, ticket_id, limit, cursor)
+time_entries = StandardRoutes[uuid.UUID](
+    router, "/{ticket_id}/time-entries/{entry_id}", TimeEntryOut, "time_entry", "time_entries"
+)
+time_entries.list(
+    lambda c, who, ticket_id, limit, cursor: c.tickets.list_time_entries(
+        who, ticket_id, limit, cursor
+    ),
+    doc="Oldest first.",
+)
 
 
 @router.post("/{ticket_id}/time-entries", status_code=201, response_model=TimeEntryOut)

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Response
-
-from fleetward.domain.pagination import Page as DomainPage
-from fleetward.domain.tenancy import ApiKey, User
+from fleetward.domain.tenancy import User
 from fleetward.entrypoints.http.deps import ContainerDep, PrincipalDep
-from fleetward.entrypoints.http.routers.common import CursorQuery, Limit
+from fleetward.entrypoints.http.routers.common import StandardRoutes
 from fleetward.entrypoints.http.schemas import (
     ApiKeyCreated,
     ApiKeyIn,
     ApiKeyOut,
-    Page,
     UserIn,
     UserOut,
     UserPatch,
@@ -24,11 +20,8 @@ users = APIRouter(prefix="/api/v1/users", tags=["users"])
 api_keys = APIRouter(prefix="/api/v1/api-keys", tags=["api keys"])
 
 
-@users.get("", response_model=Page[UserOut])
-def list_users(
-    c: ContainerDep, who: PrincipalDep, limit: Limit = None, cursor: CursorQuery = None
-) -> DomainPage[User]:
-    return c.identity.list_users(who, limit, cursor)
+user_routes = StandardRoutes[()](users, "/{user_id}", UserOut, "user")
+user_routes.list(lambda c, who, limit, cursor: c.identity.list_users(who, limit, cursor))
 
 
 @users.post("", status_code=201, response_model=UserOut)
@@ -38,29 +31,17 @@ def create_user(body: UserIn, c: ContainerDep, who: PrincipalDep) -> User:
     )
 
 
-@users.get("/{user_id}", response_model=UserOut)
-def get_user(user_id: uuid.UUID, c: ContainerDep, who: PrincipalDep) -> User:
-    return c.identity.get_user(who, user_id)
-
-
-@users.patch("/{user_id}", response_model=UserOut)
-def update_user(user_id: uuid.UUID, body: UserPatch, c: ContainerDep, who: PrincipalDep) -> User:
-    return c.identity.update_user(
+user_routes.get(lambda c, who, user_id: c.identity.get_user(who, user_id))
+user_routes.patch(
+    UserPatch,
+    lambda c, who, user_id, body: c.identity.update_user(
         who, user_id, body.role, body.display_name, body.disabled, body.password
-    )
+    ),
+)
+user_routes.delete(lambda c, who, user_id: c.identity.delete_user(who, user_id))
 
-
-@users.delete("/{user_id}", status_code=204)
-def delete_user(user_id: uuid.UUID, c: ContainerDep, who: PrincipalDep) -> Response:
-    c.identity.delete_user(who, user_id)
-    return Response(status_code=204)
-
-
-@api_keys.get("", response_model=Page[ApiKeyOut])
-def list_api_keys(
-    c: ContainerDep, who: PrincipalDep, limit: Limit = None, cursor: CursorQuery = None
-) -> DomainPage[ApiKey]:
-    return c.identity.list_api_keys(who, limit, cursor)
+key_routes = StandardRoutes[()](api_keys, "/{key_id}", ApiKeyOut, "api_key")
+key_routes.list(lambda c, who, limit, cursor: c.identity.list_api_keys(who, limit, cursor))
 
 
 @api_keys.post("", status_code=201, response_model=ApiKeyCreated)
@@ -73,7 +54,4 @@ def create_api_key(body: ApiKeyIn, c: ContainerDep, who: PrincipalDep) -> ApiKey
     )
 
 
-@api_keys.delete("/{key_id}", status_code=204)
-def delete_api_key(key_id: uuid.UUID, c: ContainerDep, who: PrincipalDep) -> Response:
-    c.identity.delete_api_key(who, key_id)
-    return Response(status_code=204)
+key_routes.delete(lambda c, who, key_id: c.identity.delete_api_key(who, key_id))

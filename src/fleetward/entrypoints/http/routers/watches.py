@@ -6,15 +6,15 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from fleetward.domain.alerts import Severity
 from fleetward.domain.errors import InvalidInput
 from fleetward.domain.eventlog import EventLogWatch, MinLevel, ScopeType, WatchScope
 from fleetward.entrypoints.http.deps import ContainerDep, PrincipalDep
-from fleetward.entrypoints.http.routers.common import CursorQuery, Limit
-from fleetward.entrypoints.http.schemas import In, Name, Out, Page, Text
+from fleetward.entrypoints.http.routers.common import StandardRoutes, page_of
+from fleetward.entrypoints.http.schemas import In, Name, Out, Text
 from fleetward.services.watches import watch_document
 
 LogName = Annotated[Text, Field(max_length=200)]
@@ -89,12 +89,18 @@ def _out(watch: EventLogWatch) -> dict[str, Any]:
     }
 
 
-@router.get("", response_model=Page[WatchOut])
-def list_watches(
-    c: ContainerDep, who: PrincipalDep, limit: Limit = None, cursor: CursorQuery = None
-) -> dict[str, Any]:
-    page = c.watches.page(who, limit, cursor)
-    return {"items": [_out(w) for w in page.items], "next": page.next}
+def _changes(body: WatchPatch) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for field in body.model_fields_set:
+        value = getattr(body, field)
+        if value is None:
+            raise InvalidInput(f"{field} must not be null", field=field)
+        changes[field] = _scope(value) if field == "scope" else value
+    return changes
+
+
+watches = StandardRoutes[()](router, "/{watch_id}", WatchOut, "watch", "watches")
+watches.list(lambda c, who, limit, cursor: page_of(c.watches.page(who, limit, cursor), _out))
 
 
 @router.post("", status_code=201, response_model=WatchOut)
@@ -104,26 +110,10 @@ def create_watch(body: WatchIn, c: ContainerDep, who: PrincipalDep) -> dict[str,
     return _out(c.watches.create(who, _scope(body.scope), rule))
 
 
-@router.get("/{watch_id}", response_model=WatchOut)
-def get_watch(watch_id: uuid.UUID, c: ContainerDep, who: PrincipalDep) -> dict[str, Any]:
-    return _out(c.watches.get(who, watch_id))
-
-
-@router.patch("/{watch_id}", response_model=WatchOut)
-def update_watch(
-    watch_id: uuid.UUID, body: WatchPatch, c: ContainerDep, who: PrincipalDep
-) -> dict[str, Any]:
-    """Agents under the old scope and the new one get the new configuration."""
-    changes: dict[str, Any] = {}
-    for field in body.model_fields_set:
-        value = getattr(body, field)
-        if value is None:
-            raise InvalidInput(f"{field} must not be null", field=field)
-        changes[field] = _scope(value) if field == "scope" else value
-    return _out(c.watches.update(who, watch_id, changes))
-
-
-@router.delete("/{watch_id}", status_code=204)
-def delete_watch(watch_id: uuid.UUID, c: ContainerDep, who: PrincipalDep) -> Response:
-    c.watches.delete(who, watch_id)
-    return Response(status_code=204)
+watches.get(lambda c, who, watch_id: _out(c.watches.get(who, watch_id)))
+watches.patch(
+    WatchPatch,
+    lambda c, who, watch_id, body: _out(c.watches.update(who, watch_id, _changes(body))),
+    doc="Agents under the old scope and the new one get the new configuration.",
+)
+watches.delete(lambda c, who, watch_id: c.watches.delete(who, watch_id))
