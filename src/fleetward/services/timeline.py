@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +18,7 @@ from fleetward.domain.pagination import Page, clamp_limit
 from fleetward.domain.text import clean_json, clean_text, needs_cleaning, text_problem
 from fleetward.domain.timeline import TimelineEvent, TimelineKind
 from fleetward.services.cross_tenant import CrossTenantProbes
+from fleetward.services.memory import Memory
 from fleetward.services.ports import Clock, UnitOfWork
 
 MAX_BATCH = 5_000
@@ -39,6 +38,8 @@ _ESCAPED_CONTROL = re.compile(rb"\\u00|\\[bfr]|\x7f|\xc2[\x80-\x9f]")
 # Batches remembered per process: an agent re-sends a batch whose answer it
 # never got, byte for byte, until one arrives. 16 bytes a digest plus the key.
 COMMITTED_BATCHES = 20_000
+# An agent re-sends within minutes; see CommittedBatches.
+COMMITTED_SECONDS = 600.0
 
 
 class BatchTooLarge(InvalidInput):
@@ -234,28 +235,22 @@ class CommittedBatches:
 
     A batch found here was stored whole, so sending it again is all duplicates
     and can be answered without parsing it or asking the database; a miss just
-    means the usual path. Bounded: the oldest go first.
+    means the usual path. Bounded: the least recently used go first; and, as
+    every memory (services/memory.py), trusted for COMMITTED_SECONDS at most, so
+    events deleted by another process's cleanup are not answered from here for long.
     """
 
     def __init__(self, size: int = COMMITTED_BATCHES) -> None:
-        self._size = size
-        self._entries: OrderedDict[tuple[uuid.UUID, bytes], int] = OrderedDict()
-        self._lock = threading.Lock()
+        self._memory: Memory[tuple[uuid.UUID, bytes], int] = Memory(size, COMMITTED_SECONDS)
 
     def remember(self, agent_id: uuid.UUID, digest: bytes, events: int) -> None:
-        with self._lock:
-            self._entries[(agent_id, digest)] = events
-            self._entries.move_to_end((agent_id, digest))
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
+        self._memory.put((agent_id, digest), events)
 
     def events_in(self, agent_id: uuid.UUID, digest: bytes) -> int | None:
-        with self._lock:
-            return self._entries.get((agent_id, digest))
+        return self._memory.get((agent_id, digest))
 
     def forget(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        self._memory.clear()
 
 
 class TimelineService:
