@@ -34,6 +34,16 @@ def test_an_entry_is_trusted_for_its_max_age_and_no_longer() -> None:
     assert len(memory) == 0  # an expired entry does not keep its place
 
 
+def test_the_age_counts_from_when_the_value_was_read() -> None:
+    clock = FakeClock()
+    memory: Memory[str, str] = Memory(max_entries=10, max_age=5, clock=clock)
+    read_at = memory.now()
+    clock.now += 2  # a slow database read
+    memory.put("secret", "old", read_at=read_at)
+    clock.now += 3
+    assert memory.get("secret") is None
+
+
 def test_an_entry_stored_under_another_version_is_not_trusted() -> None:
     memory: Memory[str, str] = Memory(max_entries=10, max_age=60)
     memory.put("tenant", "view at 3", version=3)

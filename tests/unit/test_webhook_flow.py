@@ -22,7 +22,7 @@ from fleetward.domain.errors import PayloadError, Unauthenticated
 from fleetward.domain.integrations import Integration
 from fleetward.domain.tenancy import Tenant
 from fleetward.services.alert_pipeline import AlertPipeline
-from fleetward.services.webhooks import BadPayload, WebhookService
+from fleetward.services.webhooks import CACHE_SECONDS, BadPayload, WebhookService
 from tests.fakes import FakeUnitOfWork, fixed_clock
 
 NOW = datetime(2026, 7, 4, 12, tzinfo=UTC)
@@ -67,7 +67,17 @@ class CountingNormalizer:
         return [event]
 
 
+class MemoryClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 class Setup:
+    """One API process over the fakes; `other_node()` is a second one on the same data."""
+
     def __init__(self) -> None:
         self.uow = FakeUnitOfWork()
         tenant = uuid.uuid4()
@@ -75,14 +85,21 @@ class Setup:
         self.integration = Integration(uuid.uuid4(), tenant, Provider.GENERIC, "Uptime", True)
         self.uow.repos.integrations.add(self.integration, SECRET)
         self.normalize = CountingNormalizer()
+        self.clock = MemoryClock()
+        self.webhooks = self.other_node()
+
+    def other_node(self) -> WebhookService:
         pipeline = AlertPipeline(self.uow, fixed_clock(NOW))
-        self.webhooks = WebhookService(
-            self.uow, fixed_clock(NOW), pipeline, PlainBox(), self.normalize
+        return WebhookService(
+            self.uow, fixed_clock(NOW), pipeline, PlainBox(), self.normalize, self.clock
         )
 
-    def deliver(self, body: bytes, secret: str = SECRET) -> IngestResult:
+    def deliver(
+        self, body: bytes, secret: str = SECRET, node: WebhookService | None = None
+    ) -> IngestResult:
+        receiving = node or self.webhooks
         answer = asyncio.run(
-            self.webhooks.receive(self.integration.id, body, {"x-fleetward-token": secret})
+            receiving.receive(self.integration.id, body, {"x-fleetward-token": secret})
         )
         return answer.outcome.result
 
@@ -116,3 +133,20 @@ def test_a_replay_is_answered_from_memory_without_a_write() -> None:
     assert first is not IngestResult.DUPLICATE
     assert setup.deliver(b'{"id": "a"}') is IngestResult.DUPLICATE
     assert setup.uow.writes == writes
+
+
+def test_a_secret_rotated_on_another_node_stops_working_here_within_5_seconds() -> None:
+    setup = Setup()
+    here = setup.other_node()
+    setup.deliver(b'{"id": "a"}', node=here)  # this node now holds the old secret
+    # Rotated through the first node: it forgets at once; this one is not told.
+    setup.uow.repos.integrations.set_secret(
+        setup.integration.tenant_id, setup.integration.id, "new"
+    )
+    setup.webhooks.forget(setup.integration.id)
+    with pytest.raises(Unauthenticated):
+        setup.deliver(b'{"id": "b"}', node=setup.webhooks)
+    setup.clock.now += CACHE_SECONDS
+    with pytest.raises(Unauthenticated):
+        setup.deliver(b'{"id": "b"}', node=here)
+    assert setup.deliver(b'{"id": "b"}', secret="new", node=here) is not IngestResult.DUPLICATE

@@ -44,22 +44,36 @@ class Memory(Generic[K, V]):
         self._lock = threading.Lock()
 
     def get(self, key: K, version: int | None = None) -> V | None:
-        """The value, if still trusted at `version` (see the module's rule); else None."""
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            if entry[0] <= self._clock():
-                del self._entries[key]
-                return None
-            if entry[1] != version:
-                return None
-            self._entries.move_to_end(key)
-            return entry[2]
+        """The value, if still trusted at `version` (see the module's rule); else None.
 
-    def put(self, key: K, value: V, version: int | None = None) -> None:
-        """Remember `value`; one stored under an older version never replaces a newer one
-        (a slow transaction must not put back what a faster one superseded)."""
+        Takes no lock: it is on every webhook's path, and each step here is one
+        atomic operation on the OrderedDict (the GIL), so the worst a race with
+        `put` or `forget` does is a miss, which only means asking the database.
+        """
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry[0] <= self._clock():
+            self._entries.pop(key, None)
+            return None
+        if entry[1] != version:
+            return None
+        try:
+            self._entries.move_to_end(key)
+        except KeyError:
+            return None  # forgotten or evicted meanwhile
+        return entry[2]
+
+    def now(self) -> float:
+        """This memory's clock: take it before reading what `put` will keep (read_at)."""
+        return self._clock()
+
+    def put(
+        self, key: K, value: V, version: int | None = None, read_at: float | None = None
+    ) -> None:
+        """Remember `value`, its age counted from `read_at` (default now); one stored
+        under an older version never replaces a newer one (a slow transaction must
+        not put back what a faster one superseded)."""
         with self._lock:
             now = self._clock()
             known = self._entries.get(key)
@@ -71,7 +85,8 @@ class Memory(Generic[K, V]):
                 and known[1] > version
             ):
                 return
-            self._entries[key] = (now + self.max_age, version, value)
+            born = now if read_at is None else read_at
+            self._entries[key] = (born + self.max_age, version, value)
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)

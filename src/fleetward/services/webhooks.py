@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -87,6 +88,7 @@ class WebhookService:
         pipeline: AlertPipeline,
         secrets: SecretBox,
         normalize: Normalize,
+        memory_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.uow = uow
         self.clock = clock
@@ -96,7 +98,7 @@ class WebhookService:
         # Senders post in bursts. Changes made through this process are seen at
         # once (forget()); another API node's within CACHE_SECONDS.
         self._integrations: Memory[uuid.UUID, tuple[Integration, str]] = Memory(
-            CACHE_SIZE, CACHE_SECONDS
+            CACHE_SIZE, CACHE_SECONDS, memory_clock
         )
 
     async def receive(
@@ -136,6 +138,7 @@ class WebhookService:
 
     def _load(self, integration_id: uuid.UUID) -> tuple[Integration, str] | None:
         """The integration and its secret in clear, from the database, then remembered."""
+        read_at = self._integrations.now()  # so what was read is trusted 5 s, not longer
         with self.uow.read() as repos:
             found = repos.integrations.for_webhook(integration_id)
         # The built-in agent integration takes no webhooks: as unknown as a random id.
@@ -143,16 +146,18 @@ class WebhookService:
             return None
         integration, sealed = found
         loaded = integration, self.secrets.open(sealed)
-        self._integrations.put(integration_id, loaded)
+        self._integrations.put(integration_id, loaded, read_at=read_at)
         return loaded
 
     def forget(self, integration_id: uuid.UUID) -> None:
         self._integrations.forget(integration_id)
 
     def process(self, integration: Integration, body: bytes, keep: bool = True) -> WebhookAnswer:
-        """Parse and ingest a body known to come from the integration.
+        """A kept body replayed by a person (dead letters), on a worker thread: the
+        steps of receive() after authentication, parse once then write (the write
+        job finds a duplicate itself).
 
-        `keep` stores a failing body as a dead letter (off when replaying one).
+        `keep` stores a failing body as a dead letter.
         """
         try:
             items = self._items(integration, body)
