@@ -6,6 +6,8 @@ measures duplicates only. The webhook path and secret go back in the ready line.
 
 from __future__ import annotations
 
+import asyncio
+
 from bench.pipeline_bodies import ninja_trigger
 from bench.servers import child_parser, serve
 from fleetward.bootstrap import build, configure_logging
@@ -36,8 +38,12 @@ def main() -> None:
         )
         container.rules.create(admin, "Everything", True, RuleConditions(), RuleActions())
         headers = {"x-fleetward-token": secret}
-        for seq in range(args.preload):
-            container.webhooks.receive(integration.id, ninja_trigger(seq), headers)
+
+        async def preload() -> None:
+            for seq in range(args.preload):
+                await container.webhooks.receive(integration.id, ninja_trigger(seq), headers)
+
+        asyncio.run(preload())
         info = {"path": f"/api/v1/webhooks/{integration.id}", "secret": secret}
         serve(create_app(container), args.port, info)
     finally:

@@ -10,9 +10,7 @@ a trace of the decisions taken on it.
 from __future__ import annotations
 
 import operator
-import threading
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -44,6 +42,7 @@ from fleetward.domain.tickets import (
     retrigger_comment,
 )
 from fleetward.domain.triggers import TicketPlan, Verdict, decide_trigger
+from fleetward.services.memory import Memory
 from fleetward.services.ports import Clock, Repositories
 from fleetward.services.tenant_config import TenantView
 from fleetward.services.ticket_defaults import ensure_defaults
@@ -111,6 +110,9 @@ class JobConfig:
 
 
 SEEN_SIZE = 200_000
+# An occurrence stays ingested, so this age bounds nothing but the rule every
+# memory keeps (services/memory.py); a replay past it asks the database once.
+SEEN_SECONDS = 600.0
 
 
 class SeenOccurrences:
@@ -118,13 +120,11 @@ class SeenOccurrences:
 
     An ingested occurrence stays ingested, so a replay found here can be
     answered "duplicate" without the database; a miss just means asking it.
-    Bounded: the oldest entries go first.
+    Bounded: the least recently used entries go first.
     """
 
     def __init__(self, size: int = SEEN_SIZE) -> None:
-        self._size = size
-        self._entries: OrderedDict[tuple[uuid.UUID, str, str], uuid.UUID | None] = OrderedDict()
-        self._lock = threading.Lock()
+        self._memory: Memory[tuple[uuid.UUID, str, str], Outcome] = Memory(size, SEEN_SECONDS)
 
     def remember(
         self,
@@ -132,32 +132,30 @@ class SeenOccurrences:
         items: list[NormalizedEvent | Ignored],
         outcomes: list[Outcome],
     ) -> None:
-        with self._lock:
-            for item, outcome in zip(items, outcomes, strict=True):
-                if isinstance(item, Ignored):
-                    continue
-                key = (integration_id, item.kind.value, item.external_alert_id)
-                # A trigger's replay names its alert; a reset's replay names none.
-                alert_id = outcome.alert_id if item.kind is EventKind.TRIGGERED else None
-                self._entries[key] = alert_id
-                self._entries.move_to_end(key)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
+        for item, outcome in zip(items, outcomes, strict=True):
+            if isinstance(item, Ignored):
+                continue
+            # A trigger's replay names its alert; a reset's replay names none.
+            alert_id = outcome.alert_id if item.kind is EventKind.TRIGGERED else None
+            key = (integration_id, item.kind.value, item.external_alert_id)
+            self._memory.put(key, Outcome(IngestResult.DUPLICATE, alert_id))
 
     def answers(
         self, integration_id: uuid.UUID, items: list[NormalizedEvent | Ignored]
     ) -> list[Outcome] | None:
         outcomes = []
-        with self._lock:
-            for item in items:
-                if isinstance(item, Ignored):
-                    outcomes.append(Outcome(IngestResult.IGNORED, None))
-                    continue
-                key = (integration_id, item.kind.value, item.external_alert_id)
-                if key not in self._entries:
-                    return None
-                outcomes.append(Outcome(IngestResult.DUPLICATE, self._entries[key]))
+        for item in items:
+            if isinstance(item, Ignored):
+                outcomes.append(_IGNORED)
+                continue
+            known = self._memory.get((integration_id, item.kind.value, item.external_alert_id))
+            if known is None:
+                return None
+            outcomes.append(known)
         return outcomes
+
+
+_IGNORED = Outcome(IngestResult.IGNORED, None)
 
 
 def asset_for(

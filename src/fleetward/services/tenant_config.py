@@ -14,18 +14,21 @@ the default board) goes on with a private view that is never published.
 
 from __future__ import annotations
 
-import threading
 import uuid
 
 from fleetward.domain.maintenance import MaintenanceWindow
 from fleetward.domain.rules import RuleBook
 from fleetward.domain.tickets import Board, Priority
+from fleetward.services.memory import Memory
 from fleetward.services.ports import Repositories
 
 _MISSING = object()
-# Tenants whose views are kept; past this the oldest half is dropped (an MSP has
+# Tenants whose views are kept; past this the least recently used goes (an MSP has
 # hundreds of tenants at most on one node; this only bounds a pathological case).
 MAX_TENANTS = 10_000
+# The version already shows every change; the age is the rule all memories keep
+# (services/memory.py), and costs one reload of a tenant's view per this long.
+VIEW_SECONDS = 600.0
 
 
 class TenantView:
@@ -90,8 +93,7 @@ class TenantViews:
     """The latest published view of each tenant, checked against config_version."""
 
     def __init__(self) -> None:
-        self._views: dict[uuid.UUID, TenantView] = {}
-        self._lock = threading.Lock()
+        self._views: Memory[uuid.UUID, TenantView] = Memory(MAX_TENANTS, VIEW_SECONDS)
 
     def current(
         self, repos: Repositories, tenant_id: uuid.UUID, built: list[TenantView]
@@ -102,22 +104,14 @@ class TenantViews:
         its transaction has committed.
         """
         version = repos.tenants.config_version(tenant_id)
-        with self._lock:
-            known = self._views.get(tenant_id)
-        if known is not None and known.version == version:
+        known = self._views.get(tenant_id, version)
+        if known is not None:
             return known
         view = TenantView(tenant_id, version)
         built.append(view)
         return view
 
     def publish(self, views: list[TenantView]) -> None:
-        with self._lock:
-            for view in views:
-                if view.version is None:
-                    continue
-                known = self._views.get(view.tenant_id)
-                if known is None or known.version is None or known.version < view.version:
-                    self._views[view.tenant_id] = view
-            if len(self._views) > MAX_TENANTS:
-                for tenant_id in list(self._views)[: MAX_TENANTS // 2]:
-                    del self._views[tenant_id]
+        for view in views:
+            if view.version is not None:  # a private view is never shared
+                self._views.put(view.tenant_id, view, view.version)

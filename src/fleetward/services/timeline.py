@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
 import uuid
-from collections import OrderedDict
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,9 +19,14 @@ from fleetward.domain.pagination import Page, clamp_limit
 from fleetward.domain.text import clean_json, clean_text, needs_cleaning, text_problem
 from fleetward.domain.timeline import TimelineEvent, TimelineKind
 from fleetward.services.cross_tenant import CrossTenantProbes
+from fleetward.services.memory import Memory
 from fleetward.services.ports import Clock, UnitOfWork
+from fleetward.services.sent_json import loads_sent
 
 MAX_BATCH = 5_000
+# The body limit counts compressed bytes; this caps what a small gzip body may
+# inflate to, so a zip bomb costs at most this much memory before it is refused.
+MAX_DECOMPRESSED_BYTES = 16 * 1024 * 1024
 SOURCE_MAX = 200  # the obs_event.source column
 RECORD_ID_MAX = 300  # the obs_event.event_record_id column
 PAYLOAD_MAX_BYTES = 64 * 1024
@@ -39,6 +43,8 @@ _ESCAPED_CONTROL = re.compile(rb"\\u00|\\[bfr]|\x7f|\xc2[\x80-\x9f]")
 # Batches remembered per process: an agent re-sends a batch whose answer it
 # never got, byte for byte, until one arrives. 16 bytes a digest plus the key.
 COMMITTED_BATCHES = 20_000
+# An agent re-sends within minutes; see CommittedBatches.
+COMMITTED_SECONDS = 600.0
 
 
 class BatchTooLarge(InvalidInput):
@@ -224,6 +230,37 @@ def batch_items(body: Any, key: str, items: str, batch: str) -> list[Any]:
     return found
 
 
+def _inflate(raw: bytes) -> bytes:
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip framing only
+    try:
+        data = inflater.decompress(raw, MAX_DECOMPRESSED_BYTES + 1)
+    except zlib.error:
+        raise InvalidInput("body is not valid gzip", field="body") from None
+    if len(data) > MAX_DECOMPRESSED_BYTES:
+        raise BatchTooLarge(
+            f"body inflates to more than {MAX_DECOMPRESSED_BYTES} bytes", field="body"
+        )
+    if not inflater.eof or inflater.unused_data:
+        raise InvalidInput("body is not one complete gzip stream", field="body")
+    return data
+
+
+def decode_body(raw: bytes, encoding: str) -> Any:
+    """The JSON an agent's batch carried, inflated first when it was sent gzip-encoded,
+    and its strings cleaned: an event is kept, not refused, for a stray control character."""
+    if encoding == "gzip":
+        raw = _inflate(raw)
+    elif encoding not in ("", "identity"):
+        raise InvalidInput(
+            f"Content-Encoding {encoding!r} is not supported; send gzip or none",
+            field="content-encoding",
+        )
+    try:
+        return loads_sent(raw)
+    except orjson.JSONDecodeError as error:
+        raise InvalidInput(f"body is not JSON: {error}", field="body") from None
+
+
 def batch_digest(body: bytes, encoding: str) -> bytes:
     """What identifies a request body as sent (compressed or not)."""
     return hashlib.blake2b(body, digest_size=16, person=encoding.encode()[:16]).digest()
@@ -234,28 +271,22 @@ class CommittedBatches:
 
     A batch found here was stored whole, so sending it again is all duplicates
     and can be answered without parsing it or asking the database; a miss just
-    means the usual path. Bounded: the oldest go first.
+    means the usual path. Bounded: the least recently used go first; and, as
+    every memory (services/memory.py), trusted for COMMITTED_SECONDS at most, so
+    events deleted by another process's cleanup are not answered from here for long.
     """
 
     def __init__(self, size: int = COMMITTED_BATCHES) -> None:
-        self._size = size
-        self._entries: OrderedDict[tuple[uuid.UUID, bytes], int] = OrderedDict()
-        self._lock = threading.Lock()
+        self._memory: Memory[tuple[uuid.UUID, bytes], int] = Memory(size, COMMITTED_SECONDS)
 
     def remember(self, agent_id: uuid.UUID, digest: bytes, events: int) -> None:
-        with self._lock:
-            self._entries[(agent_id, digest)] = events
-            self._entries.move_to_end((agent_id, digest))
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
+        self._memory.put((agent_id, digest), events)
 
     def events_in(self, agent_id: uuid.UUID, digest: bytes) -> int | None:
-        with self._lock:
-            return self._entries.get((agent_id, digest))
+        return self._memory.get((agent_id, digest))
 
     def forget(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        self._memory.clear()
 
 
 class TimelineService:
@@ -265,16 +296,21 @@ class TimelineService:
         self.probes = probes
         self._committed = CommittedBatches()
 
-    def known_batch(self, agent: Agent, digest: bytes) -> IntakeResult | None:
-        """The answer to a batch this agent sent before and that was committed, else None."""
+    def receive_batch(self, agent: Agent, raw: bytes, encoding: str) -> IntakeResult:
+        """A batch as an authenticated agent sent it: a re-send of one this process
+        committed is answered from memory, unparsed; anything else is inflated and
+        parsed once, then stored (intake)."""
+        digest = batch_digest(raw, encoding)
         events = self._committed.events_in(agent.id, digest)
-        return None if events is None else IntakeResult(0, events)
+        if events is not None:
+            return IntakeResult(0, events)
+        return self.intake(agent, decode_body(raw, encoding), digest)
 
     def intake(self, agent: Agent, body: Any, digest: bytes | None = None) -> IntakeResult:
         """Store a batch all or nothing, committed before the answer; re-sends are no-ops.
 
         With the `digest` of the body as sent, a later identical batch is answered
-        by known_batch().
+        from memory (receive_batch).
         """
         events = batch_items(body, "events", "timeline events", "an event batch")
         now = self.clock()

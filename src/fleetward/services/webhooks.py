@@ -24,11 +24,13 @@ from fleetward.domain.integrations import DeadLetter, Integration
 from fleetward.domain.text import clean_text
 from fleetward.services.alert_pipeline import AlertPipeline
 from fleetward.services.ingest_alerts import Outcome, summary
+from fleetward.services.memory import Memory
 from fleetward.services.ports import Clock, UnitOfWork
 from fleetward.services.sent_json import loads_sent
 
 TOKEN_HEADER = "x-fleetward-token"  # noqa: S105 (a header name, not a secret)
 SIGNATURE_HEADER = "x-fleetward-signature"
+# How long a secret rotated on another API node may still be accepted here.
 CACHE_SECONDS = 5.0
 CACHE_SIZE = 10_000
 
@@ -86,40 +88,37 @@ class WebhookService:
         pipeline: AlertPipeline,
         secrets: SecretBox,
         normalize: Normalize,
+        memory_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.uow = uow
         self.clock = clock
         self.pipeline = pipeline
         self.secrets = secrets
         self.normalize = normalize
-        self._cache: dict[uuid.UUID, tuple[float, Integration, str]] = {}
+        # Senders post in bursts. Changes made through this process are seen at
+        # once (forget()); another API node's within CACHE_SECONDS.
+        self._integrations: Memory[uuid.UUID, tuple[Integration, str]] = Memory(
+            CACHE_SIZE, CACHE_SECONDS, memory_clock
+        )
 
-    def receive(
+    async def receive(
         self, integration_id: uuid.UUID, body: bytes, headers: Mapping[str, str]
     ) -> WebhookAnswer:
-        found = self._lookup(integration_id)
-        return self.process(self._admitted(found, body, headers), body)
+        """One delivery, on the event loop: authenticate, parse once, answer a
+        replay from memory, or write.
 
-    async def receive_async(
-        self, integration_id: uuid.UUID, body: bytes, headers: Mapping[str, str]
-    ) -> WebhookAnswer:
-        """receive(), for the event loop, which it blocks for no database call.
-
-        With the integration in memory, the sender is checked and the body parsed
-        right here; a replay of what this process committed is answered from
-        memory, and anything new is awaited from the writer (no thread held).
-        What needs the database first (an integration not in memory, a body to
-        keep as a dead letter) goes to a thread.
+        Every step that needs the database runs off the loop: the integration
+        when not in memory and a dead letter on a worker thread, the write
+        awaited from the writer (no thread held).
         """
-        found = self._cached(integration_id)
+        found = self._integrations.get(integration_id)
         if found is None:
-            return await asyncio.to_thread(self.receive, integration_id, body, headers)
+            found = await asyncio.to_thread(self._load, integration_id)
         integration = self._admitted(found, body, headers)
         try:
             items = self._items(integration, body)
-        except BadPayload:
-            # Again in a thread, where the failing body is kept as a dead letter.
-            return await asyncio.to_thread(self.process, integration, body)
+        except BadPayload as error:
+            raise await asyncio.to_thread(self._reject, integration, body, error, True) from None
         outcomes = self.pipeline.known_in_memory(integration.id, items)
         if outcomes is None:
             outcomes = await self.pipeline.ingest_async(integration, items)
@@ -137,41 +136,28 @@ class WebhookService:
             raise IntegrationDisabled("this integration is disabled in Fleetward")
         return found[0]
 
-    def _cached(self, integration_id: uuid.UUID) -> tuple[Integration, str] | None:
-        cached = self._cache.get(integration_id)
-        if cached is None or cached[0] <= time.monotonic():
-            return None
-        return cached[1], cached[2]
-
-    def _lookup(self, integration_id: uuid.UUID) -> tuple[Integration, str] | None:
-        """The integration and its secret in clear, kept briefly: senders post in bursts.
-
-        Changes made through this process are seen at once (forget()); another
-        API node sees them within CACHE_SECONDS.
-        """
-        cached = self._cached(integration_id)
-        if cached is not None:
-            return cached
-        now = time.monotonic()
+    def _load(self, integration_id: uuid.UUID) -> tuple[Integration, str] | None:
+        """The integration and its secret in clear, from the database, then remembered."""
+        read_at = self._integrations.now()  # so what was read is trusted 5 s, not longer
         with self.uow.read() as repos:
             found = repos.integrations.for_webhook(integration_id)
         # The built-in agent integration takes no webhooks: as unknown as a random id.
         if found is None or found[0].provider is Provider.AGENT:
             return None
         integration, sealed = found
-        secret = self.secrets.open(sealed)
-        if len(self._cache) >= CACHE_SIZE:
-            self._cache.clear()
-        self._cache[integration_id] = (now + CACHE_SECONDS, integration, secret)
-        return integration, secret
+        loaded = integration, self.secrets.open(sealed)
+        self._integrations.put(integration_id, loaded, read_at=read_at)
+        return loaded
 
     def forget(self, integration_id: uuid.UUID) -> None:
-        self._cache.pop(integration_id, None)
+        self._integrations.forget(integration_id)
 
     def process(self, integration: Integration, body: bytes, keep: bool = True) -> WebhookAnswer:
-        """Parse and ingest a body known to come from the integration.
+        """A kept body replayed by a person (dead letters), on a worker thread: the
+        steps of receive() after authentication, parse once then write (the write
+        job finds a duplicate itself).
 
-        `keep` stores a failing body as a dead letter (off when replaying one).
+        `keep` stores a failing body as a dead letter.
         """
         try:
             items = self._items(integration, body)

@@ -9,12 +9,10 @@
 from __future__ import annotations
 
 import uuid
-import zlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -23,18 +21,12 @@ from pydantic import AwareDatetime, Field
 
 from fleetward.bootstrap import Container
 from fleetward.domain.agents import TOKEN_HOURS_MAX, Agent, EnrollmentToken
-from fleetward.domain.errors import InvalidInput, Unauthenticated
+from fleetward.domain.errors import Unauthenticated
 from fleetward.entrypoints.http.deps import ContainerDep, PrincipalDep, container_of
 from fleetward.entrypoints.http.errors import error_response
 from fleetward.entrypoints.http.routers.common import CursorQuery, Limit
 from fleetward.entrypoints.http.schemas import In, Out, Page, Text
-from fleetward.services.sent_json import loads_sent
-from fleetward.services.timeline import MAX_BATCH, BatchTooLarge, IntakeResult, batch_digest
-
-# The body limit counts compressed bytes; this caps what a small gzip body may
-# inflate to, so a zip bomb costs at most this much memory before it is refused.
-MAX_DECOMPRESSED_BYTES = 16 * 1024 * 1024
-
+from fleetward.services.timeline import MAX_BATCH, BatchTooLarge, decode_body
 
 Hostname = Annotated[Text, Field(min_length=1, max_length=255)]
 OsName = Annotated[Text, Field(min_length=1, max_length=100)]
@@ -189,37 +181,6 @@ def _batch_body(key: str, item: dict[str, Any]) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
-def _inflate(raw: bytes) -> bytes:
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip framing only
-    try:
-        data = inflater.decompress(raw, MAX_DECOMPRESSED_BYTES + 1)
-    except zlib.error:
-        raise InvalidInput("body is not valid gzip", field="body") from None
-    if len(data) > MAX_DECOMPRESSED_BYTES:
-        raise BatchTooLarge(
-            f"body inflates to more than {MAX_DECOMPRESSED_BYTES} bytes", field="body"
-        )
-    if not inflater.eof or inflater.unused_data:
-        raise InvalidInput("body is not one complete gzip stream", field="body")
-    return data
-
-
-def decode_body(raw: bytes, encoding: str) -> Any:
-    """The JSON a request carried, inflated first when it was sent gzip-encoded, and its
-    strings cleaned: an event is kept, not refused, for a stray control character."""
-    if encoding == "gzip":
-        raw = _inflate(raw)
-    elif encoding not in ("", "identity"):
-        raise InvalidInput(
-            f"Content-Encoding {encoding!r} is not supported; send gzip or none",
-            field="content-encoding",
-        )
-    try:
-        return loads_sent(raw)
-    except orjson.JSONDecodeError as error:
-        raise InvalidInput(f"body is not JSON: {error}", field="body") from None
-
-
 @agent.post(
     "/events",
     response_model=IntakeOut,
@@ -241,28 +202,21 @@ async def post_events(
     optionally with `Content-Encoding: gzip`. Re-sent events count as duplicates.
     """
 
-    def answer(result: IntakeResult) -> dict[str, int]:
+    def take(sender: Agent, raw: bytes, encoding: str) -> dict[str, int]:
+        result = c.timeline.receive_batch(sender, raw, encoding)
         return {"accepted": result.accepted, "duplicates": result.duplicates}
 
-    def known(sender: Agent, digest: bytes) -> dict[str, int] | None:
-        result = c.timeline.known_batch(sender, digest)
-        return None if result is None else answer(result)
-
-    def take(sender: Agent, body: Any, digest: bytes) -> dict[str, int]:
-        return answer(c.timeline.intake(sender, body, digest))
-
-    return await _agent_batch(request, credentials, take, known)
+    return await _agent_batch(request, credentials, take)
 
 
 async def _agent_batch(
     request: Request,
     credentials: HTTPAuthorizationCredentials | None,
-    take: Callable[[Agent, Any, bytes], dict[str, int]],
-    known: Callable[[Agent, bytes], dict[str, int] | None] | None = None,
+    take: Callable[[Agent, bytes, str], dict[str, int]],
 ) -> JSONResponse:
-    """An agent's data batch: key checked, body inflated and decoded, then `take`n
-    (with the digest of the body as sent) in the thread pool; its answer is the
-    reply, a batch over the limit a 413. `known` may answer a re-sent body first."""
+    """An agent's data batch: the key checked, then the body as sent (and its
+    Content-Encoding) `take`n by the service in the thread pool; its answer is
+    the reply, a batch over the limit a 413."""
     if credentials is None:
         raise Unauthenticated("send the agent key as Authorization: Bearer")
     c = container_of(request)
@@ -271,12 +225,7 @@ async def _agent_batch(
 
     def handle() -> dict[str, int]:
         # Authenticate before inflating: strangers' bodies cost no decompression.
-        sender = c.agents.authenticate_agent(credentials.credentials)
-        digest = batch_digest(raw, encoding)
-        answer = None if known is None else known(sender, digest)
-        if answer is not None:
-            return answer
-        return take(sender, decode_body(raw, encoding), digest)
+        return take(c.agents.authenticate_agent(credentials.credentials), raw, encoding)
 
     try:
         answer = await run_in_threadpool(handle)
@@ -342,8 +291,8 @@ async def post_matches(
     """
     c = container_of(request)
 
-    def take(sender: Agent, body: Any, _digest: bytes) -> dict[str, int]:
-        result = c.eventlog_alerts.intake(sender, body)
+    def take(sender: Agent, raw: bytes, encoding: str) -> dict[str, int]:
+        result = c.eventlog_alerts.intake(sender, decode_body(raw, encoding))
         return {
             "accepted": result.accepted,
             "duplicates": result.duplicates,
