@@ -9,10 +9,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pytest
 from sqlalchemy import Connection, bindparam, event, text
@@ -20,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from fleetward.adapters.storage.database import Database
 from fleetward.adapters.storage.group_commit import GroupCommitWriter
+from tests.support.aio import run_coroutine
 
 T = TypeVar("T")
 
@@ -107,13 +107,6 @@ class HeldWriter:
     def __exit__(self, *exc_info: object) -> None:
         self._released.set()
         self._thread.join(5)
-
-
-def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
-    """asyncio.run() in a thread of its own: a session fixture (Playwright's sync
-    API) may keep an event loop running in the test thread."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result(10)
 
 
 def stored(db: Database) -> list[str]:

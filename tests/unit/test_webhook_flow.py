@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +23,7 @@ from fleetward.domain.tenancy import Tenant
 from fleetward.services.alert_pipeline import AlertPipeline
 from fleetward.services.webhooks import CACHE_SECONDS, BadPayload, WebhookService
 from tests.fakes import FakeUnitOfWork, fixed_clock
+from tests.support.aio import run_coroutine
 
 NOW = datetime(2026, 7, 4, 12, tzinfo=UTC)
 SECRET = "s3cret-token"
@@ -98,7 +98,7 @@ class Setup:
         self, body: bytes, secret: str = SECRET, node: WebhookService | None = None
     ) -> IngestResult:
         receiving = node or self.webhooks
-        answer = asyncio.run(
+        answer = run_coroutine(
             receiving.receive(self.integration.id, body, {"x-fleetward-token": secret})
         )
         return answer.outcome.result
