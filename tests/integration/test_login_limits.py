@@ -93,22 +93,31 @@ def _outcome(c: Container, email: str, password: str, address: str = ADDRESS) ->
     return "in"
 
 
+def _guess_in_threads(
+    c: Container, email: str, held: HeldPasswords, count: int
+) -> tuple[list[threading.Thread], list[str]]:
+    """`count` wrong passwords for `email`, each on a thread of its own, all held inside the
+    password check until `held.release()`; returns the threads and their outcomes."""
+    outcomes: list[str] = []
+
+    def attempt(number: int) -> None:
+        outcomes.append(_outcome(c, email, f"wrong guess {number}"))
+        held.count_answer()
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    held.wait_until_all_held_or_answered(count)
+    return threads, outcomes
+
+
 def test_a_burst_of_wrong_passwords_gets_the_limit_and_no_more(
     settings: Settings, held: HeldPasswords
 ) -> None:
     c = _container(settings, held)
     try:
         email = make_tenant(c, "Acme MSP").operator.email
-        outcomes: list[str] = []
-
-        def attempt(number: int) -> None:
-            outcomes.append(_outcome(c, email, f"wrong guess {number}"))
-            held.count_answer()
-
-        threads = [threading.Thread(target=attempt, args=(n,)) for n in range(BURST)]
-        for thread in threads:
-            thread.start()
-        held.wait_until_all_held_or_answered(BURST)
+        threads, outcomes = _guess_in_threads(c, email, held, BURST)
         # The limit is used up by attempts still being checked, none recorded as failed
         # yet: the right password must not slip in between.
         assert _outcome(c, email, PASSWORD) == "429"
@@ -129,16 +138,7 @@ def test_the_right_password_before_the_limit_gets_in_and_uses_no_attempt(
     c = _container(settings, held)
     try:
         email = make_tenant(c, "Acme MSP").operator.email
-        outcomes: list[str] = []
-
-        def attempt(number: int) -> None:
-            outcomes.append(_outcome(c, email, f"wrong guess {number}"))
-            held.count_answer()
-
-        threads = [threading.Thread(target=attempt, args=(n,)) for n in range(4)]
-        for thread in threads:
-            thread.start()
-        held.wait_until_all_held_or_answered(4)
+        threads, outcomes = _guess_in_threads(c, email, held, 4)
         # Four failures in flight, one attempt left: the right password takes it and gets in.
         for _ in range(3):
             assert _outcome(c, email, PASSWORD) == "in"

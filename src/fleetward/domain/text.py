@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from fleetward.domain.errors import InvalidInput
+
 REPLACEMENT = "\ufffd"
 
 # Any Python str holding a code point from D800 to DFFF holds a lone one:
@@ -63,6 +65,21 @@ def clean_text(value: str, long_text: bool = True) -> str:
 def needs_cleaning(value: str, long_text: bool = True) -> bool:
     # CR is among the long-text pattern's characters: it becomes LF.
     return (_NOT_LONG_TEXT if long_text else _NOT_ONE_LINE).search(value) is not None
+
+
+def sent_text(
+    value: Any, field: str, max_len: int, long_text: bool = False, empty: bool = False
+) -> str:
+    """Text a machine sent (an agent's names, messages, data), kept rather than refused:
+    what text_problem() would refuse is replaced. Only a value that is no string (or an
+    empty one, unless `empty`) or longer than `max_len` is refused, naming the field."""
+    if not isinstance(value, str) or (not value and not empty):
+        wanted = "a string" if empty else "a non-empty string"
+        raise InvalidInput(f"{field} must be {wanted}", field=field)
+    text = clean_text(value, long_text) if needs_cleaning(value, long_text) else value
+    if len(text) > max_len:
+        raise InvalidInput(f"{field} must be at most {max_len} characters", field=field)
+    return text
 
 
 def clean_json(value: Any) -> Any:

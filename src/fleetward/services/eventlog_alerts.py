@@ -31,7 +31,7 @@ from fleetward.domain.errors import Conflict, InvalidInput
 from fleetward.domain.eventlog import EventRecord, WatchRule, dedup_key, matches
 from fleetward.domain.ids import new_id
 from fleetward.domain.integrations import Asset, Integration
-from fleetward.domain.text import clean_text, needs_cleaning
+from fleetward.domain.text import sent_text
 from fleetward.domain.tokens import new_secret
 from fleetward.services.alert_pipeline import AlertPipeline
 from fleetward.services.ingest_alerts import Outcome
@@ -82,25 +82,12 @@ class MatchIntake:
 
 
 def _name(value: Any, field: str, max_len: int = NAME_MAX, empty: bool = False) -> str:
-    """One line of kept text; a control character or lone surrogate is replaced
-    (domain/text.py), so the match is stored rather than refused for it."""
-    if not isinstance(value, str) or (not value and not empty):
-        raise InvalidInput(f"{field} must be a non-empty string", field=field)
-    text: str = clean_text(value, long_text=False) if needs_cleaning(value, False) else value
-    if len(text) > max_len:
-        raise InvalidInput(f"{field} must be at most {max_len} characters", field=field)
-    return text
+    return sent_text(value, field, max_len, empty=empty)
 
 
 def _free_text(value: Any, field: str, max_len: int) -> str:
-    """Message and data text: tabs and line breaks are kept, NUL (which PostgreSQL
-    refuses), other control characters and lone surrogates replaced."""
-    if not isinstance(value, str):
-        raise InvalidInput(f"{field} must be a string", field=field)
-    text: str = clean_text(value) if needs_cleaning(value) else value
-    if len(text) > max_len:
-        raise InvalidInput(f"{field} must be at most {max_len} characters", field=field)
-    return text
+    """Message and data text: tabs and line breaks are kept."""
+    return sent_text(value, field, max_len, long_text=True, empty=True)
 
 
 def _whole(value: Any, field: str, low: int, high: int) -> int:

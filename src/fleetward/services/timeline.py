@@ -16,7 +16,7 @@ from fleetward.domain.agents import Agent, StoredEvent, TimelineFilter
 from fleetward.domain.errors import InvalidInput
 from fleetward.domain.identity import Access, Principal
 from fleetward.domain.pagination import Page, clamp_limit
-from fleetward.domain.text import clean_json, clean_text, needs_cleaning, text_problem
+from fleetward.domain.text import clean_json, sent_text, text_problem
 from fleetward.domain.timeline import TimelineEvent, TimelineKind
 from fleetward.services.cross_tenant import CrossTenantProbes
 from fleetward.services.memory import Memory
@@ -67,17 +67,6 @@ def _text(value: Any, field: str, max_len: int) -> str:
         # NUL would make PostgreSQL fail the query (a 5xx, not the caller's 4xx).
         raise InvalidInput(f"{field} {problem}", field=field)
     return value
-
-
-def _sent_text(value: Any, field: str, max_len: int) -> str:
-    """A name an agent sent, as one line of kept text: a control character or a lone
-    surrogate is replaced, so the event is stored rather than refused for it."""
-    if not isinstance(value, str) or not value:
-        raise InvalidInput(f"{field} must be a non-empty string", field=field)
-    text: str = clean_text(value, long_text=False) if needs_cleaning(value, False) else value
-    if len(text) > max_len:
-        raise InvalidInput(f"{field} must be at most {max_len} characters", field=field)
-    return text
 
 
 def _time(value: Any, field: str) -> datetime:
@@ -163,7 +152,7 @@ def _row(agent: Agent, raw: Any, now: datetime, good_sources: set[str] | None) -
         raise InvalidInput(f"kind must be one of {_KIND_LIST}", field="kind")
     source = raw.get("source")
     if good_sources is None or source not in good_sources:
-        source = _sent_text(source, "source", SOURCE_MAX)
+        source = sent_text(source, "source", SOURCE_MAX)
         TimelineEvent(agent.id, at, TimelineKind(kind), source, None, None)
         if good_sources is not None:
             good_sources.add(source)
@@ -175,7 +164,7 @@ def _row(agent: Agent, raw: Any, now: datetime, good_sources: set[str] | None) -
     if record_id is None:
         record_id = derived_record_id(at, kind, source, canonical)
     else:
-        record_id = _sent_text(record_id, "event_record_id", RECORD_ID_MAX)
+        record_id = sent_text(record_id, "event_record_id", RECORD_ID_MAX)
     return {
         "tenant_id": agent.tenant_id,
         "pc_id": agent.id,
