@@ -5,7 +5,10 @@ the server as another account when the suite runs as root. That account must
 be able to run Python with our packages: this interpreter when it can reach
 it, else the system's Python of the same version with this environment's
 packages on its path (an interpreter under /root, as pyenv installs it, is out
-of an unprivileged account's reach).
+of an unprivileged account's reach). When no account can reach the checkout
+(a clone inside a 0700 directory), the server runs as root without the two
+capabilities that let root ignore permissions (setpriv drops CAP_DAC_OVERRIDE
+and CAP_DAC_READ_SEARCH), so the owner's permission bits bind it like anyone.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +32,8 @@ ACCOUNTS = ("postgres", "nobody")
 
 @dataclass(frozen=True)
 class Account:
-    """Whom to run as (None: whoever runs the tests, when that is not root) and how."""
+    """Whom to run as (None: whoever runs the tests, when that is not root, or root
+    bound by file permissions through setpriv) and how."""
 
     user: str | None
     uid: int
@@ -86,4 +91,34 @@ def unprivileged_account() -> Account | None:
         env["PYTHONNOUSERSITE"] = "1"
         if _runs((system_python,), entry, env):
             return Account(name, entry.pw_uid, entry.pw_gid, (system_python,), env)
-    return None
+    return _root_bound_by_permissions()
+
+
+# setpriv (util-linux) runs a program without root's permission overrides.
+_WITHOUT_OVERRIDES = (
+    "--inh-caps=-dac_override,-dac_read_search",
+    "--bounding-set=-dac_override,-dac_read_search",
+)
+
+
+def _root_bound_by_permissions() -> Account | None:
+    """Root that file permissions stop, proven on a read-only file; None without setpriv."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return None
+    python = (setpriv, *_WITHOUT_OVERRIDES, sys.executable)
+    env = {"PYTHONPATH": os.pathsep.join(p for p in [SOURCE, os.environ.get("PYTHONPATH")] if p)}
+    with tempfile.TemporaryDirectory() as scratch:
+        probe = Path(scratch) / "read-only"
+        probe.write_text("")
+        probe.chmod(0o444)
+        check = f"import fleetward.entrypoints.cli, uvicorn; open({str(probe)!r}, 'a')"
+        done = subprocess.run(
+            [*python, "-c", check],
+            env={**os.environ, **env},
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+    refused = done.returncode != 0 and b"PermissionError" in done.stderr
+    return Account(None, os.getuid(), os.getgid(), python, env) if refused else None

@@ -202,7 +202,10 @@ def _server(account: Account, data: Path, logs: Path) -> Iterator[LiveServer]:
 def _account() -> Account:
     account = unprivileged_account()
     if account is None:
-        missing("an unprivileged account", "root ignores file permissions; add user nobody")
+        missing(
+            "an account file permissions bind",
+            "root ignores them: add user nobody, or util-linux for setpriv",
+        )
     assert account is not None
     return account
 
