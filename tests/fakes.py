@@ -16,11 +16,12 @@ import itertools
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
 from fleetward.domain.alerts import OPEN_STATUSES, Alert, AlertFilter, AlertStatus
 from fleetward.domain.integrations import Asset, DeadLetter, Integration, OrgMapping
+from fleetward.domain.jobs import Job, JobStatus, NewJob
 from fleetward.domain.maintenance import MaintenanceWindow
 from fleetward.domain.pagination import Page
 from fleetward.domain.rules import AlertRule
@@ -392,6 +393,75 @@ class FakeNotifications:
         self.added.append(Notification(tenant_id, user_id, kind, title[:500], ref_id))
 
 
+class FakeJobs(FakeRows[Job]):
+    """The outbox's jobs; claim() takes every due job, there being one runner."""
+
+    def enqueue(self, job: NewJob, now: datetime) -> uuid.UUID | None:
+        if job.key is not None and any(j.key == job.key for j in self.rows.values()):
+            return None
+        job_id = uuid.uuid4()
+        self.insert(
+            Job(
+                job_id, job.tenant_id, job.kind, job.ref_type, job.ref_id, job.key,
+                job.payload, JobStatus.PENDING, 0, now, None, now + job.give_up_after,
+                None, None, now, None,
+            )
+        )  # fmt: skip
+        return job_id
+
+    def claim(self, now: datetime, lease: timedelta, limit: int) -> list[Job]:
+        due = [
+            j
+            for j in self.rows.values()
+            if (j.status is JobStatus.PENDING and j.next_attempt_at <= now)
+            or (j.status is JobStatus.RUNNING and j.lease_until is not None and j.lease_until < now)
+        ][:limit]
+        for j in due:
+            self.rows[j.id] = dataclasses.replace(
+                j, status=JobStatus.RUNNING, lease_until=now + lease, attempts=j.attempts + 1
+            )
+        return [self.rows[j.id] for j in due]
+
+    def finish(
+        self,
+        job_id: uuid.UUID,
+        status: JobStatus,
+        now: datetime,
+        *,
+        next_attempt_at: datetime | None = None,
+        error: str | None = None,
+        status_code: int | None = None,
+    ) -> None:
+        job = self.rows[job_id]
+        self.rows[job_id] = dataclasses.replace(
+            job,
+            status=status,
+            lease_until=None,
+            last_error=error,
+            last_status_code=status_code,
+            next_attempt_at=next_attempt_at or job.next_attempt_at,
+            finished_at=None if status is JobStatus.PENDING else now,
+        )
+
+    def replay(self, tenant_id: uuid.UUID, job_id: uuid.UUID, now: datetime) -> bool:
+        job = self.get(tenant_id, job_id)
+        if job is None:
+            return False
+        self.rows[job_id] = dataclasses.replace(
+            job, status=JobStatus.PENDING, next_attempt_at=now, finished_at=None
+        )
+        return True
+
+    def about(
+        self, tenant_id: uuid.UUID, ref_type: str, ref_id: uuid.UUID, limit: int = 50
+    ) -> list[Job]:
+        found = self.of_tenant(tenant_id, ref_type=ref_type, ref_id=ref_id)
+        return sorted(found, key=lambda j: j.created_at, reverse=True)[:limit]
+
+    def waiting(self) -> int:
+        return sum(j.status in (JobStatus.PENDING, JobStatus.RUNNING) for j in self.rows.values())
+
+
 def _not_faked(name: str) -> NotImplementedError:
     return NotImplementedError(f"tests/fakes.py has no fake of repos.{name} yet")
 
@@ -422,6 +492,7 @@ class FakeRepositories:
         self._priorities = FakePriorities(config)
         self._events = FakeOutbox()
         self._notifications = FakeNotifications()
+        self._jobs = FakeJobs()
 
     # Typed as the fakes, so tests may look inside; each is also its port.
     @property
@@ -503,6 +574,10 @@ class FakeRepositories:
     @property
     def notifications(self) -> FakeNotifications:
         return self._notifications
+
+    @property
+    def jobs(self) -> FakeJobs:
+        return self._jobs
 
     # Not faked yet: identity and agents.
     @property

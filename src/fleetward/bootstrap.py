@@ -10,12 +10,14 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import structlog
 
+from fleetward.adapters.outbound import OutboundHttp
 from fleetward.adapters.providers import normalize
 from fleetward.adapters.security.passwords import Argon2Passwords
 from fleetward.adapters.security.secretbox import FernetSecretBox, load_or_create_keys
 from fleetward.adapters.storage import migrate
 from fleetward.adapters.storage.database import Database, SqlUnitOfWork
 from fleetward.config import Settings
+from fleetward.domain.forwarding import parse_networks
 from fleetward.evtx_reader import read_evtx
 from fleetward.services.agent_control import AgentControl
 from fleetward.services.agents import AgentService
@@ -30,6 +32,7 @@ from fleetward.services.evtx_import import EvtxImportService
 from fleetward.services.identity import IdentityService, LoginPolicy
 from fleetward.services.integrations import IntegrationService
 from fleetward.services.maintenance import MaintenanceService
+from fleetward.services.outbox import JobRunner
 from fleetward.services.ports import Clock, PasswordHasher
 from fleetward.services.rules import RuleService
 from fleetward.services.tickets import TicketService
@@ -64,6 +67,8 @@ class Container:
     eventlog_alerts: EventLogAlertService
     evtx_import: EvtxImportService
     probes: CrossTenantProbes
+    jobs: JobRunner
+    outbound: OutboundHttp
 
     def close(self) -> None:
         self.probes.stop()
@@ -154,4 +159,6 @@ def build(
         eventlog_alerts=eventlog_alerts,
         evtx_import=EvtxImportService(uow, timeline, eventlog_alerts, read_evtx),
         probes=probes,
+        jobs=JobRunner(uow, clock),
+        outbound=OutboundHttp(parse_networks(settings.outbound_allow_cidrs)),
     )

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     # Proxies (comma-separated IPs or CIDRs) whose X-Forwarded-For and
     # X-Forwarded-Proto are believed; empty: none, the connecting address is the client.
     forwarded_allow_ips: str = ""
+    # Networks (comma-separated IPs or CIDRs) that calls to tenant-supplied URLs
+    # (webhook subscriptions, chat webhooks, provider APIs) may reach although they
+    # are private, loopback or link-local; empty: public addresses only.
+    outbound_allow_cidrs: str = ""
     # Set when served over HTTPS so session cookies carry the Secure flag.
     secure_cookies: bool = False
     # Fernet keys for secrets kept at rest, newest first (comma-separated): the first
@@ -49,7 +53,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
-    @field_validator("forwarded_allow_ips")
+    @field_validator("forwarded_allow_ips", "outbound_allow_cidrs")
     @classmethod
     def _proxies_are_addresses(cls, value: str) -> str:
         return ",".join(str(network) for network in parse_networks(value))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from fleetward.domain.agents import Agent, EnrollmentToken, StoredEvent, TimelineFilter
@@ -13,6 +13,7 @@ from fleetward.domain.alerts import Alert, AlertFilter, AlertStatus
 from fleetward.domain.audit import AuditEntry
 from fleetward.domain.eventlog import EventLogWatch, WatchScope
 from fleetward.domain.integrations import Asset, DeadLetter, Integration, OrgMapping
+from fleetward.domain.jobs import Job, JobStatus, NewJob
 from fleetward.domain.maintenance import MaintenanceWindow
 from fleetward.domain.pagination import Page
 from fleetward.domain.rules import AlertRule
@@ -216,6 +217,31 @@ class EventOutbox(Protocol):
     ) -> None: ...
 
 
+class Jobs(ScopedRows[Job], Protocol):
+    """The outbox's jobs (adapters/storage/job_repositories.py)."""
+
+    def enqueue(self, job: NewJob, now: datetime) -> uuid.UUID | None:
+        """Write a job in the caller's transaction; None when its key exists already."""
+        ...
+
+    def claim(self, now: datetime, lease: timedelta, limit: int) -> list[Job]: ...
+    def finish(
+        self,
+        job_id: uuid.UUID,
+        status: JobStatus,
+        now: datetime,
+        *,
+        next_attempt_at: datetime | None = None,
+        error: str | None = None,
+        status_code: int | None = None,
+    ) -> None: ...
+    def replay(self, tenant_id: uuid.UUID, job_id: uuid.UUID, now: datetime) -> bool: ...
+    def about(
+        self, tenant_id: uuid.UUID, ref_type: str, ref_id: uuid.UUID, limit: int = 50
+    ) -> list[Job]: ...
+    def waiting(self) -> int: ...
+
+
 class Notifications(Protocol):
     def add(
         self,
@@ -309,6 +335,8 @@ class Repositories(Protocol):
     def events(self) -> EventOutbox: ...
     @property
     def notifications(self) -> Notifications: ...
+    @property
+    def jobs(self) -> Jobs: ...
 
     # Agents and the timeline
     @property

@@ -9,6 +9,7 @@ from fleetward.adapters.storage.integration_repositories import (
     IntegrationRepository,
     OrgMappingRepository,
 )
+from fleetward.adapters.storage.job_repositories import JobRepository
 from fleetward.adapters.storage.outbox_repositories import EventOutbox, NotificationRepository
 from fleetward.adapters.storage.repositories import RepositorySet, TenantRows, repository
 from fleetward.adapters.storage.rule_repositories import RuleRepository, WindowRepository
@@ -41,3 +42,4 @@ class PipelineRepositories(RepositorySet):
     time_entries = repository(lambda conn: TenantRows(conn, schema.time_entry, TimeEntry))
     events = repository(EventOutbox)
     notifications = repository(NotificationRepository)
+    jobs = repository(JobRepository)

@@ -83,6 +83,9 @@ tenant = Table(
     # Bumped by triggers (migration 0004) on every change to what the alert
     # pipeline reads per alert, so it can cache that by this one number.
     Column("config_version", BigInteger, nullable=False, server_default="0"),
+    # Tenant-wide pipeline settings (reopen_window_minutes, flap_threshold,
+    # flap_window_minutes); absent keys take their documented defaults.
+    Column("settings", JSONDoc, nullable=False, server_default="{}"),
 )
 
 app_user = Table(
@@ -322,6 +325,9 @@ ticket = Table(
     _created(),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("closed_at", UTCDateTime, nullable=True),
+    # Closed by an alert reset rather than a person: only such a ticket may be
+    # reopened by the same condition triggering again (flap protection).
+    Column("auto_closed", Boolean, nullable=False, server_default="0"),
     UniqueConstraint("tenant_id", "number"),
     Index(None, "tenant_id", "created_at", "id"),
     Index(
@@ -426,6 +432,9 @@ alert = Table(
     Column("trace", JSONDoc, nullable=False),
     Column("raw", JSONDoc, nullable=False),
     Column("outbound_error", Text, nullable=True),
+    Column("acknowledged_at", UTCDateTime, nullable=True),
+    # No foreign key: adding one would make SQLite copy the whole alert table.
+    Column("acknowledged_by", Uuid, nullable=True),
     # A replayed occurrence is the same row: this is what makes ingest idempotent.
     UniqueConstraint("integration_id", "external_alert_id"),
     Index(None, "integration_id", "series_key", "status"),
@@ -457,6 +466,7 @@ notification = Table(
     Column("user_id", Uuid, ForeignKey("app_user.id", ondelete="CASCADE"), nullable=False),
     Column("kind", String(50), nullable=False),
     Column("title", String(500), nullable=False),
+    Column("body", Text, nullable=False, server_default=""),
     Column("ref_type", String(50), nullable=True),
     Column("ref_id", Uuid, nullable=True),
     _created(),
@@ -475,6 +485,113 @@ domain_event = Table(
     Column("payload", JSONDoc, nullable=False),
     _created(),
     Column("published_at", UTCDateTime, nullable=True),
+    Index(None, "published_at", "id"),
+)
+
+# What a user wants to hear about, per channel (in_app | email | chat). A user
+# without a row for a channel gets its default (docs/notifications.md).
+notification_preference = Table(
+    "notification_preference",
+    metadata,
+    _tenant_fk(),
+    Column("user_id", Uuid, ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True),
+    Column("channel", String(20), primary_key=True),
+    # The notification kinds this channel carries for the user; [] = none.
+    Column("events", JSONDoc, nullable=False),
+    # Chat only: slack | teams | discord, and the webhook URL sealed like a secret.
+    Column("chat_kind", String(20), nullable=True),
+    Column("target", Text, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+webhook_subscription = Table(
+    "webhook_subscription",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    Column("url", Text, nullable=False),
+    Column("description", String(200), nullable=False, server_default=""),
+    Column("events", JSONDoc, nullable=False),
+    # Sealed (Fernet): signing needs the secret itself, not a hash.
+    Column("secret", Text, nullable=False),
+    Column("enabled", Boolean, nullable=False, server_default="1"),
+    _created(),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "tenant_id", "created_at", "id"),
+)
+
+# --- Outbox jobs: what a committed change still has to do outside the database --
+# (provider resets and acknowledgements, e-mail and chat notifications, webhook
+# deliveries). Written in the change's transaction, run after it commits, retried
+# with backoff; a job's id is its stable delivery id.
+job = Table(
+    "job",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    Column("kind", String(50), nullable=False),
+    # What the job is about, for the logs people read (alert, notification, subscription).
+    Column("ref_type", String(50), nullable=True),
+    Column("ref_id", Uuid, nullable=True),
+    # Enqueueing the same key twice is one job: a replayed change repeats no side effect.
+    Column("key", String(300), nullable=True, unique=True),
+    Column("payload", JSONDoc, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    # A claimed job is someone's until then; a worker killed mid-job loses it after.
+    Column("lease_until", UTCDateTime, nullable=True),
+    Column("give_up_at", UTCDateTime, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    _created(),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Index(None, "status", "next_attempt_at"),
+    Index(None, "tenant_id", "ref_type", "ref_id", "created_at"),
+)
+
+# --- Reconciliation: one row per sync run of an integration ---------------------
+sync_run = Table(
+    "sync_run",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    Column(
+        "integration_id", Uuid, ForeignKey("integration.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("trigger", String(20), nullable=False),  # schedule | manual
+    Column("status", String(20), nullable=False),  # running | succeeded | failed
+    Column("started_at", UTCDateTime, nullable=False),
+    # A run whose process died is taken over once this has passed.
+    Column("lease_until", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("created", Integer, nullable=False, server_default="0"),
+    Column("resolved", Integer, nullable=False, server_default="0"),
+    Column("reevaluated", Integer, nullable=False, server_default="0"),
+    Column("unchanged", Integer, nullable=False, server_default="0"),
+    Column("errors", Integer, nullable=False, server_default="0"),
+    Column("error", Text, nullable=True),
+    Index(None, "tenant_id", "integration_id", "started_at"),
+    # One run per integration at a time, on every node: a second insert fails.
+    Index(
+        "uq_sync_run_running",
+        "integration_id",
+        unique=True,
+        sqlite_where=text("status = 'running'"),
+        postgresql_where=text("status = 'running'"),
+    ),
+)
+
+# --- Flap protection: recent triggers per dedup key ------------------------------
+flap_state = Table(
+    "flap_state",
+    metadata,
+    Column("tenant_id", Uuid, ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True),
+    Column("dedup_key", String(600), primary_key=True),
+    # The latest trigger times (ISO), at most the threshold + 1 of them.
+    Column("recent", JSONDoc, nullable=False),
+    Column("flapping_since", UTCDateTime, nullable=True),
+    Column("last_trigger_at", UTCDateTime, nullable=False),
 )
 
 

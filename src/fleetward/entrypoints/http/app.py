@@ -46,9 +46,20 @@ def create_app(container: Container) -> FastAPI:
         scheduler = Scheduler(jobs_for(container) if container.settings.scheduler_enabled else [])
         scheduler.start()
         container.probes.start()
+        # The outbox's calls (provider resets, e-mail, chat, webhooks) run beside
+        # the scheduler, and only where it runs.
+        stop_jobs = asyncio.Event()
+        jobs = (
+            asyncio.create_task(container.jobs.run_forever(stop_jobs))
+            if container.settings.scheduler_enabled
+            else None
+        )
         try:
             yield
         finally:
+            stop_jobs.set()
+            if jobs is not None:
+                await jobs
             await scheduler.stop()
             # Records the attempts still queued before the server goes.
             await asyncio.to_thread(container.probes.stop)
