@@ -66,3 +66,18 @@ class PayloadError(FleetwardError):
     def __init__(self, message: str, field: str) -> None:
         super().__init__(message, field)
         self.field: str = field
+
+
+class ProviderApiError(Exception):
+    """A provider's API could not do what was asked (after the client's own retries).
+
+    Not a FleetwardError: it is recorded on the integration, sync run or alert
+    and never answered to a person as an error of theirs.
+    """
+
+    def __init__(
+        self, message: str, *, status_code: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.retry_after = retry_after

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from fleetward.domain.agents import Agent, EnrollmentToken, StoredEvent, TimelineFilter
-from fleetward.domain.alerts import Alert, AlertFilter, AlertStatus
+from fleetward.domain.alerts import Alert, AlertFilter, AlertStatus, NormalizedEvent
 from fleetward.domain.audit import AuditEntry
 from fleetward.domain.eventlog import EventLogWatch, WatchScope
 from fleetward.domain.integrations import Asset, DeadLetter, Integration, OrgMapping
@@ -347,6 +347,35 @@ class Repositories(Protocol):
     def timeline(self) -> Timeline: ...
     @property
     def watches(self) -> Watches: ...
+
+
+class ProviderApi(Protocol):
+    """One integration's RMM API (adapters/providers/<provider>/api.py).
+
+    Each call retries by itself (timeouts, 429 and 5xx with backoff, honouring
+    Retry-After) and raises domain.errors.ProviderApiError when it gives up.
+    """
+
+    async def active_alerts(self) -> list[NormalizedEvent]:
+        """The provider's active alerts now, as `triggered` events whose
+        external_alert_id and series_key equal what its webhook sends."""
+        ...
+
+    async def reset(self, alert: Alert, ticket_reference: str | None) -> None:
+        """Reset (resolve) the alert at the provider; `ticket_reference` is the
+        Fleetward ticket that closed it, where the provider can record it."""
+        ...
+
+    async def acknowledge(self, alert: Alert) -> bool:
+        """Acknowledge the alert at the provider; False when it has no such thing."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+# The API of an integration, given its opened credentials; None when its provider
+# has no API Fleetward calls (generic, Alertmanager, agents) or it has no credentials.
+ProviderApiFactory = Callable[[Integration, Mapping[str, str]], ProviderApi | None]
 
 
 class UnitOfWork(Protocol):
