@@ -41,6 +41,11 @@ def normalize(body: Any, settings: ProviderSettings) -> list[NormalizedEvent | I
     return [_activity(Fields(body))]
 
 
+def normalize_activity(activity: Any) -> NormalizedEvent | Ignored:
+    """One activity as the webhook would read it (the API client polls the same shape)."""
+    return _activity(Fields(activity))
+
+
 def _activity(f: Fields) -> NormalizedEvent | Ignored:
     # Decide "is this an alert at all" first: other activity types need not
     # carry a device or a status, and must not be rejected for lacking them.

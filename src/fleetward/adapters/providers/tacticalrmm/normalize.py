@@ -41,6 +41,11 @@ def normalize(body: Any, settings: ProviderSettings) -> list[NormalizedEvent | I
     return [_alert(Fields(body))]
 
 
+def normalize_alert(body: Any) -> NormalizedEvent:
+    """One web hook body; the API client renders polled alerts into the same body."""
+    return _alert(Fields(body))
+
+
 def _text(f: Fields, key: str) -> str | None:
     """A value as stripped text; "None", blank and absent are all None."""
     value = f.scalar(key)  # strings, or numbers if the template left the quotes off
