@@ -12,6 +12,7 @@ import structlog
 
 from fleetward.adapters.outbound import OutboundHttp
 from fleetward.adapters.providers import normalize
+from fleetward.adapters.providers.apis import provider_api
 from fleetward.adapters.security.passwords import Argon2Passwords
 from fleetward.adapters.security.secretbox import FernetSecretBox, load_or_create_keys
 from fleetward.adapters.storage import migrate
@@ -33,7 +34,8 @@ from fleetward.services.identity import IdentityService, LoginPolicy
 from fleetward.services.integrations import IntegrationService
 from fleetward.services.maintenance import MaintenanceService
 from fleetward.services.outbox import JobRunner
-from fleetward.services.ports import Clock, PasswordHasher
+from fleetward.services.ports import Clock, PasswordHasher, ProviderApiFactory
+from fleetward.services.provider_access import ProviderAccess
 from fleetward.services.rules import RuleService
 from fleetward.services.tickets import TicketService
 from fleetward.services.timeline import TimelineService
@@ -69,6 +71,9 @@ class Container:
     probes: CrossTenantProbes
     jobs: JobRunner
     outbound: OutboundHttp
+    # (integration, opened credentials) -> its ProviderApi; services reach it through
+    # integrations.provider_api(tenant_id, integration_id).
+    provider_apis: ProviderApiFactory
 
     def close(self) -> None:
         self.probes.stop()
@@ -137,6 +142,8 @@ def build(
     timeline = TimelineService(uow, clock, probes)
     eventlog_alerts = EventLogAlertService(uow, clock, pipeline, secrets)
     agents = AgentService(uow, clock, probes)
+    outbound = OutboundHttp(parse_networks(settings.outbound_allow_cidrs))
+    provider_apis = provider_api(outbound)
     control = AgentControl(uow, clock, agents)
     return Container(
         settings=settings,
@@ -146,7 +153,9 @@ def build(
         audit=AuditService(uow),
         pipeline=pipeline,
         webhooks=webhooks,
-        integrations=IntegrationService(uow, clock, probes, secrets, webhooks),
+        integrations=IntegrationService(
+            uow, clock, probes, secrets, webhooks, ProviderAccess(uow, secrets, provider_apis)
+        ),
         boards=BoardService(uow, clock, probes),
         tickets=TicketService(uow, clock, probes, pipeline),
         rules=RuleService(uow, clock, probes, pipeline, normalize),
@@ -160,5 +169,6 @@ def build(
         evtx_import=EvtxImportService(uow, timeline, eventlog_alerts, read_evtx),
         probes=probes,
         jobs=JobRunner(uow, clock),
-        outbound=OutboundHttp(parse_networks(settings.outbound_allow_cidrs)),
+        outbound=outbound,
+        provider_apis=provider_apis,
     )

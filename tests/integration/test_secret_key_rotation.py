@@ -6,6 +6,7 @@ must be opened to check a delivery's signature.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -82,3 +83,25 @@ def test_reseal_without_the_old_key_says_so_and_changes_nothing(
     )
     assert result.exit_code == 0, result.output
     assert "resealed 1 secrets" in result.output
+
+
+def test_reseal_also_moves_provider_credentials_onto_the_new_key(
+    database_url: str, tmp_path: Path
+) -> None:
+    credentials = {"client_id": "ninja-id", "client_secret": "ninja-secret-value"}
+    with running(database_url, tmp_path, OLD_KEY) as (container, client):
+        tenant = make_tenant(container, "Acme MSP")
+        made = client.post(
+            "/api/v1/integrations",
+            json={"provider": "ninjaone", "name": "Ninja", "credentials": credentials},
+            headers=tenant.admin.headers,
+        )
+        assert made.status_code == 201, made.text
+        integration_id = uuid.UUID(made.json()["id"])
+
+    with running(database_url, tmp_path, f"{NEW_KEY},{OLD_KEY}") as (container, _):
+        assert container.integrations.reseal_secrets() == 2  # webhook secret and credentials
+
+    with running(database_url, tmp_path, NEW_KEY) as (container, _):
+        opened = container.integrations.opened_credentials(tenant.id, integration_id)
+        assert opened is not None and opened[1] == credentials

@@ -12,6 +12,23 @@ from fleetward.domain.alerts import Provider
 POLL_MINUTES_DEFAULT = 15
 POLL_MINUTES_RANGE = (5, 60)
 
+# The credentials each provider's API needs (docs/providers/*.md, "API access");
+# a provider not listed has no API Fleetward calls.
+API_CREDENTIALS: dict[Provider, frozenset[str]] = {
+    Provider.NINJAONE: frozenset({"client_id", "client_secret"}),
+    Provider.TACTICALRMM: frozenset({"api_key"}),
+}
+MAX_CREDENTIAL_LENGTH = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class SealedCredentials:
+    """An integration's API credentials as stored: their names in clear (the API
+    answers which are set), their values as one SecretBox token of a JSON object."""
+
+    names: tuple[str, ...]
+    sealed: str
+
 
 @dataclass(frozen=True, slots=True)
 class Integration:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from fleetward.domain.alerts import WEBHOOK_PROVIDERS, Provider
@@ -19,12 +20,14 @@ from fleetward.domain.integrations import (
     Integration,
     OrgMapping,
 )
+from fleetward.domain.outbound import check_url
 from fleetward.domain.pagination import Page
 from fleetward.domain.tenancy import clean_name
 from fleetward.domain.tokens import new_secret
 from fleetward.services.audit import actor_of, record
 from fleetward.services.cross_tenant import CrossTenantProbes
-from fleetward.services.ports import Clock, UnitOfWork
+from fleetward.services.ports import Clock, ProviderApi, UnitOfWork
+from fleetward.services.provider_access import ProviderAccess
 from fleetward.services.resources import ScopedResource
 from fleetward.services.webhooks import SecretBox, WebhookAnswer, WebhookService
 
@@ -46,11 +49,13 @@ class IntegrationService:
         probes: CrossTenantProbes,
         secrets: SecretBox,
         webhooks: WebhookService,
+        access: ProviderAccess,
     ) -> None:
         self.uow = uow
         self.clock = clock
         self.secrets = secrets
         self.webhooks = webhooks
+        self.access = access
         # Integrations are settings: admins manage them, everyone may read them.
         self.integrations = ScopedResource[Integration](
             uow, clock, probes, "integration", lambda r: r.integrations, Access.ADMIN
@@ -99,16 +104,22 @@ class IntegrationService:
             not isinstance(label, str) or not label.strip() or len(label) > 100
         ):
             raise InvalidInput("client_label must be a label name", field="settings.client_label")
-        base = clean.get("api_base_url")
-        if base is not None and (
-            not isinstance(base, str) or not base.startswith(("http://", "https://"))
-        ):
-            raise InvalidInput("api_base_url must be an http(s) URL", field="settings.api_base_url")
+        if clean.get("api_base_url") is not None:
+            # Where Fleetward will call with the integration's credentials: the outbound
+            # policy's form now, its address again on every connection.
+            clean["api_base_url"] = check_url(clean["api_base_url"], "settings.api_base_url")
         return clean
 
     def create(
-        self, principal: Principal, provider: Provider, name: str, settings: dict[str, Any]
+        self,
+        principal: Principal,
+        provider: Provider,
+        name: str,
+        settings: dict[str, Any],
+        credentials: Mapping[str, Any] | None = None,
     ) -> tuple[Integration, str]:
+        """The new integration and its webhook secret (shown once). `credentials`
+        are its provider API's (docs/providers/*.md), sealed and never shown."""
         principal.require(Access.ADMIN)
         if provider not in WEBHOOK_PROVIDERS:
             raise InvalidInput(
@@ -127,9 +138,12 @@ class IntegrationService:
             now,
             now,
         )
+        sealed = (
+            self.access.seal(self.access.merged(provider, credentials)) if credentials else None
+        )
         secret = new_secret("fwh_")
         with self.uow.write() as repos:
-            repos.integrations.add(integration, self.secrets.seal(secret))
+            repos.integrations.add(integration, self.secrets.seal(secret), sealed)
             record(
                 repos,
                 self.clock,
@@ -171,8 +185,10 @@ class IntegrationService:
         name: str | None,
         enabled: bool | None,
         settings: dict[str, Any] | None,
+        credentials: Mapping[str, Any] | None = None,
     ) -> Integration:
-        self._managed(principal, integration_id)
+        """`credentials` changes only the names it gives (null removes one)."""
+        integration = self._managed(principal, integration_id)
         changes: dict[str, Any] = {}
         if name is not None:
             changes["name"] = clean_name(name)
@@ -181,9 +197,51 @@ class IntegrationService:
         if settings is not None:
             principal.require(Access.ADMIN)
             changes["settings"] = self._clean_settings(principal, settings)
+        if credentials is not None:
+            self._set_credentials(principal, integration, credentials)
         updated = self.integrations.update(principal, integration_id, changes)
         self.webhooks.forget(integration_id)
         return updated
+
+    def _set_credentials(
+        self, principal: Principal, integration: Integration, changes: Mapping[str, Any]
+    ) -> None:
+        with self.uow.write() as repos:
+            current = self.access.current(repos, principal.tenant_id, integration.id)
+            merged = self.access.merged(integration.provider, changes, current)
+            if merged == current:
+                return
+            repos.integrations.set_credentials(
+                principal.tenant_id, integration.id, self.access.seal(merged)
+            )
+            record(
+                repos,
+                self.clock,
+                principal.tenant_id,
+                actor_of(principal),
+                "integration.credentials",
+                "integration",
+                integration.id,
+                before={"credentials_set": sorted(current)},
+                after={"credentials_set": sorted(merged)},
+            )
+
+    def credentials_set(
+        self, principal: Principal, integrations: list[Integration]
+    ) -> dict[uuid.UUID, list[str]]:
+        """Which API credentials each integration has: names only, never values."""
+        return self.access.names(principal.tenant_id, integrations)
+
+    def opened_credentials(
+        self, tenant_id: uuid.UUID, integration_id: uuid.UUID
+    ) -> tuple[Integration, dict[str, str]] | None:
+        """For Fleetward's own background work (reconciliation, resets): never answer these."""
+        return self.access.opened(tenant_id, integration_id)
+
+    def provider_api(self, tenant_id: uuid.UUID, integration_id: uuid.UUID) -> ProviderApi | None:
+        """The integration's provider API (close it with aclose()), or None when it has
+        none: no such integration, a provider without an API, no api_base_url or credentials."""
+        return self.access.api(tenant_id, integration_id)
 
     def delete(self, principal: Principal, integration_id: uuid.UUID) -> None:
         self._managed(principal, integration_id)
@@ -215,7 +273,7 @@ class IntegrationService:
 
         After this, older keys can be dropped from FLEETWARD_SECRET_KEY. One transaction: a
         secret no configured key opens stops the run with nothing rewritten. Returns how many
-        secrets were rewritten.
+        secrets (webhook secrets and API credentials) were rewritten.
         """
         with self.uow.write() as repos:
             sealed_secrets = repos.integrations.sealed_secrets()
@@ -223,9 +281,10 @@ class IntegrationService:
                 repos.integrations.set_secret(
                     tenant_id, integration_id, self.secrets.reseal(sealed)
                 )
+            credentials = self.access.reseal_all(repos)
         for _, integration_id, _ in sealed_secrets:
             self.webhooks.forget(integration_id)
-        return len(sealed_secrets)
+        return len(sealed_secrets) + credentials
 
     # Organisation mappings: external organisation id -> client
 

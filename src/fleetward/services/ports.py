@@ -12,7 +12,13 @@ from fleetward.domain.agents import Agent, EnrollmentToken, StoredEvent, Timelin
 from fleetward.domain.alerts import Alert, AlertFilter, AlertStatus, NormalizedEvent
 from fleetward.domain.audit import AuditEntry
 from fleetward.domain.eventlog import EventLogWatch, WatchScope
-from fleetward.domain.integrations import Asset, DeadLetter, Integration, OrgMapping
+from fleetward.domain.integrations import (
+    Asset,
+    DeadLetter,
+    Integration,
+    OrgMapping,
+    SealedCredentials,
+)
 from fleetward.domain.jobs import Job, JobStatus, NewJob
 from fleetward.domain.maintenance import MaintenanceWindow
 from fleetward.domain.pagination import Page
@@ -115,13 +121,31 @@ class AuditLog(Protocol):
 
 
 class Integrations(ScopedRows[Integration], Protocol):
-    def add(self, integration: Integration, webhook_secret: str) -> Integration: ...
+    def add(
+        self,
+        integration: Integration,
+        webhook_secret: str,
+        credentials: SealedCredentials | None = None,
+    ) -> Integration: ...
     def for_webhook(self, integration_id: uuid.UUID) -> tuple[Integration, str] | None:
         """Any tenant's integration with its sealed secret: the URL names it."""
         ...
 
     def sealed_secrets(self) -> list[tuple[uuid.UUID, uuid.UUID, str]]: ...
     def set_secret(self, tenant_id: uuid.UUID, integration_id: uuid.UUID, secret: str) -> None: ...
+    def sealed_credentials(
+        self, tenant_id: uuid.UUID, integration_id: uuid.UUID
+    ) -> SealedCredentials | None: ...
+    def credential_names(
+        self, tenant_id: uuid.UUID, integration_ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, tuple[str, ...]]: ...
+    def all_sealed_credentials(self) -> list[tuple[uuid.UUID, uuid.UUID, SealedCredentials]]: ...
+    def set_credentials(
+        self,
+        tenant_id: uuid.UUID,
+        integration_id: uuid.UUID,
+        credentials: SealedCredentials | None,
+    ) -> None: ...
 
 
 class OrgMappings(ScopedRows[OrgMapping], Protocol):

@@ -1,8 +1,4 @@
-"""Which API client an integration gets: the ProviderApiFactory the services are given.
-
-Credential names per provider live here too, so the service that stores them and
-the clients that use them agree on one list.
-"""
+"""Which API client an integration gets: the ProviderApiFactory the services are given."""
 
 from __future__ import annotations
 
@@ -14,14 +10,8 @@ from fleetward.adapters.providers.api_client import MAX_ATTEMPTS, ApiClient, Sle
 from fleetward.adapters.providers.ninjaone.api import NinjaOneApi
 from fleetward.adapters.providers.tacticalrmm.api import TacticalApi
 from fleetward.domain.alerts import Provider
-from fleetward.domain.integrations import Integration
+from fleetward.domain.integrations import API_CREDENTIALS, Integration
 from fleetward.services.ports import ProviderApi, ProviderApiFactory
-
-# The credentials each provider's API needs; a provider not listed has no API.
-CREDENTIAL_NAMES: dict[Provider, frozenset[str]] = {
-    Provider.NINJAONE: frozenset({"client_id", "client_secret"}),
-    Provider.TACTICALRMM: frozenset({"api_key"}),
-}
 
 
 def provider_api(
@@ -34,7 +24,7 @@ def provider_api(
     provider has no API, it has no `api_base_url`, or a credential is missing."""
 
     def make(integration: Integration, credentials: Mapping[str, str]) -> ProviderApi | None:
-        needed = CREDENTIAL_NAMES.get(integration.provider)
+        needed = API_CREDENTIALS.get(integration.provider)
         base_url = integration.settings.get("api_base_url")
         if needed is None or not isinstance(base_url, str) or not base_url:
             return None

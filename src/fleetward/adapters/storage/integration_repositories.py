@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -15,7 +16,20 @@ from fleetward.adapters.storage.hot_sql import cached_statement
 from fleetward.adapters.storage.repositories import TenantRows, _to
 from fleetward.domain.alerts import Provider
 from fleetward.domain.errors import Conflict
-from fleetward.domain.integrations import Asset, Integration, OrgMapping
+from fleetward.domain.integrations import Asset, Integration, OrgMapping, SealedCredentials
+
+
+def _credentials(stored: str | None) -> SealedCredentials | None:
+    if stored is None:
+        return None
+    document = json.loads(stored)
+    return SealedCredentials(tuple(document["names"]), document["sealed"])
+
+
+def _stored(credentials: SealedCredentials | None) -> str | None:
+    if credentials is None:
+        return None
+    return json.dumps({"names": list(credentials.names), "sealed": credentials.sealed})
 
 
 def _integration(row: Mapping[Any, Any]) -> Integration:
@@ -26,11 +40,17 @@ class IntegrationRepository(TenantRows[Integration]):
     def __init__(self, conn: Connection) -> None:
         super().__init__(conn, schema.integration, Integration, convert=_integration)
 
-    def add(self, integration: Integration, webhook_secret: str) -> Integration:
+    def add(
+        self,
+        integration: Integration,
+        webhook_secret: str,
+        credentials: SealedCredentials | None = None,
+    ) -> Integration:
         values = {
             **dataclasses.asdict(integration),
             "provider": integration.provider.value,
             "webhook_secret": webhook_secret,
+            "credentials": _stored(credentials),
         }
         try:
             self.conn.execute(insert(schema.integration).values(**values))
@@ -59,6 +79,56 @@ class IntegrationRepository(TenantRows[Integration]):
             update(t)
             .where(t.c.tenant_id == tenant_id, t.c.id == integration_id)
             .values(webhook_secret=secret)
+        )
+
+    def sealed_credentials(
+        self, tenant_id: uuid.UUID, integration_id: uuid.UUID
+    ) -> SealedCredentials | None:
+        t = schema.integration
+        statement = cached_statement(
+            ("integration.sealed_credentials",),
+            lambda: select(t.c.credentials).where(
+                t.c.tenant_id == bindparam("tenant_id"), t.c.id == bindparam("id")
+            ),
+        )
+        params = {"tenant_id": tenant_id, "id": integration_id}
+        return _credentials(self.conn.execute(statement, params).scalar_one_or_none())
+
+    def credential_names(
+        self, tenant_id: uuid.UUID, integration_ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, tuple[str, ...]]:
+        """Which credentials each integration has, without opening any."""
+        if not integration_ids:
+            return {}
+        t = schema.integration
+        rows = self.conn.execute(
+            select(t.c.id, t.c.credentials).where(
+                t.c.tenant_id == tenant_id, t.c.id.in_(integration_ids)
+            )
+        )
+        names = {row.id: _credentials(row.credentials) for row in rows}
+        return {key: value.names if value else () for key, value in names.items()}
+
+    def all_sealed_credentials(self) -> list[tuple[uuid.UUID, uuid.UUID, SealedCredentials]]:
+        """Every integration's sealed credentials, across tenants: for re-sealing."""
+        t = schema.integration
+        rows = self.conn.execute(
+            select(t.c.tenant_id, t.c.id, t.c.credentials).where(t.c.credentials.is_not(None))
+        )
+        found = [(row.tenant_id, row.id, _credentials(row.credentials)) for row in rows]
+        return [(tenant, id_, sealed) for tenant, id_, sealed in found if sealed is not None]
+
+    def set_credentials(
+        self,
+        tenant_id: uuid.UUID,
+        integration_id: uuid.UUID,
+        credentials: SealedCredentials | None,
+    ) -> None:
+        t = schema.integration
+        self.conn.execute(
+            update(t)
+            .where(t.c.tenant_id == tenant_id, t.c.id == integration_id)
+            .values(credentials=_stored(credentials))
         )
 
 

@@ -11,9 +11,10 @@ from pydantic import BeforeValidator, Field
 
 from fleetward.bootstrap import Container
 from fleetward.domain.alerts import Provider
+from fleetward.domain.identity import Principal
 from fleetward.domain.integrations import Asset, Integration, OrgMapping
 from fleetward.entrypoints.http.deps import ContainerDep, PrincipalDep
-from fleetward.entrypoints.http.routers.common import StandardRoutes, page_of
+from fleetward.entrypoints.http.routers.common import StandardRoutes
 from fleetward.entrypoints.http.schemas import In, Name, Out, Text, TextJson
 
 
@@ -24,6 +25,12 @@ def _as_text(value: Any) -> Any:
 
 ExternalId = Annotated[Text, BeforeValidator(_as_text), Field(min_length=1, max_length=200)]
 
+CREDENTIALS_HELP = (
+    "The provider API's credentials: client_id and client_secret (NinjaOne), api_key "
+    "(Tactical RMM). Stored encrypted and never shown: answers list their names in "
+    "credentials_set."
+)
+
 
 class IntegrationIn(In):
     provider: Provider
@@ -33,12 +40,17 @@ class IntegrationIn(In):
         description="default_client_id, client_label (Alertmanager), poll_interval_minutes "
         "(5-60), api_base_url",
     )
+    credentials: dict[str, str] | None = Field(default=None, description=CREDENTIALS_HELP)
 
 
 class IntegrationPatch(In):
     name: Name | None = None
     enabled: bool | None = None
     settings: TextJson | None = None
+    credentials: dict[str, str | None] | None = Field(
+        default=None,
+        description=CREDENTIALS_HELP + " Only the names given change; null removes one.",
+    )
 
 
 class IntegrationOut(Out):
@@ -47,6 +59,7 @@ class IntegrationOut(Out):
     name: str
     enabled: bool
     settings: dict[str, Any]
+    credentials_set: list[str] = Field(description="Names of the API credentials stored")
     webhook_url: str
     created_at: datetime
     updated_at: datetime
@@ -109,7 +122,9 @@ class ReplayOut(Out):
 router = APIRouter(prefix="/api/v1/integrations", tags=["integrations"])
 
 
-def _out(c: Container, integration: Integration, secret: str | None = None) -> dict[str, Any]:
+def _out(
+    c: Container, integration: Integration, credentials: list[str], secret: str | None = None
+) -> dict[str, Any]:
     base = c.settings.public_base_url()
     body: dict[str, Any] = {
         "id": integration.id,
@@ -117,6 +132,7 @@ def _out(c: Container, integration: Integration, secret: str | None = None) -> d
         "name": integration.name,
         "enabled": integration.enabled,
         "settings": integration.settings,
+        "credentials_set": credentials,
         "webhook_url": f"{base}/api/v1/webhooks/{integration.id}",
         "created_at": integration.created_at,
         "updated_at": integration.updated_at,
@@ -127,25 +143,45 @@ def _out(c: Container, integration: Integration, secret: str | None = None) -> d
 
 
 integrations = StandardRoutes[()](router, "/{integration_id}", IntegrationOut, "integration")
-integrations.list(
-    lambda c, who, limit, cursor: page_of(
-        c.integrations.page(who, limit, cursor), lambda i: _out(c, i)
-    )
-)
+
+
+def _outs(c: Container, who: Principal, found: list[Integration]) -> list[dict[str, Any]]:
+    names = c.integrations.credentials_set(who, found)
+    return [_out(c, integration, names[integration.id]) for integration in found]
+
+
+def _one(c: Container, who: Principal, integration: Integration) -> dict[str, Any]:
+    return _outs(c, who, [integration])[0]
+
+
+def _listed(c: Container, who: Principal, limit: int | None, cursor: str | None) -> dict[str, Any]:
+    found = c.integrations.page(who, limit, cursor)
+    return {"items": _outs(c, who, found.items), "next": found.next}
+
+
+integrations.list(_listed)
 
 
 @router.post("", status_code=201, response_model=IntegrationCreated)
 def create_integration(body: IntegrationIn, c: ContainerDep, who: PrincipalDep) -> dict[str, Any]:
     """Returns the webhook URL and its secret; the secret is not shown again."""
-    integration, secret = c.integrations.create(who, body.provider, body.name, body.settings)
-    return _out(c, integration, secret)
+    integration, secret = c.integrations.create(
+        who, body.provider, body.name, body.settings, body.credentials
+    )
+    return _out(c, integration, sorted(body.credentials or {}), secret)
 
 
-integrations.get(lambda c, who, integration_id: _out(c, c.integrations.get(who, integration_id)))
+integrations.get(
+    lambda c, who, integration_id: _one(c, who, c.integrations.get(who, integration_id))
+)
 integrations.patch(
     IntegrationPatch,
-    lambda c, who, integration_id, body: _out(
-        c, c.integrations.update(who, integration_id, body.name, body.enabled, body.settings)
+    lambda c, who, integration_id, body: _one(
+        c,
+        who,
+        c.integrations.update(
+            who, integration_id, body.name, body.enabled, body.settings, body.credentials
+        ),
     ),
 )
 integrations.delete(lambda c, who, integration_id: c.integrations.delete(who, integration_id))
