@@ -5,11 +5,12 @@ captured, is used the way people and machines use it, rightly and wrongly:
 logins with the right and wrong passwords, users made and given new
 passwords (also too short ones), API keys made, used and guessed, a webhook
 integration whose secret is sent as a token, a bearer and an HMAC (and
-wrong), then rotated, enrolment tokens traded for agents and agent keys used
-(and guessed), and bodies that are not what they should be. Every secret
-that went by (the right ones and the wrong guesses, which are often a typo
-of a right one) must then be absent from the server's output, from every
-error body it answered and from the whole audit log, as sent and URL-encoded.
+wrong), then rotated, RMM API credentials set, changed and refused,
+enrolment tokens traded for agents and agent keys used (and guessed), and
+bodies that are not what they should be. Every secret that went by (the
+right ones and the wrong guesses, which are often a typo of a right one) must
+then be absent from the server's output, from every error body it answered
+and from the whole audit log, as sent and URL-encoded.
 """
 
 from __future__ import annotations
@@ -154,6 +155,32 @@ def webhooks(scan: Scan, traffic: Traffic) -> None:
     scan.post(traffic.webhook_path, 200, content=body, headers={"X-Fleetward-Token": rotated})
 
 
+def provider_credentials(scan: Scan) -> None:
+    """RMM API credentials set, changed and refused: never answered back."""
+    first = {
+        "client_id": scan.secret(secrets.token_urlsafe(16)),
+        "client_secret": scan.secret(secrets.token_urlsafe(32)),
+    }
+    body = {"provider": "ninjaone", "name": "Ninja scan", "credentials": first}
+    body["settings"] = {"api_base_url": "https://eu.ninjarmm.com"}
+    made = scan.api("POST", "/api/v1/integrations", 201, json=body)
+    path = f"/api/v1/integrations/{made.json()['id']}"
+    rotated = {"client_secret": scan.secret(secrets.token_urlsafe(32))}
+    answers = [made, scan.api("PATCH", path, 200, json={"credentials": rotated})]
+    answers += [scan.api("GET", path, 200), scan.api("GET", "/api/v1/integrations", 200)]
+    # Refused: a name the provider does not take, and a provider with no API at all.
+    scan.api(
+        "PATCH",
+        path,
+        422,
+        json={"credentials": {"api_key": scan.secret(wrong(first["client_secret"]))}},
+    )
+    generic = {"provider": "generic", "name": "G", "credentials": {"api_key": first["client_id"]}}
+    scan.api("POST", "/api/v1/integrations", 422, json=generic)
+    for answer in answers:
+        assert not any(value in answer.text for value in scan.secrets), answer.text
+
+
 def agents(scan: Scan, traffic: Traffic) -> None:
     site = scan.api("GET", "/api/v1/agents", 200).json()["items"][0]["site_id"]
     made = scan.api("POST", "/api/v1/enrollment-tokens", 201, json={"site_id": site}).json()
@@ -211,6 +238,7 @@ def test_no_secret_in_logs_error_bodies_or_the_audit_log(tmp_path: Path, ledger:
         logins(scan)
         users_and_keys(scan)
         webhooks(scan, traffic)
+        provider_credentials(scan)
         agents(scan, traffic)
         entries = list(audit_log(server))
     logged = [
