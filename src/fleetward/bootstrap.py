@@ -124,7 +124,10 @@ def build(
     clock: Clock = utc_now,
     migrate_schema: bool = False,
     passwords: PasswordHasher | None = None,
+    provider_apis: ProviderApiFactory | None = None,
 ) -> Container:
+    """The wired application. `provider_apis` replaces the provider API factory
+    (tests pass one whose backoff does not wait)."""
     db = Database(settings.resolved_database_url())
     if migrate_schema:
         migrate.upgrade(db)
@@ -143,7 +146,7 @@ def build(
     eventlog_alerts = EventLogAlertService(uow, clock, pipeline, secrets)
     agents = AgentService(uow, clock, probes)
     outbound = OutboundHttp(parse_networks(settings.outbound_allow_cidrs))
-    provider_apis = provider_api(outbound)
+    provider_apis = provider_apis or provider_api(outbound)
     control = AgentControl(uow, clock, agents)
     return Container(
         settings=settings,

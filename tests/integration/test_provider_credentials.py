@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +13,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from fleetward.adapters.outbound import OutboundHttp
+from fleetward.adapters.providers.apis import provider_api
 from fleetward.adapters.storage import schema
-from fleetward.bootstrap import Container
+from fleetward.bootstrap import Container, build
 from fleetward.config import Settings
 from fleetward.domain.errors import ProviderApiError
+from fleetward.domain.forwarding import parse_networks
 from fleetward.services.ports import ProviderApi
-from tests.conftest import TenantFixture
+from tests.conftest import FAST_PASSWORDS, TenantFixture
 from tests.support.aio import run_coroutine
 from tests.support.fake_ninjaone import CLIENT_ID, CLIENT_SECRET, fake_ninjaone
 from tests.support.fake_tactical import API_KEY, fake_tactical
@@ -35,6 +39,22 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         log_json=True,
         outbound_allow_cidrs="127.0.0.0/8",
     )
+
+
+WAITS: list[float] = []
+
+
+async def no_wait(seconds: float) -> None:
+    WAITS.append(seconds)
+
+
+@pytest.fixture
+def container(settings: Settings) -> Iterator[Container]:
+    # The provider clients' backoff is recorded, not waited out.
+    apis = provider_api(OutboundHttp(parse_networks("127.0.0.0/8")), sleep=no_wait)
+    c = build(settings, passwords=FAST_PASSWORDS, provider_apis=apis)
+    yield c
+    c.close()
 
 
 def create(
@@ -108,6 +128,11 @@ def test_credentials_are_sealed_never_shown_and_reach_the_provider(
             "client_secret": CLIENT_SECRET,
         }
         assert poll(container.integrations.provider_api(tenant.id, integration_id)) == 1
+        WAITS.clear()
+        ninja.fail_next(500, times=4, path="/v2/alerts")
+        with pytest.raises(ProviderApiError, match="HTTP 500 after 4 attempts"):
+            poll(container.integrations.provider_api(tenant.id, integration_id))
+        assert WAITS == [0.5, 1.0, 2.0]
         # Another tenant's id opens nothing.
         assert container.integrations.provider_api(uuid.uuid4(), integration_id) is None
 
