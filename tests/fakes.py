@@ -20,7 +20,13 @@ from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
 from fleetward.domain.alerts import OPEN_STATUSES, Alert, AlertFilter, AlertStatus
-from fleetward.domain.integrations import Asset, DeadLetter, Integration, OrgMapping
+from fleetward.domain.integrations import (
+    Asset,
+    DeadLetter,
+    Integration,
+    OrgMapping,
+    SealedCredentials,
+)
 from fleetward.domain.jobs import Job, JobStatus, NewJob
 from fleetward.domain.maintenance import MaintenanceWindow
 from fleetward.domain.pagination import Page
@@ -158,9 +164,17 @@ class FakeIntegrations(FakeRows[Integration]):
     def __init__(self) -> None:
         super().__init__()
         self.secrets: dict[uuid.UUID, str] = {}
+        self.credentials: dict[uuid.UUID, SealedCredentials] = {}
 
-    def add(self, integration: Integration, webhook_secret: str) -> Integration:
+    def add(
+        self,
+        integration: Integration,
+        webhook_secret: str,
+        credentials: SealedCredentials | None = None,
+    ) -> Integration:
         self.secrets[integration.id] = webhook_secret
+        if credentials is not None:
+            self.credentials[integration.id] = credentials
         return self.insert(integration)
 
     def for_webhook(self, integration_id: uuid.UUID) -> tuple[Integration, str] | None:
@@ -173,6 +187,37 @@ class FakeIntegrations(FakeRows[Integration]):
     def set_secret(self, tenant_id: uuid.UUID, integration_id: uuid.UUID, secret: str) -> None:
         if self.get(tenant_id, integration_id) is not None:
             self.secrets[integration_id] = secret
+
+    def sealed_credentials(
+        self, tenant_id: uuid.UUID, integration_id: uuid.UUID
+    ) -> SealedCredentials | None:
+        found = self.get(tenant_id, integration_id)
+        return None if found is None else self.credentials.get(integration_id)
+
+    def credential_names(
+        self, tenant_id: uuid.UUID, integration_ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, tuple[str, ...]]:
+        return {
+            i: self.credentials[i].names
+            for i in integration_ids
+            if i in self.credentials and self.get(tenant_id, i) is not None
+        }
+
+    def all_sealed_credentials(self) -> list[tuple[uuid.UUID, uuid.UUID, SealedCredentials]]:
+        return [(self.rows[i].tenant_id, i, c) for i, c in self.credentials.items()]
+
+    def set_credentials(
+        self,
+        tenant_id: uuid.UUID,
+        integration_id: uuid.UUID,
+        credentials: SealedCredentials | None,
+    ) -> None:
+        if self.get(tenant_id, integration_id) is None:
+            return
+        if credentials is None:
+            self.credentials.pop(integration_id, None)
+        else:
+            self.credentials[integration_id] = credentials
 
 
 class FakeOrgMappings(FakeRows[OrgMapping]):
