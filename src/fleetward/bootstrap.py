@@ -16,8 +16,10 @@ from fleetward.adapters.security.passwords import Argon2Passwords
 from fleetward.adapters.security.secretbox import FernetSecretBox, load_or_create_keys
 from fleetward.adapters.storage import migrate
 from fleetward.adapters.storage.database import Database, SqlUnitOfWork
+from fleetward.adapters.webhook_poster import OutboundPoster
 from fleetward.config import Settings
 from fleetward.domain.forwarding import parse_networks
+from fleetward.domain.webhook_events import DELIVER_KIND
 from fleetward.evtx_reader import read_evtx
 from fleetward.services.agent_control import AgentControl
 from fleetward.services.agents import AgentService
@@ -38,6 +40,7 @@ from fleetward.services.rules import RuleService
 from fleetward.services.tickets import TicketService
 from fleetward.services.timeline import TimelineService
 from fleetward.services.watches import WatchService
+from fleetward.services.webhook_subscriptions import WebhookSubscriptionService
 from fleetward.services.webhooks import WebhookService
 
 
@@ -69,6 +72,7 @@ class Container:
     probes: CrossTenantProbes
     jobs: JobRunner
     outbound: OutboundHttp
+    subscriptions: WebhookSubscriptionService
 
     def close(self) -> None:
         self.probes.stop()
@@ -138,6 +142,13 @@ def build(
     eventlog_alerts = EventLogAlertService(uow, clock, pipeline, secrets)
     agents = AgentService(uow, clock, probes)
     control = AgentControl(uow, clock, agents)
+    outbound = OutboundHttp(parse_networks(settings.outbound_allow_cidrs))
+    subscriptions = WebhookSubscriptionService(
+        uow, clock, probes, secrets, OutboundPoster(outbound)
+    )
+    # Each turn of the runner first publishes waiting domain events as deliveries.
+    jobs = JobRunner(uow, clock, feeders=[subscriptions.dispatch_in])
+    jobs.register(DELIVER_KIND, subscriptions.deliver)
     return Container(
         settings=settings,
         db=db,
@@ -159,6 +170,7 @@ def build(
         eventlog_alerts=eventlog_alerts,
         evtx_import=EvtxImportService(uow, timeline, eventlog_alerts, read_evtx),
         probes=probes,
-        jobs=JobRunner(uow, clock),
-        outbound=OutboundHttp(parse_networks(settings.outbound_allow_cidrs)),
+        jobs=jobs,
+        outbound=outbound,
+        subscriptions=subscriptions,
     )
