@@ -11,15 +11,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from fleetward.adapters.storage import schema
 from fleetward.bootstrap import Container, build
 from fleetward.config import Settings
-from tests.conftest import FAST_PASSWORDS, TenantFixture
+from fleetward.entrypoints.cli import app as cli_app
+from fleetward.entrypoints.http.app import create_app
+from tests.conftest import FAST_PASSWORDS, TenantFixture, make_tenant
 from tests.support.aio import run_coroutine
-from tests.support.api import assert_error
+from tests.support.api import assert_error, cross_tenant_entries
 from tests.support.receiver import Receiver, header, receiver, signature_verifies
 
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "providers" / "generic"
@@ -304,3 +308,67 @@ def test_dispatch_enqueues_one_delivery_per_wanting_subscription_once(
     assert container.subscriptions.dispatch() == 2
     with container.db.read() as conn:
         assert len(conn.execute(select(j.c.id)).all()) == 3
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_another_tenants_delivery_is_not_replayed_through_your_own_subscription(
+    client: TestClient,
+    tenant: TenantFixture,
+    other_tenant: TenantFixture,
+    container: Container,
+    sender: dict[str, Any],
+) -> None:
+    owners = subscribe(client, tenant, "https://a.example.com", ["ticket.created"])
+    trigger(client, sender, "1")
+    container.subscriptions.dispatch()
+    (delivery,) = deliveries(client, tenant, owners)
+    own = subscribe(client, other_tenant, "https://b.example.com")
+    replay = f"{PATH}/{own['id']}/deliveries/{delivery['id']}/replay"
+    assert_error(client.post(replay, headers=other_tenant.admin.headers), 404)
+    (attempt,) = cross_tenant_entries(client, tenant.admin.headers)
+    assert attempt["object_id"] == delivery["id"]
+    assert deliveries(client, tenant, owners) == [delivery]
+
+
+def test_secrets_reseal_keeps_a_subscriptions_signing_secret(
+    database_url: str, tmp_path: Path, target: Receiver
+) -> None:
+    """After `fleetward secrets reseal` and the old key dropped, deliveries are
+    still signed with the secret the receiver was given."""
+    old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+
+    def container_with(keys: str) -> Container:
+        return build(
+            Settings(
+                database_url=database_url,
+                data_dir=tmp_path,
+                secret_key=keys,
+                outbound_allow_cidrs="127.0.0.0/8",
+            ),
+            passwords=FAST_PASSWORDS,
+        )
+
+    first = container_with(old_key)
+    try:
+        tenant = make_tenant(first, "Acme MSP")
+        with TestClient(create_app(first)) as client:
+            subscription = subscribe(client, tenant, target.url)
+    finally:
+        first.close()
+    result = CliRunner().invoke(
+        cli_app,
+        ["--data-dir", str(tmp_path), "--database-url", database_url, "secrets", "reseal"],
+        env={"FLEETWARD_SECRET_KEY": f"{new_key},{old_key}"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "resealed 1 secrets" in result.output
+
+    later = container_with(new_key)
+    try:
+        with later.pipeline.uow.write() as repos:
+            repos.events.add(tenant.id, "ticket.created", {"ticket": {}}, datetime.now(UTC))
+        run_jobs(later)
+    finally:
+        later.close()
+    (received,) = target.requests
+    assert signature_verifies(received, subscription["secret"])

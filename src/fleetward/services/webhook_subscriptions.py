@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from fleetward.domain.errors import InvalidInput, NotFound
+from fleetward.domain.errors import InvalidInput
 from fleetward.domain.identity import Access, Principal
 from fleetward.domain.ids import new_id
 from fleetward.domain.jobs import Job, JobFailed, NewJob
@@ -197,7 +197,9 @@ class WebhookSubscriptionService:
         with self.uow.write() as repos:
             job = repos.jobs.get(principal.tenant_id, delivery_id)
             if job is None or job.ref_id != subscription_id or job.kind != DELIVER_KIND:
-                raise NotFound(f"delivery {delivery_id} not found")
+                raise self.subscriptions.probes.missing(
+                    principal, "webhook_delivery", delivery_id, lambda r: r.jobs
+                )
             repos.jobs.replay(principal.tenant_id, delivery_id, self.clock())
             self._audit(repos, principal, "replay", subscription_id)
             replayed = repos.jobs.get(principal.tenant_id, delivery_id)
