@@ -33,6 +33,7 @@ from fleetward.domain.pagination import Page
 from fleetward.domain.rules import AlertRule
 from fleetward.domain.tenancy import Client, Site, Tenant, User
 from fleetward.domain.tickets import Board, Comment, Priority, Ticket, TicketStatus, TimeEntry
+from fleetward.domain.webhook_events import DomainEvent
 from fleetward.services.ports import (
     Agents,
     ApiKeys,
@@ -44,6 +45,7 @@ from fleetward.services.ports import (
     Timeline,
     UnitOfWork,
     Watches,
+    WebhookSubscriptions,
 )
 
 T = TypeVar("T")
@@ -411,6 +413,12 @@ class FakeOutbox:
     def add(self, tenant_id: uuid.UUID, type_: str, payload: dict[str, Any], at: datetime) -> None:
         self.added.append(RecordedEvent(tenant_id, type_, payload))
 
+    def unpublished(self, limit: int) -> list[DomainEvent]:
+        raise _not_faked("events.unpublished")
+
+    def mark_published(self, event_ids: Sequence[int], at: datetime) -> None:
+        raise _not_faked("events.mark_published")
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Notification:
@@ -656,6 +664,10 @@ class FakeRepositories:
     @property
     def watches(self) -> Watches:
         raise _not_faked("watches")
+
+    @property
+    def webhook_subscriptions(self) -> WebhookSubscriptions:
+        raise _not_faked("webhook_subscriptions")
 
 
 class FakeUnitOfWork:

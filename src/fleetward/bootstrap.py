@@ -17,8 +17,10 @@ from fleetward.adapters.security.passwords import Argon2Passwords
 from fleetward.adapters.security.secretbox import FernetSecretBox, load_or_create_keys
 from fleetward.adapters.storage import migrate
 from fleetward.adapters.storage.database import Database, SqlUnitOfWork
+from fleetward.adapters.webhook_poster import OutboundPoster
 from fleetward.config import Settings
 from fleetward.domain.forwarding import parse_networks
+from fleetward.domain.webhook_events import DELIVER_KIND
 from fleetward.evtx_reader import read_evtx
 from fleetward.services.agent_control import AgentControl
 from fleetward.services.agents import AgentService
@@ -40,6 +42,7 @@ from fleetward.services.rules import RuleService
 from fleetward.services.tickets import TicketService
 from fleetward.services.timeline import TimelineService
 from fleetward.services.watches import WatchService
+from fleetward.services.webhook_subscriptions import WebhookSubscriptionService
 from fleetward.services.webhooks import WebhookService
 
 
@@ -74,6 +77,7 @@ class Container:
     # (integration, opened credentials) -> its ProviderApi; services reach it through
     # integrations.provider_api(tenant_id, integration_id).
     provider_apis: ProviderApiFactory
+    subscriptions: WebhookSubscriptionService
 
     def close(self) -> None:
         self.probes.stop()
@@ -148,6 +152,12 @@ def build(
     outbound = OutboundHttp(parse_networks(settings.outbound_allow_cidrs))
     provider_apis = provider_apis or provider_api(outbound)
     control = AgentControl(uow, clock, agents)
+    subscriptions = WebhookSubscriptionService(
+        uow, clock, probes, secrets, OutboundPoster(outbound)
+    )
+    # Each turn of the runner first publishes waiting domain events as deliveries.
+    jobs = JobRunner(uow, clock, feeders=[subscriptions.dispatch_in])
+    jobs.register(DELIVER_KIND, subscriptions.deliver)
     return Container(
         settings=settings,
         db=db,
@@ -171,7 +181,8 @@ def build(
         eventlog_alerts=eventlog_alerts,
         evtx_import=EvtxImportService(uow, timeline, eventlog_alerts, read_evtx),
         probes=probes,
-        jobs=JobRunner(uow, clock),
+        jobs=jobs,
         outbound=outbound,
         provider_apis=provider_apis,
+        subscriptions=subscriptions,
     )

@@ -56,6 +56,9 @@ STATUSES = BOARD + "/statuses"
 PRIORITIES = "/api/v1/priorities"
 TICKETS = "/api/v1/tickets"
 TICKET = TICKETS + "/{ticket_id}"
+SUBSCRIPTIONS = "/api/v1/webhook-subscriptions"
+SUBSCRIPTION = SUBSCRIPTIONS + "/{subscription_id}"
+DELIVERIES = SUBSCRIPTION + "/deliveries"
 
 
 # Integrations, and what hangs off them
@@ -174,6 +177,55 @@ def expect_replayed(target: Target, response: httpx.Response) -> None:
     answer = response.json()
     assert answer["dead_letter"]["id"] == target.id
     assert answer["result"] == "failed"  # still truncated
+
+
+# Webhook subscriptions and their deliveries
+
+
+def new_subscription() -> dict[str, Any]:
+    return {"url": "https://hooks.example.com/fleetward", "events": ["*"]}
+
+
+def _stored_subscription_secret(world: World, subscription_id: str) -> str | None:
+    with world.container.pipeline.uow.read() as repos:
+        return repos.webhook_subscriptions.sealed_secret(world.owner.id, uuid.UUID(subscription_id))
+
+
+def subscription_target(world: World, actor: Actor) -> Target:
+    sid = world.owner_post(SUBSCRIPTIONS, new_subscription())["id"]
+    return Target(
+        {"subscription_id": sid},
+        sid,
+        sid,
+        lambda: (
+            world.owner_get(SUBSCRIPTION.format(subscription_id=sid)),
+            collection_ids(world, SUBSCRIPTIONS),
+            _stored_subscription_secret(world, sid),
+        ),
+    )
+
+
+def delivery_target(world: World, actor: Actor) -> Target:
+    """A delivery of an alert.triggered event (dispatched, not sent)."""
+    sid = world.owner_post(SUBSCRIPTIONS, new_subscription())["id"]
+    _alert_id(world, _integration(world))
+    world.container.subscriptions.dispatch()
+    log = DELIVERIES.format(subscription_id=sid)
+    delivery = items(world, log)[0]
+    return Target(
+        {"subscription_id": sid, "delivery_id": delivery["id"]},
+        delivery["id"],
+        sid,
+        lambda: (world.owner_get(SUBSCRIPTION.format(subscription_id=sid)), items(world, log)),
+    )
+
+
+def expect_new_signing_secret(target: Target, response: httpx.Response) -> None:
+    assert response.json()["secret"].startswith("fws_")
+
+
+def expect_delivery_replayed(target: Target, response: httpx.Response) -> None:
+    assert (response.json()["id"], response.json()["status"]) == (target.id, "pending")
 
 
 # Alerts, rules and maintenance windows
@@ -469,6 +521,28 @@ ROUTES = [
     Route("POST", TICKET + "/comments", WRITE, comment_target, new_comment),
     Route("GET", TICKET + "/time-entries", READ, time_entry_target),
     Route("POST", TICKET + "/time-entries", WRITE, time_entry_target, new_time_entry),
+    Route("GET", SUBSCRIPTIONS, ADMIN, subscription_target),
+    Route("POST", SUBSCRIPTIONS, ADMIN, subscription_target, new_subscription),
+    Route("GET", SUBSCRIPTION, ADMIN, subscription_target),
+    Route("PATCH", SUBSCRIPTION, ADMIN, subscription_target, lambda: {"enabled": False}),
+    Route("DELETE", SUBSCRIPTION, ADMIN, subscription_target),
+    Route(
+        "POST",
+        SUBSCRIPTION + "/rotate-secret",
+        ADMIN,
+        subscription_target,
+        status=200,
+        expect=expect_new_signing_secret,
+    ),
+    Route("GET", DELIVERIES, ADMIN, delivery_target),
+    Route(
+        "POST",
+        DELIVERIES + "/{delivery_id}/replay",
+        ADMIN,
+        delivery_target,
+        status=200,
+        expect=expect_delivery_replayed,
+    ),
 ]
 
 

@@ -7,6 +7,8 @@ with the next scripted (status, headers, body), then 200 once the script is spen
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -70,3 +72,19 @@ def receiver() -> Iterator[Receiver]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def header(received: Received, name: str) -> str:
+    """A header of a received request, whatever case the sender wrote it in."""
+    return next(v for k, v in received.headers.items() if k.lower() == name.lower())
+
+
+def signature_verifies(received: Received, secret: str) -> bool:
+    """What a receiver of Fleetward's webhooks does (docs/webhooks.md): recompute
+    HMAC-SHA256(secret, "<t>.<body>") and compare it with the header's v1."""
+    parts = dict(
+        item.split("=", 1) for item in header(received, "X-Fleetward-Signature").split(",")
+    )
+    signed = parts["t"].encode() + b"." + received.body
+    expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, parts["v1"])

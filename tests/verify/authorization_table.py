@@ -43,6 +43,14 @@ GET    /api/v1/integrations/{integration_id}/assets                     ok  ok  
 PATCH  /api/v1/integrations/{integration_id}/assets/{asset_id}          ok  ok  403 404 401 401
 GET    /api/v1/integrations/{integration_id}/dead-letters               ok  ok  ok  404 401 401
 POST   /api/v1/integrations/{integration_id}/dead-letters/{letter_id}/replay  ok ok 403 404 401 401
+GET    /api/v1/webhook-subscriptions                                    ok  403 403 own 401 401
+POST   /api/v1/webhook-subscriptions                                    ok  403 403 own 401 401
+GET    /api/v1/webhook-subscriptions/{subscription_id}                  ok  403 403 404 401 401
+PATCH  /api/v1/webhook-subscriptions/{subscription_id}                  ok  403 403 404 401 401
+DELETE /api/v1/webhook-subscriptions/{subscription_id}                  ok  403 403 404 401 401
+POST   /api/v1/webhook-subscriptions/{subscription_id}/rotate-secret    ok  403 403 404 401 401
+GET    /api/v1/webhook-subscriptions/{subscription_id}/deliveries       ok  403 403 404 401 401
+POST   /api/v1/webhook-subscriptions/{subscription_id}/deliveries/{delivery_id}/replay  ok 403 403 404 401 401
 GET    /api/v1/boards                                                   ok  ok  ok  own 401 401
 POST   /api/v1/boards                                                   ok  403 403 own 401 401
 GET    /api/v1/boards/{board_id}                                        ok  ok  ok  404 401 401
@@ -154,6 +162,14 @@ POST   /integrations/{integration_id}/mappings                          ok  403 
 POST   /integrations/{integration_id}/mappings/{mapping_id}/delete      ok  403 403 404 login login
 POST   /integrations/{integration_id}/assets/{asset_id}                 ok  ok  403 404 login login
 POST   /integrations/{integration_id}/dead-letters/{letter_id}/replay   ok  ok  403 404 login login
+GET    /webhook-subscriptions                                           ok  403 403 own login login
+POST   /webhook-subscriptions                                           ok  403 403 own login login
+GET    /webhook-subscriptions/{subscription_id}                         ok  403 403 404 login login
+POST   /webhook-subscriptions/{subscription_id}/enabled                 ok  403 403 404 login login
+POST   /webhook-subscriptions/{subscription_id}/rotate-secret           ok  403 403 404 login login
+GET    /webhook-subscriptions/{subscription_id}/delete                  ok  403 403 404 login login
+POST   /webhook-subscriptions/{subscription_id}/delete                  ok  403 403 404 login login
+POST   /webhook-subscriptions/{subscription_id}/deliveries/{delivery_id}/replay  ok 403 403 404 login login
 GET    /agents                                                          ok  ok  ok  own login login
 POST   /agents/tokens                                                   ok  403 403 422 login login
 POST   /agents/tokens/{token_id}/revoke                                 ok  403 403 404 login login
@@ -171,7 +187,7 @@ GET    /watches/{watch_id}/edit                                         ok  403 
 POST   /watches/{watch_id}/edit                                         ok  403 403 404 login login
 GET    /watches/{watch_id}/delete                                       ok  403 403 404 login login
 POST   /watches/{watch_id}/delete                                       ok  403 403 404 login login
-"""
+"""  # noqa: E501 (a row's path may be long; the table stays one row a line)
 
 Key = tuple[str, str]  # (method, path template); WebSocket routes have the method "WS"
 

@@ -198,6 +198,27 @@ PAGES: dict[Key, PageCall] = {
     ("POST", "/integrations/{integration_id}/dead-letters/{letter_id}/replay"): PageCall(
         pipeline.letter_target, lambda _: {}
     ),
+    ("GET", "/webhook-subscriptions"): PageCall(pipeline.subscription_target),
+    ("POST", "/webhook-subscriptions"): PageCall(
+        pipeline.subscription_target,
+        lambda _: {"url": "https://hooks.example.com/new", "events": "*"},
+    ),
+    ("GET", "/webhook-subscriptions/{subscription_id}"): PageCall(pipeline.subscription_target),
+    ("POST", "/webhook-subscriptions/{subscription_id}/enabled"): PageCall(
+        pipeline.subscription_target, lambda _: {"enabled": "false"}
+    ),
+    ("POST", "/webhook-subscriptions/{subscription_id}/rotate-secret"): PageCall(
+        pipeline.subscription_target, lambda _: {}
+    ),
+    ("GET", "/webhook-subscriptions/{subscription_id}/delete"): PageCall(
+        pipeline.subscription_target
+    ),
+    ("POST", "/webhook-subscriptions/{subscription_id}/delete"): PageCall(
+        pipeline.subscription_target, lambda _: {}
+    ),
+    ("POST", "/webhook-subscriptions/{subscription_id}/deliveries/{delivery_id}/replay"): PageCall(
+        pipeline.delivery_target, lambda _: {}
+    ),
     ("GET", "/agents"): PageCall(fleet.agent_target),
     ("POST", "/agents/tokens"): PageCall(
         fleet.token_target, lambda t: {"site_id": _refs(t)["site_id"], "name": "Rollout"}

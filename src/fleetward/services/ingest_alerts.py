@@ -9,6 +9,7 @@ a trace of the decisions taken on it.
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 import uuid
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from fleetward.domain.tickets import (
     retrigger_comment,
 )
 from fleetward.domain.triggers import TicketPlan, Verdict, decide_trigger
+from fleetward.services import events
 from fleetward.services.memory import Memory
 from fleetward.services.ports import Clock, Repositories
 from fleetward.services.tenant_config import TenantView
@@ -243,9 +245,7 @@ class TriggerIngest:
         )
         result = decision.result
         repos.alerts.add(alert, event.raw)
-        repos.events.add(
-            tenant_id, "alert.triggered", {"alert_id": str(alert.id), "result": result.value}, now
-        )
+        events.alert_changed(repos, None, alert, now)
         return Outcome(result, alert.id)
 
     def dry_run(
@@ -291,12 +291,8 @@ class TriggerIngest:
             trace["dedup"] = f"open ticket #{ticket.number} re-triggered: occurrence {count}"
             trace["ticket_id"] = str(ticket.id)
             self._notify(repos, tenant_id, rule, "ticket.retriggered", ticket, now)
-            repos.events.add(
-                tenant_id,
-                "ticket.retriggered",
-                {"ticket_id": str(ticket.id), "occurrence": count},
-                now,
-            )
+            retriggered = dataclasses.replace(ticket, occurrence_count=count, updated_at=now)
+            events.ticket_changed(repos, ticket, retriggered, now, by="alert")
             return ticket.id
         view = config.view
         board = None
@@ -338,7 +334,7 @@ class TriggerIngest:
         )
         trace["ticket_id"] = str(ticket.id)
         self._notify(repos, tenant_id, rule, "ticket.created", ticket, now)
-        repos.events.add(tenant_id, "ticket.created", {"ticket_id": str(ticket.id)}, now)
+        events.ticket_changed(repos, None, ticket, now, by="alert")
         return ticket.id
 
     def _texts(

@@ -9,6 +9,7 @@ from datetime import datetime
 from fleetward.domain.alerts import OPEN_STATUSES, Alert, AlertStatus, IngestResult, NormalizedEvent
 from fleetward.domain.integrations import Integration
 from fleetward.domain.tickets import StatusKind, Ticket, TicketActivity, may_auto_resolve
+from fleetward.services import events
 from fleetward.services.ingest_alerts import (
     JobConfig,
     Outcome,
@@ -45,6 +46,9 @@ class AlertLifecycle:
         for alert in alerts:
             self._resolve(
                 repos, alert, f"Alert reset at {event.provider.value}: {alert.title}", now
+            )
+            events.alert_changed(
+                repos, alert, repos.alerts.get(alert.tenant_id, alert.id) or alert, now
             )
         return Outcome(IngestResult.RESOLVED, alerts[0].id)
 
@@ -103,12 +107,10 @@ class AlertLifecycle:
             "Closed automatically: the alert reset and nobody had worked on the ticket.",
             now,
         )
-        repos.events.add(
-            ticket.tenant_id,
-            "ticket.closed",
-            {"ticket_id": str(ticket.id), "by": "auto_resolve"},
-            now,
+        closed_ticket = dataclasses.replace(
+            ticket, status_id=closed_status, is_closed=True, closed_at=now, updated_at=now
         )
+        events.ticket_changed(repos, ticket, closed_ticket, now, by="auto_resolve")
 
     def _unknown_reset(
         self,
@@ -155,6 +157,10 @@ class AlertLifecycle:
         ]
         for alert in alerts:
             repos.alerts.set_status(alert.id, AlertStatus.ACKNOWLEDGED, now)
+            acknowledged = dataclasses.replace(
+                alert, status=AlertStatus.ACKNOWLEDGED, updated_at=now
+            )
+            events.alert_changed(repos, alert, acknowledged, now)
             if alert.ticket_id is not None:
                 ticket = repos.tickets.get(alert.tenant_id, alert.ticket_id)
                 if ticket is not None and not ticket.is_closed:
@@ -177,6 +183,10 @@ class AlertLifecycle:
             if alert.status not in OPEN_STATUSES:
                 continue
             repos.alerts.set_status(alert.id, AlertStatus.RESOLVED, now, resolved=True)
+            resolved = dataclasses.replace(
+                alert, status=AlertStatus.RESOLVED, resolved_at=now, updated_at=now
+            )
+            events.alert_changed(repos, alert, resolved, now)
             rule = repos.rules.get(alert.tenant_id, alert.rule_id) if alert.rule_id else None
             if rule is None or rule.actions.reset_alert_on_ticket_close:
                 to_reset.append(dataclasses.replace(alert, status=AlertStatus.RESOLVED))

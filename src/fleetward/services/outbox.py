@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -25,6 +25,9 @@ log = structlog.get_logger("fleetward.jobs")
 Handler = Callable[[Job], Awaitable[None]]
 # Told of every failed attempt (given_up: no more tries), to show it where people look.
 FailureHook = Callable[[Repositories, Job, str, bool], None]
+# Enqueues jobs from what committed changes left behind (the domain events' dispatch),
+# in the claiming transaction, so what it enqueues is claimed in the same turn.
+Feeder = Callable[[Repositories, datetime], object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +45,7 @@ class JobRunner:
         batch: int = 20,
         lease: timedelta = timedelta(minutes=5),
         idle_seconds: float = 1.0,
+        feeders: Sequence[Feeder] = (),
     ) -> None:
         self.uow = uow
         self.clock = clock
@@ -49,6 +53,7 @@ class JobRunner:
         self.lease = lease  # longer than any handler's own timeouts and retries
         self.idle_seconds = idle_seconds
         self._kinds: dict[str, _Kind] = {}
+        self.feeders = tuple(feeders)
 
     def register(self, kind: str, handler: Handler, on_failure: FailureHook | None = None) -> None:
         self._kinds[kind] = _Kind(handler, on_failure)
@@ -56,9 +61,13 @@ class JobRunner:
     async def run_due(self) -> int:
         """Claim the jobs that are due and run them; how many ran."""
         now = self.clock()
-        jobs = await self.uow.run_write_async(
-            lambda repos: repos.jobs.claim(now, self.lease, self.batch)
-        )
+
+        def feed_and_claim(repos: Repositories) -> list[Job]:
+            for feed in self.feeders:
+                feed(repos, now)
+            return repos.jobs.claim(now, self.lease, self.batch)
+
+        jobs = await self.uow.run_write_async(feed_and_claim)
         await asyncio.gather(*(self._run(job) for job in jobs))
         return len(jobs)
 

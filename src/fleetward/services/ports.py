@@ -25,6 +25,7 @@ from fleetward.domain.pagination import Page
 from fleetward.domain.rules import AlertRule
 from fleetward.domain.tenancy import ApiKey, Client, Site, Tenant, User
 from fleetward.domain.tickets import Board, Comment, Priority, Ticket, TicketStatus, TimeEntry
+from fleetward.domain.webhook_events import DeliveryResult, DomainEvent, WebhookSubscription
 
 T = TypeVar("T")
 
@@ -236,9 +237,34 @@ class Priorities(ScopedRows[Priority], Protocol):
 
 
 class EventOutbox(Protocol):
+    """Domain events (services/events.py writes them, the dispatcher publishes them)."""
+
     def add(
         self, tenant_id: uuid.UUID, type_: str, payload: dict[str, Any], at: datetime
     ) -> None: ...
+    def unpublished(self, limit: int) -> list[DomainEvent]:
+        """The oldest unpublished events of every tenant."""
+        ...
+
+    def mark_published(self, event_ids: Sequence[int], at: datetime) -> None: ...
+
+
+class WebhookSubscriptions(ScopedRows[WebhookSubscription], Protocol):
+    def add(self, subscription: WebhookSubscription, sealed_secret: str) -> WebhookSubscription: ...
+    def sealed_secret(self, tenant_id: uuid.UUID, subscription_id: uuid.UUID) -> str | None: ...
+    def set_secret(
+        self, tenant_id: uuid.UUID, subscription_id: uuid.UUID, sealed_secret: str
+    ) -> None: ...
+    def sealed_secrets(self) -> list[tuple[uuid.UUID, uuid.UUID, str]]: ...
+    def enabled_of(self, tenant_ids: Sequence[uuid.UUID]) -> list[WebhookSubscription]: ...
+
+
+class WebhookPoster(Protocol):
+    """POSTs a webhook delivery under the outbound policy (adapters/webhook_poster.py)."""
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> DeliveryResult:
+        """The receiver's answer, or why there was none; never raises for the network."""
+        ...
 
 
 class Jobs(ScopedRows[Job], Protocol):
@@ -361,6 +387,8 @@ class Repositories(Protocol):
     def notifications(self) -> Notifications: ...
     @property
     def jobs(self) -> Jobs: ...
+    @property
+    def webhook_subscriptions(self) -> WebhookSubscriptions: ...
 
     # Agents and the timeline
     @property

@@ -30,6 +30,7 @@ from fleetward.domain.tickets import (
     TicketStatus,
     TimeEntry,
 )
+from fleetward.services import events
 from fleetward.services.alert_pipeline import AlertPipeline
 from fleetward.services.audit import actor_of, record
 from fleetward.services.cross_tenant import CrossTenantProbes
@@ -240,7 +241,7 @@ class TicketService(WritingService):
             )
             repos.tickets.insert(ticket)
             self._audit(repos, principal, "ticket.create", ticket, after=ticket)
-            repos.events.add(tenant_id, "ticket.created", {"ticket_id": str(ticket.id)}, now)
+            events.ticket_changed(repos, None, ticket, now)
         return TicketView(ticket, ())
 
     def update(
@@ -286,6 +287,7 @@ class TicketService(WritingService):
             after = self._apply(repos, principal, "ticket", before, values, action)
             if status is not None and after.is_closed != before.is_closed:
                 self._closed_or_reopened(repos, principal, after, status, now)
+            events.ticket_changed(repos, before, after, now)
             return self._view(repos, [after])[0]
 
     def _status_values(
@@ -325,15 +327,11 @@ class TicketService(WritingService):
             body = f"Closed by {principal.label}: status {status.name}."
             if active:
                 body += f" {active} active alert(s) resolved."
-            event = "ticket.closed"
         else:
             body = f"Reopened by {principal.label}: status {status.name}."
-            event = "ticket.reopened"
         repos.comments.insert(
             Comment(new_id(), ticket.tenant_id, ticket.id, "system", None, body, now)
         )
-        payload = {"ticket_id": str(ticket.id), "by": "user"}
-        repos.events.add(ticket.tenant_id, event, payload, now)
 
     # Comments and time entries: work on a ticket, which makes it "touched"
 

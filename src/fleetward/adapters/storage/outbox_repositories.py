@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, insert, select, update
 
 from fleetward.adapters.storage import hot_sql, schema
 from fleetward.domain.ids import new_id
+from fleetward.domain.webhook_events import DomainEvent
 
 
 class EventOutbox:
@@ -23,6 +25,23 @@ class EventOutbox:
         hot_sql.execute(
             self.conn, ("insert", "domain_event"), lambda: insert(schema.domain_event), params
         )
+
+    def unpublished(self, limit: int) -> list[DomainEvent]:
+        """The oldest events not yet handed to subscriptions, any tenant's (the
+        dispatcher's), locked against another dispatcher on PostgreSQL."""
+        e = schema.domain_event
+        query = (
+            select(e.c.id, e.c.tenant_id, e.c.type, e.c.payload, e.c.created_at)
+            .where(e.c.published_at.is_(None))
+            .order_by(e.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [DomainEvent(**row) for row in self.conn.execute(query).mappings()]
+
+    def mark_published(self, event_ids: Sequence[int], at: datetime) -> None:
+        e = schema.domain_event
+        self.conn.execute(update(e).where(e.c.id.in_(list(event_ids))).values(published_at=at))
 
 
 class NotificationRepository:

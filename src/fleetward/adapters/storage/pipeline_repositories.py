@@ -13,6 +13,9 @@ from fleetward.adapters.storage.job_repositories import JobRepository
 from fleetward.adapters.storage.outbox_repositories import EventOutbox, NotificationRepository
 from fleetward.adapters.storage.repositories import RepositorySet, TenantRows, repository
 from fleetward.adapters.storage.rule_repositories import RuleRepository, WindowRepository
+from fleetward.adapters.storage.subscription_repositories import (
+    WebhookSubscriptionRepository,
+)
 from fleetward.adapters.storage.ticket_repositories import (
     BoardRepository,
     PriorityRepository,
@@ -43,3 +46,4 @@ class PipelineRepositories(RepositorySet):
     events = repository(EventOutbox)
     notifications = repository(NotificationRepository)
     jobs = repository(JobRepository)
+    webhook_subscriptions = repository(WebhookSubscriptionRepository)

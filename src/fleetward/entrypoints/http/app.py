@@ -33,6 +33,7 @@ from fleetward.entrypoints.http.routers import (
     timeline,
     users,
     watches,
+    webhook_subscriptions,
     webhooks,
 )
 from fleetward.entrypoints.scheduler import Scheduler, jobs_for
@@ -109,6 +110,7 @@ def create_app(container: Container) -> FastAPI:
         agent_channel.eventlog,
         timeline.router,
         watches.router,
+        webhook_subscriptions.router,
         pages.router,
     ):
         app.router.routes.extend(router.routes)
