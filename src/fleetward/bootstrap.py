@@ -35,6 +35,7 @@ from fleetward.services.maintenance import MaintenanceService
 from fleetward.services.outbox import JobRunner
 from fleetward.services.ports import Clock, PasswordHasher
 from fleetward.services.rules import RuleService
+from fleetward.services.tenant_settings import TenantSettingsService
 from fleetward.services.tickets import TicketService
 from fleetward.services.timeline import TimelineService
 from fleetward.services.watches import WatchService
@@ -69,6 +70,7 @@ class Container:
     probes: CrossTenantProbes
     jobs: JobRunner
     outbound: OutboundHttp
+    tenant_settings: TenantSettingsService
 
     def close(self) -> None:
         self.probes.stop()
@@ -161,4 +163,5 @@ def build(
         probes=probes,
         jobs=JobRunner(uow, clock),
         outbound=OutboundHttp(parse_networks(settings.outbound_allow_cidrs)),
+        tenant_settings=TenantSettingsService(uow, clock),
     )

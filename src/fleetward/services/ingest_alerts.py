@@ -42,6 +42,7 @@ from fleetward.domain.tickets import (
     retrigger_comment,
 )
 from fleetward.domain.triggers import TicketPlan, Verdict, decide_trigger
+from fleetward.services.flapping import FlapProtection
 from fleetward.services.memory import Memory
 from fleetward.services.ports import Clock, Repositories
 from fleetward.services.tenant_config import TenantView
@@ -195,6 +196,7 @@ class TriggerIngest:
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
+        self.flaps = FlapProtection()
 
     def trigger(
         self,
@@ -229,6 +231,10 @@ class TriggerIngest:
         if decision.ticket is not None:
             ticket_id = self._dedup_or_open(
                 repos, config, integration, event, decision.ticket, now, decision.trace
+            )
+            plan = decision.ticket
+            self.flaps.triggered(
+                repos, config.view, plan.rule, ticket_id, plan.dedup_key, now, decision.trace
             )
         alert = new_alert(
             integration,
@@ -298,6 +304,9 @@ class TriggerIngest:
                 now,
             )
             return ticket.id
+        reopened = self.flaps.reopen(repos, config.view, tenant_id, key, now, trace)
+        if reopened is not None:
+            return reopened.id
         view = config.view
         board = None
         if rule.actions.board_id is not None:

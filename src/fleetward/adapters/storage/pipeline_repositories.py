@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fleetward.adapters.storage import schema
 from fleetward.adapters.storage.alert_repositories import AlertRepository, ReceiptRepository
+from fleetward.adapters.storage.flap_repositories import FlapStateRepository
 from fleetward.adapters.storage.integration_repositories import (
     AssetRepository,
     IntegrationRepository,
@@ -43,3 +44,4 @@ class PipelineRepositories(RepositorySet):
     events = repository(EventOutbox)
     notifications = repository(NotificationRepository)
     jobs = repository(JobRepository)
+    flap_states = repository(FlapStateRepository)

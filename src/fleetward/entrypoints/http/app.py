@@ -29,6 +29,7 @@ from fleetward.entrypoints.http.routers import (
     health,
     integrations,
     maintenance_windows,
+    tenant_settings,
     tickets,
     timeline,
     users,
@@ -109,6 +110,7 @@ def create_app(container: Container) -> FastAPI:
         agent_channel.eventlog,
         timeline.router,
         watches.router,
+        tenant_settings.router,
         pages.router,
     ):
         app.router.routes.extend(router.routes)
