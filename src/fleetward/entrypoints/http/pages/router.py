@@ -16,6 +16,7 @@ from fleetward.entrypoints.http.pages import (
     integrations,
     rule_editor,
     rules,
+    tenant_settings,
     tickets,
     timeline,
     users,
@@ -38,5 +39,6 @@ for _area in (
     agent_events.router,
     timeline.router,
     watches.router,
+    tenant_settings.router,
 ):
     router.include_router(_area)
