@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
 from fleetward.domain.alerts import OPEN_STATUSES, Alert, AlertFilter, AlertStatus
+from fleetward.domain.flapping import FlapState
 from fleetward.domain.integrations import (
     Asset,
     DeadLetter,
@@ -130,6 +131,7 @@ class FakeTenants:
         self.rows: dict[uuid.UUID, Tenant] = {}
         self._config = config
         self.locks: list[uuid.UUID] = []  # tenants whose writers a transaction serialised
+        self.documents: dict[uuid.UUID, dict[str, Any]] = {}  # tenant.settings
 
     def add(self, tenant: Tenant) -> Tenant:
         self.rows[tenant.id] = tenant
@@ -146,6 +148,13 @@ class FakeTenants:
 
     def lock(self, tenant_id: uuid.UUID) -> None:
         self.locks.append(tenant_id)
+
+    def settings(self, tenant_id: uuid.UUID) -> dict[str, Any]:
+        return dict(self.documents.get(tenant_id, {}))
+
+    def save_settings(self, tenant_id: uuid.UUID, settings: dict[str, Any]) -> None:
+        self.documents[tenant_id] = dict(settings)
+        self._config.bump()
 
 
 class FakeUsers(FakeRows[User]):
@@ -351,6 +360,10 @@ class FakeTickets(FakeRows[Ticket]):
         found = self.of_tenant(tenant_id, dedup_key=key, is_closed=False)
         return found[0] if found else None
 
+    def last_closed_by_key(self, tenant_id: uuid.UUID, key: str) -> Ticket | None:
+        closed = [t for t in self.of_tenant(tenant_id, dedup_key=key) if t.closed_at is not None]
+        return max(closed, key=lambda t: (t.closed_at, t.number), default=None)
+
     def next_number(self, tenant_id: uuid.UUID) -> int:
         return max((t.number for t in self.of_tenant(tenant_id)), default=0) + 1
 
@@ -515,6 +528,20 @@ class FakeJobs(FakeRows[Job]):
         return sum(j.status in (JobStatus.PENDING, JobStatus.RUNNING) for j in self.rows.values())
 
 
+class FakeFlapStates:
+    def __init__(self) -> None:
+        self.rows: dict[tuple[uuid.UUID, str], FlapState] = {}
+
+    def get(self, tenant_id: uuid.UUID, key: str) -> FlapState | None:
+        return self.rows.get((tenant_id, key))
+
+    def of_keys(self, tenant_id: uuid.UUID, keys: Sequence[str]) -> dict[str, FlapState]:
+        return {k: s for k in keys if (s := self.rows.get((tenant_id, k))) is not None}
+
+    def save(self, tenant_id: uuid.UUID, key: str, state: FlapState) -> None:
+        self.rows[(tenant_id, key)] = state
+
+
 def _not_faked(name: str) -> NotImplementedError:
     return NotImplementedError(f"tests/fakes.py has no fake of repos.{name} yet")
 
@@ -546,6 +573,7 @@ class FakeRepositories:
         self._events = FakeOutbox()
         self._notifications = FakeNotifications()
         self._jobs = FakeJobs()
+        self._flap_states = FakeFlapStates()
 
     # Typed as the fakes, so tests may look inside; each is also its port.
     @property
@@ -631,6 +659,10 @@ class FakeRepositories:
     @property
     def jobs(self) -> FakeJobs:
         return self._jobs
+
+    @property
+    def flap_states(self) -> FakeFlapStates:
+        return self._flap_states
 
     # Not faked yet: identity and agents.
     @property

@@ -39,6 +39,7 @@ from fleetward.services.outbox import JobRunner
 from fleetward.services.ports import Clock, PasswordHasher, ProviderApiFactory
 from fleetward.services.provider_access import ProviderAccess
 from fleetward.services.rules import RuleService
+from fleetward.services.tenant_settings import TenantSettingsService
 from fleetward.services.tickets import TicketService
 from fleetward.services.timeline import TimelineService
 from fleetward.services.watches import WatchService
@@ -78,6 +79,7 @@ class Container:
     # integrations.provider_api(tenant_id, integration_id).
     provider_apis: ProviderApiFactory
     subscriptions: WebhookSubscriptionService
+    tenant_settings: TenantSettingsService
 
     def close(self) -> None:
         self.probes.stop()
@@ -185,4 +187,5 @@ def build(
         outbound=outbound,
         provider_apis=provider_apis,
         subscriptions=subscriptions,
+        tenant_settings=TenantSettingsService(uow, clock),
     )

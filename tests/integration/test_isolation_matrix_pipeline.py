@@ -427,7 +427,34 @@ def new_time_entry() -> dict[str, Any]:
 
 READ, WRITE, ADMIN = Access.READ, Access.WRITE, Access.ADMIN
 
+# Tenant settings: always the caller's own tenant's; no path names an object.
+
+TENANT_SETTINGS = "/api/v1/tenant/settings"
+
+
+def settings_target(world: World, actor: Actor) -> Target:
+    changed = world.call(
+        "PATCH", TENANT_SETTINGS, world.owner.admin.headers, {"flap_threshold": 17}
+    )
+    assert changed.status_code == 200, changed.text
+    # Another tenant's answer (the default, 5) never shows the owner's value.
+    return Target({}, '"flap_threshold":17', "", lambda: world.owner_get(TENANT_SETTINGS))
+
+
+def expect_settings_changed(target: Target, response: httpx.Response) -> None:
+    assert response.json()["flap_window_minutes"] == 45
+
+
 ROUTES = [
+    Route("GET", TENANT_SETTINGS, READ, settings_target),
+    Route(
+        "PATCH",
+        TENANT_SETTINGS,
+        ADMIN,
+        settings_target,
+        lambda: {"flap_window_minutes": 45},
+        expect=expect_settings_changed,
+    ),
     Route("GET", INTEGRATIONS, READ, integration_target),
     Route("POST", INTEGRATIONS, ADMIN, integration_target, new_integration),
     Route("GET", INTEGRATION, READ, integration_target),

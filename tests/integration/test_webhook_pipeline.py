@@ -139,12 +139,32 @@ def test_reset_closes_an_untouched_ticket_but_leaves_a_worked_one_open(
     assert post(client, ninja, reset(10, "s1")).json()["result"] == "duplicate"
 
 
-def test_closed_ticket_then_new_trigger_opens_a_new_ticket(
+def test_a_ticket_closed_by_a_reset_is_reopened_by_the_next_trigger_within_the_window(
     client: TestClient, tenant: TenantFixture, container: Container, ninja: dict[str, Any]
 ) -> None:
+    """Issue #15 changed this: a new trigger after an automatic close opened a new
+    ticket; within the tenant's reopen window (default 60 minutes) it reopens that one.
+    After the window, or with the window at 0, it still opens a new ticket
+    (tests/integration/test_flap_protection.py)."""
     post(client, ninja, trigger(1, "s1"))
     post(client, ninja, reset(2, "s1"))  # untouched: closed automatically
-    post(client, ninja, trigger(3, "s3"))
+    (closed,) = tickets(container, tenant.id)
+    assert closed.is_closed and closed.auto_closed
+    third = post(client, ninja, trigger(3, "s3")).json()
+    (reopened,) = tickets(container, tenant.id)
+    assert reopened.id == closed.id
+    assert (reopened.is_closed, reopened.closed_at, reopened.auto_closed) == (False, None, False)
+    assert reopened.occurrence_count == 2
+    assert alert(container, tenant.id, third["alert_id"]).ticket_id == closed.id
+    assert comments(container, tenant.id, closed.id)[-1].body == "Re-opened: occurrence 2"
+
+    # With reopening turned off, the next round opens a new ticket as before.
+    off = {"reopen_window_minutes": 0}
+    assert client.patch(
+        "/api/v1/tenant/settings", json=off, headers=tenant.admin.headers
+    ).is_success
+    post(client, ninja, reset(4, "s3"))
+    post(client, ninja, trigger(5, "s5"))
     opened = tickets(container, tenant.id)
     assert len(opened) == 2
     assert [t.is_closed for t in opened] == [True, False]

@@ -162,6 +162,15 @@ PAGES: dict[Key, PageCall] = {
     ),
     ("GET", "/rules/{rule_id}/delete"): PageCall(pipeline.rule_target),
     ("POST", "/rules/{rule_id}/delete"): PageCall(pipeline.rule_target, lambda _: {}),
+    ("GET", "/settings"): PageCall(pipeline.settings_target),
+    ("POST", "/settings"): PageCall(
+        pipeline.settings_target,
+        lambda _: {
+            "reopen_window_minutes": "60",
+            "flap_threshold": "5",
+            "flap_window_minutes": "45",
+        },
+    ),
     ("POST", "/rules/test"): PageCall(
         pipeline.trial_target,
         lambda t: {

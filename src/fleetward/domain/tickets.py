@@ -127,6 +127,9 @@ class Ticket:
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None
+    # Closed by an alert reset, not a person: only then may a new trigger of the same
+    # key reopen it (domain/flapping.py).
+    auto_closed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

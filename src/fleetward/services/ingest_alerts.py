@@ -44,6 +44,7 @@ from fleetward.domain.tickets import (
 )
 from fleetward.domain.triggers import TicketPlan, Verdict, decide_trigger
 from fleetward.services import events
+from fleetward.services.flapping import FlapProtection
 from fleetward.services.memory import Memory
 from fleetward.services.ports import Clock, Repositories
 from fleetward.services.tenant_config import TenantView
@@ -197,6 +198,7 @@ class TriggerIngest:
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
+        self.flaps = FlapProtection()
 
     def trigger(
         self,
@@ -231,6 +233,10 @@ class TriggerIngest:
         if decision.ticket is not None:
             ticket_id = self._dedup_or_open(
                 repos, config, integration, event, decision.ticket, now, decision.trace
+            )
+            plan = decision.ticket
+            self.flaps.triggered(
+                repos, config.view, plan.rule, ticket_id, plan.dedup_key, now, decision.trace
             )
         alert = new_alert(
             integration,
@@ -294,6 +300,9 @@ class TriggerIngest:
             retriggered = dataclasses.replace(ticket, occurrence_count=count, updated_at=now)
             events.ticket_changed(repos, ticket, retriggered, now, by="alert")
             return ticket.id
+        reopened = self.flaps.reopen(repos, config.view, tenant_id, key, now, trace)
+        if reopened is not None:
+            return reopened.id
         view = config.view
         board = None
         if rule.actions.board_id is not None:

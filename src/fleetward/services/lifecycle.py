@@ -10,6 +10,7 @@ from fleetward.domain.alerts import OPEN_STATUSES, Alert, AlertStatus, IngestRes
 from fleetward.domain.integrations import Integration
 from fleetward.domain.tickets import StatusKind, Ticket, TicketActivity, may_auto_resolve
 from fleetward.services import events
+from fleetward.services.flapping import FlapProtection
 from fleetward.services.ingest_alerts import (
     JobConfig,
     Outcome,
@@ -26,6 +27,7 @@ class AlertLifecycle:
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
+        self.flaps = FlapProtection()
 
     def reset(
         self,
@@ -64,6 +66,8 @@ class AlertLifecycle:
         rule = repos.rules.get(alert.tenant_id, alert.rule_id) if alert.rule_id else None
         if rule is None or not rule.actions.auto_resolve_ticket:
             return
+        if self.flaps.holds_open(repos, ticket, now):
+            return
         board = repos.boards.get(ticket.tenant_id, ticket.board_id)
         comments, entries = repos.tickets.activity(ticket.id)
         activity = TicketActivity(
@@ -98,6 +102,7 @@ class AlertLifecycle:
             status_id=closed_status,
             is_closed=True,
             closed_at=now,
+            auto_closed=True,
             updated_at=now,
         )
         repos.alerts.set_status(alert.id, AlertStatus.AUTO_RESOLVED, now, resolved=True)

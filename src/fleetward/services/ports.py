@@ -12,6 +12,7 @@ from fleetward.domain.agents import Agent, EnrollmentToken, StoredEvent, Timelin
 from fleetward.domain.alerts import Alert, AlertFilter, AlertStatus, NormalizedEvent
 from fleetward.domain.audit import AuditEntry
 from fleetward.domain.eventlog import EventLogWatch, WatchScope
+from fleetward.domain.flapping import FlapState
 from fleetward.domain.integrations import (
     Asset,
     DeadLetter,
@@ -54,6 +55,14 @@ class Tenants(Protocol):
 
     def lock(self, tenant_id: uuid.UUID) -> None:
         """Serialise this tenant's writers until the transaction ends."""
+        ...
+
+    def settings(self, tenant_id: uuid.UUID) -> dict[str, Any]:
+        """The tenant's settings document ({} when none are set)."""
+        ...
+
+    def save_settings(self, tenant_id: uuid.UUID, settings: dict[str, Any]) -> None:
+        """Replace the settings document, moving config_version with it."""
         ...
 
 
@@ -206,6 +215,10 @@ class Windows(ScopedRows[MaintenanceWindow], Protocol):
 
 class Tickets(ScopedRows[Ticket], Protocol):
     def open_by_key(self, tenant_id: uuid.UUID, key: str) -> Ticket | None: ...
+    def last_closed_by_key(self, tenant_id: uuid.UUID, key: str) -> Ticket | None:
+        """The key's most recently closed ticket, if any."""
+        ...
+
     def next_number(self, tenant_id: uuid.UUID) -> int: ...
     def bump_occurrence(self, ticket_id: uuid.UUID, at: datetime) -> int:
         """Count one more occurrence on the ticket; the new count."""
@@ -290,6 +303,16 @@ class Jobs(ScopedRows[Job], Protocol):
         self, tenant_id: uuid.UUID, ref_type: str, ref_id: uuid.UUID, limit: int = 50
     ) -> list[Job]: ...
     def waiting(self) -> int: ...
+
+
+class FlapStates(Protocol):
+    """Per dedup key, its latest trigger times and flapping mark (domain/flapping.py)."""
+
+    def get(self, tenant_id: uuid.UUID, key: str) -> FlapState | None: ...
+    def of_keys(self, tenant_id: uuid.UUID, keys: Sequence[str]) -> dict[str, FlapState]: ...
+    def save(self, tenant_id: uuid.UUID, key: str, state: FlapState) -> None:
+        """Insert or replace the key's state (atomic against a concurrent first save)."""
+        ...
 
 
 class Notifications(Protocol):
@@ -389,6 +412,8 @@ class Repositories(Protocol):
     def jobs(self) -> Jobs: ...
     @property
     def webhook_subscriptions(self) -> WebhookSubscriptions: ...
+    @property
+    def flap_states(self) -> FlapStates: ...
 
     # Agents and the timeline
     @property

@@ -1,8 +1,10 @@
 """What the alert pipeline reads about a tenant on every alert, kept per config version.
 
-Rules, maintenance windows, organisation mappings, boards and priorities
-change rarely and are read for every alert. The database counts their changes
-in tenant.config_version (triggers, migration 0004), so one read of that
+Rules, maintenance windows, organisation mappings, boards, priorities and the
+tenant's own settings (reopen window, flap threshold) change rarely and are
+read for every alert. The database counts their changes in
+tenant.config_version (triggers, migration 0004; a settings change moves it in
+its own UPDATE, adapters' TenantRepository.save_settings), so one read of that
 number tells whether what was loaded before still holds; everything else is
 loaded on first need at that version and reused until the number moves.
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import uuid
 
+from fleetward.domain.flapping import FlapSettings, settings_from
 from fleetward.domain.maintenance import MaintenanceWindow
 from fleetward.domain.rules import RuleBook
 from fleetward.domain.tickets import Board, Priority
@@ -43,6 +46,13 @@ class TenantView:
         self._boards: dict[uuid.UUID, Board | None] = {}
         self._first_board: Board | None = None
         self._priorities: dict[str, Priority | None] = {}
+        self._flap_settings: FlapSettings | None = None
+
+    def flap_settings(self, repos: Repositories) -> FlapSettings:
+        """Reopen window and flap threshold (tenant.settings)."""
+        if self._flap_settings is None:
+            self._flap_settings = settings_from(repos.tenants.settings(self.tenant_id))
+        return self._flap_settings
 
     def rule_book(self, repos: Repositories) -> RuleBook:
         if self._book is None:

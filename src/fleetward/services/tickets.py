@@ -34,6 +34,7 @@ from fleetward.services import events
 from fleetward.services.alert_pipeline import AlertPipeline
 from fleetward.services.audit import actor_of, record
 from fleetward.services.cross_tenant import CrossTenantProbes
+from fleetward.services.flapping import flapping_keys
 from fleetward.services.ports import Clock, Repositories, UnitOfWork
 from fleetward.services.resources import ScopedResource
 from fleetward.services.ticket_defaults import ensure_defaults
@@ -137,6 +138,7 @@ class TicketView:
 
     ticket: Ticket
     alert_ids: tuple[uuid.UUID, ...]
+    flapping: bool = False  # open, and its alert condition is flapping (domain/flapping.py)
 
 
 # Ids a ticket body may name, and where they must exist in the caller's tenant.
@@ -160,8 +162,11 @@ class TicketService(WritingService):
         )
 
     def _view(self, repos: Repositories, tickets: list[Ticket]) -> list[TicketView]:
-        ids = repos.tickets.alert_ids(tickets[0].tenant_id, [t.id for t in tickets])
-        return [TicketView(t, tuple(ids[t.id])) for t in tickets]
+        tenant_id = tickets[0].tenant_id
+        ids = repos.tickets.alert_ids(tenant_id, [t.id for t in tickets])
+        keys = [t.dedup_key for t in tickets if t.dedup_key is not None and not t.is_closed]
+        flapping = flapping_keys(repos, tenant_id, keys, self.clock())
+        return [TicketView(t, tuple(ids[t.id]), t.dedup_key in flapping) for t in tickets]
 
     def _check_references(
         self, repos: Repositories, tenant_id: uuid.UUID, refs: dict[str, Any]
@@ -294,7 +299,13 @@ class TicketService(WritingService):
         self, repos: Repositories, ticket: Ticket, status: TicketStatus, now: datetime
     ) -> dict[str, Any]:
         closing = status.kind is StatusKind.CLOSED
-        values: dict[str, Any] = {"status_id": status.id, "is_closed": closing}
+        # A person chose this status: a ticket they close is theirs (never reopened by
+        # a trigger, domain/flapping.py), and one they reopen is no longer auto-closed.
+        values: dict[str, Any] = {
+            "status_id": status.id,
+            "is_closed": closing,
+            "auto_closed": False,
+        }
         if closing and not ticket.is_closed:
             values["closed_at"] = now
         elif not closing and ticket.is_closed:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fleetward.adapters.storage import schema
 from fleetward.adapters.storage.alert_repositories import AlertRepository, ReceiptRepository
+from fleetward.adapters.storage.flap_repositories import FlapStateRepository
 from fleetward.adapters.storage.integration_repositories import (
     AssetRepository,
     IntegrationRepository,
@@ -47,3 +48,4 @@ class PipelineRepositories(RepositorySet):
     notifications = repository(NotificationRepository)
     jobs = repository(JobRepository)
     webhook_subscriptions = repository(WebhookSubscriptionRepository)
+    flap_states = repository(FlapStateRepository)

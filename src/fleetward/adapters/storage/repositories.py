@@ -277,6 +277,26 @@ class TenantRepository:
         )
         return int(found or 0)
 
+    def settings(self, tenant_id: uuid.UUID) -> dict[str, Any]:
+        """The tenant's settings document (tenant.settings), {} for an unknown tenant."""
+        t = schema.tenant
+        statement = cached_statement(
+            ("tenant.settings",),
+            lambda: select(t.c.settings).where(t.c.id == bindparam("tenant_id")),
+        )
+        found = self.conn.execute(statement, {"tenant_id": tenant_id}).scalar_one_or_none()
+        return dict(found or {})
+
+    def save_settings(self, tenant_id: uuid.UUID, settings: dict[str, Any]) -> None:
+        """Replace the settings and move config_version in the same statement: the
+        pipeline keeps them in its per-version view, so the next alert sees them."""
+        t = schema.tenant
+        self.conn.execute(
+            update(t)
+            .where(t.c.id == tenant_id)
+            .values(settings=settings, config_version=t.c.config_version + 1)
+        )
+
     def lock(self, tenant_id: uuid.UUID) -> None:
         """Serialise writers of one tenant's hash chain (SQLite has one writer anyway)."""
         if self.conn.dialect.name == "postgresql":

@@ -330,6 +330,8 @@ ticket = Table(
     Column("auto_closed", Boolean, nullable=False, server_default="0"),
     UniqueConstraint("tenant_id", "number"),
     Index(None, "tenant_id", "created_at", "id"),
+    # A trigger with no open ticket looks up its key's last closed one (reopen window).
+    Index(None, "tenant_id", "dedup_key", "closed_at"),
     Index(
         "uq_ticket_open_dedup_key",
         "tenant_id",

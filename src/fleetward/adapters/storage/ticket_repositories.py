@@ -43,6 +43,26 @@ class TicketRepository(TenantRows[Ticket]):
         rows = hot_sql.fetch_all(self.conn, ("ticket.open_by_key",), build, params)
         return _to(Ticket, rows[0]) if rows else None
 
+    def last_closed_by_key(self, tenant_id: uuid.UUID, key: str) -> Ticket | None:
+        """The key's most recently closed ticket (index ticket (tenant_id, dedup_key,
+        closed_at)): a trigger with no open ticket asks whether it may come back."""
+        t = schema.ticket
+        statement = cached_statement(
+            ("ticket.last_closed_by_key",),
+            lambda: (
+                select(*self._columns())
+                .where(
+                    t.c.tenant_id == bindparam("tenant_id"),
+                    t.c.dedup_key == bindparam("key"),
+                    t.c.closed_at.is_not(None),
+                )
+                .order_by(t.c.closed_at.desc(), t.c.number.desc())
+                .limit(1)
+            ),
+        )
+        row = self.conn.execute(statement, {"tenant_id": tenant_id, "key": key}).mappings().first()
+        return None if row is None else _to(Ticket, row)
+
     def next_number(self, tenant_id: uuid.UUID) -> int:
         t = schema.ticket
 

@@ -29,6 +29,7 @@ from fleetward.entrypoints.http.routers import (
     health,
     integrations,
     maintenance_windows,
+    tenant_settings,
     tickets,
     timeline,
     users,
@@ -111,6 +112,7 @@ def create_app(container: Container) -> FastAPI:
         timeline.router,
         watches.router,
         webhook_subscriptions.router,
+        tenant_settings.router,
         pages.router,
     ):
         app.router.routes.extend(router.routes)

@@ -17,6 +17,7 @@ from fleetward.entrypoints.http.pages import (
     rule_editor,
     rules,
     subscriptions,
+    tenant_settings,
     tickets,
     timeline,
     users,
@@ -40,5 +41,6 @@ for _area in (
     timeline.router,
     watches.router,
     subscriptions.router,
+    tenant_settings.router,
 ):
     router.include_router(_area)

@@ -127,6 +127,7 @@ def _ticket_page(
         status_code,
         error=error,
         ticket=ticket,
+        flapping=view.flapping,
         board=board,
         statuses=statuses,
         status=next((s for s in statuses if s.id == ticket.status_id), None),

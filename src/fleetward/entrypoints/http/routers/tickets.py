@@ -60,6 +60,13 @@ class TicketOut(Out):
     dedup_key: str | None = Field(description="client|device|condition; null when opened by hand")
     occurrence_count: int = Field(description="Alert occurrences merged into it")
     is_closed: bool
+    auto_closed: bool = Field(
+        description="Closed by an alert reset, not a person: a new trigger of the same "
+        "condition within the tenant's reopen_window_minutes reopens it"
+    )
+    flapping: bool = Field(
+        description="Open, and its alert condition is flapping: resets leave it open"
+    )
     alert_ids: list[uuid.UUID]
     created_at: datetime
     updated_at: datetime
@@ -97,7 +104,11 @@ router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
 
 
 def _out(view: TicketView) -> dict[str, Any]:
-    return {**dataclasses.asdict(view.ticket), "alert_ids": list(view.alert_ids)}
+    return {
+        **dataclasses.asdict(view.ticket),
+        "alert_ids": list(view.alert_ids),
+        "flapping": view.flapping,
+    }
 
 
 @router.get("", response_model=Page[TicketOut])

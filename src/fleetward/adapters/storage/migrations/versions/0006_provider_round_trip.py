@@ -204,10 +204,16 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("auto_closed", sa.Boolean(), server_default="0", nullable=False)
         )
+        batch_op.create_index(
+            batch_op.f("ix_ticket_tenant_id_dedup_key_closed_at"),
+            ["tenant_id", "dedup_key", "closed_at"],
+            unique=False,
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("ticket", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_ticket_tenant_id_dedup_key_closed_at"))
         batch_op.drop_column("auto_closed")
 
     with op.batch_alter_table("tenant", schema=None) as batch_op:
