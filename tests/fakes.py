@@ -35,6 +35,7 @@ from fleetward.services.ports import (
     LoginThrottle,
     Repositories,
     Sessions,
+    SyncRuns,
     Timeline,
     UnitOfWork,
     Watches,
@@ -611,6 +612,10 @@ class FakeRepositories:
     @property
     def watches(self) -> Watches:
         raise _not_faked("watches")
+
+    @property
+    def sync_runs(self) -> SyncRuns:
+        raise _not_faked("sync_runs")
 
 
 class FakeUnitOfWork:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -18,6 +19,7 @@ from fleetward.adapters.storage import migrate
 from fleetward.adapters.storage.database import Database, SqlUnitOfWork
 from fleetward.config import Settings
 from fleetward.domain.forwarding import parse_networks
+from fleetward.domain.integrations import Integration
 from fleetward.evtx_reader import read_evtx
 from fleetward.services.agent_control import AgentControl
 from fleetward.services.agents import AgentService
@@ -33,7 +35,8 @@ from fleetward.services.identity import IdentityService, LoginPolicy
 from fleetward.services.integrations import IntegrationService
 from fleetward.services.maintenance import MaintenanceService
 from fleetward.services.outbox import JobRunner
-from fleetward.services.ports import Clock, PasswordHasher
+from fleetward.services.ports import Clock, PasswordHasher, ProviderApi, ProviderApiFactory
+from fleetward.services.reconciliation import SyncService
 from fleetward.services.rules import RuleService
 from fleetward.services.tickets import TicketService
 from fleetward.services.timeline import TimelineService
@@ -69,6 +72,7 @@ class Container:
     probes: CrossTenantProbes
     jobs: JobRunner
     outbound: OutboundHttp
+    sync: SyncService
 
     def close(self) -> None:
         self.probes.stop()
@@ -114,12 +118,24 @@ def configure_logging(settings: Settings) -> None:
     )
 
 
+def _no_provider_api(
+    integration: Integration, credentials: Mapping[str, str]
+) -> ProviderApi | None:
+    return None
+
+
+def _no_credentials(integration: Integration) -> Mapping[str, str]:
+    return {}
+
+
 def build(
     settings: Settings,
     clock: Clock = utc_now,
     migrate_schema: bool = False,
     passwords: PasswordHasher | None = None,
+    provider_apis: ProviderApiFactory | None = None,
 ) -> Container:
+    """`provider_apis` stands in for the providers' API clients (tests pass fakes)."""
     db = Database(settings.resolved_database_url())
     if migrate_schema:
         migrate.upgrade(db)
@@ -161,4 +177,9 @@ def build(
         probes=probes,
         jobs=JobRunner(uow, clock),
         outbound=OutboundHttp(parse_networks(settings.outbound_allow_cidrs)),
+        # Until the provider clients land (adapters/providers/*/api.py), no integration
+        # has an API; their factory and the credentials opener plug in here.
+        sync=SyncService(
+            uow, clock, probes, pipeline, provider_apis or _no_provider_api, _no_credentials
+        ),
     )

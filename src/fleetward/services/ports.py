@@ -17,6 +17,7 @@ from fleetward.domain.jobs import Job, JobStatus, NewJob
 from fleetward.domain.maintenance import MaintenanceWindow
 from fleetward.domain.pagination import Page
 from fleetward.domain.rules import AlertRule
+from fleetward.domain.sync import LocalAlert, SyncRun, SyncStatus
 from fleetward.domain.tenancy import ApiKey, Client, Site, Tenant, User
 from fleetward.domain.tickets import Board, Comment, Priority, Ticket, TicketStatus, TimeEntry
 
@@ -242,6 +243,37 @@ class Jobs(ScopedRows[Job], Protocol):
     def waiting(self) -> int: ...
 
 
+class SyncRuns(ScopedRows[SyncRun], Protocol):
+    """Reconciliation runs (adapters/storage/sync_repositories.py); `page` is newest first."""
+
+    def start(self, run: SyncRun, now: datetime) -> SyncRun | None:
+        """Insert the run as running, taking over one whose lease passed; None when
+        another run of the integration is running (one at a time, on every node)."""
+        ...
+
+    def running(self, integration_id: uuid.UUID) -> SyncRun | None: ...
+    def extend(self, run_id: uuid.UUID, lease_until: datetime) -> None: ...
+    def finish(
+        self,
+        run_id: uuid.UUID,
+        status: SyncStatus,
+        now: datetime,
+        counts: Mapping[str, int],
+        error: str | None,
+    ) -> bool:
+        """Record the end; False when the run was taken over meanwhile."""
+        ...
+
+    def last_started(self) -> dict[uuid.UUID, datetime]: ...
+    def pollable(self) -> list[Integration]:
+        """Enabled integrations of every tenant whose provider has an API."""
+        ...
+
+    def held_alerts(self, integration_id: uuid.UUID) -> list[LocalAlert]:
+        """The integration's open and suppressed alerts."""
+        ...
+
+
 class Notifications(Protocol):
     def add(
         self,
@@ -337,6 +369,8 @@ class Repositories(Protocol):
     def notifications(self) -> Notifications: ...
     @property
     def jobs(self) -> Jobs: ...
+    @property
+    def sync_runs(self) -> SyncRuns: ...
 
     # Agents and the timeline
     @property

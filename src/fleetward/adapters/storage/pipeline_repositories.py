@@ -13,6 +13,7 @@ from fleetward.adapters.storage.job_repositories import JobRepository
 from fleetward.adapters.storage.outbox_repositories import EventOutbox, NotificationRepository
 from fleetward.adapters.storage.repositories import RepositorySet, TenantRows, repository
 from fleetward.adapters.storage.rule_repositories import RuleRepository, WindowRepository
+from fleetward.adapters.storage.sync_repositories import SyncRunRepository
 from fleetward.adapters.storage.ticket_repositories import (
     BoardRepository,
     PriorityRepository,
@@ -43,3 +44,4 @@ class PipelineRepositories(RepositorySet):
     events = repository(EventOutbox)
     notifications = repository(NotificationRepository)
     jobs = repository(JobRepository)
+    sync_runs = repository(SyncRunRepository)
