@@ -4,6 +4,7 @@ test_sync_runs_storage.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ from fleetward.domain.errors import ProviderApiError
 from fleetward.domain.rules import RuleActions
 from fleetward.domain.sync import SyncTrigger
 from tests.conftest import FAST_PASSWORDS, TenantFixture
+from tests.integration.test_pages import log_in
 from tests.integration.test_webhook_pipeline import reset, trigger
 from tests.support.aio import run_coroutine
 from tests.support.fake_provider_api import FakeProviderApi, FakeProviders
@@ -199,6 +201,11 @@ def test_an_alert_still_active_when_its_window_ended_gets_exactly_one_ticket(
         now = alert(container, tenant.id, alert_id)
         assert now.status is AlertStatus.ACTIVE and now.ticket_id == only.id
         assert "window had ended" in now.trace["reevaluated"]
+        assert now.trace["suppressed_by"] == ["Patch night"]
+        assert now.trace["rules"][0]["result"] == "matched"
+    log_in(client, tenant.admin.email)
+    page = client.get(f"/alerts/{first['alert_id']}")
+    assert page.status_code == 200 and "Patch night" in page.text
 
     twice = sync(client, ninja, tenant.operator)
     assert counts(twice)["reevaluated"] == 0 and counts(twice)["unchanged"] == 2
@@ -242,6 +249,28 @@ def test_counts_of_a_mixed_run(
     }
     assert len(tickets(container, tenant.id)) == 4
     assert api.closed == api.fetches == 1
+
+
+def test_an_alert_that_fails_on_its_own_is_counted_and_the_others_go_on(
+    client: TestClient, tenant: TenantFixture, container: Container, ninja: dict[str, Any]
+) -> None:
+    api = api_of(ninja)
+    api.report(ninja["model"], trigger(1, "s1"))
+    broken = api.report(ninja["model"], trigger(2, "s2", device=2000))
+    api.report(ninja["model"], trigger(3, "s3", device=3000))
+    # A body the store cannot write (not JSON): this alert fails, its batch is retried
+    # alert by alert.
+    api.active[broken.external_alert_id] = dataclasses.replace(broken, raw={"ids": {1, 2}})
+    run = sync(client, ninja, tenant.operator)
+    assert run["status"] == "succeeded"
+    assert counts(run) == {
+        "created": 2,
+        "resolved": 0,
+        "reevaluated": 0,
+        "unchanged": 0,
+        "errors": 1,
+    }
+    assert len(tickets(container, tenant.id)) == 2
 
 
 def test_a_provider_failure_is_recorded_on_the_run_not_raised(

@@ -78,3 +78,10 @@ class FakeProviders:
         self, integration: Integration, credentials: Mapping[str, str]
     ) -> FakeProviderApi | None:
         return self.apis.get(integration.id)
+
+
+class QuietProviders:
+    """A ProviderApiFactory giving every integration an API that reports nothing."""
+
+    def __call__(self, integration: Integration, credentials: Mapping[str, str]) -> FakeProviderApi:
+        return FakeProviderApi()

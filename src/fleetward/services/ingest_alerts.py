@@ -298,11 +298,16 @@ class TriggerIngest:
                 client_id=decision.client_id,
                 rule_id=rule.id if rule else None,
                 ticket_id=ticket_id,
+                # The decision now, as a trigger's trace reads, and what it replaced.
                 trace={
-                    **alert.trace,
+                    **trace,
                     "reevaluated": f"still active at {event.provider.value} when its "
                     f"maintenance window had ended (sync at {now.isoformat()})",
-                    "after_window": trace,
+                    "suppressed_by": [
+                        w.get("window")
+                        for w in alert.trace.get("windows", [])
+                        if isinstance(w, dict) and "suppressed" in str(w.get("result"))
+                    ],
                 },
                 updated_at=now,
             )
