@@ -19,6 +19,7 @@ from fleetward.domain.alerts import AlertStatus
 from fleetward.domain.errors import ProviderApiError
 from fleetward.domain.rules import RuleActions
 from fleetward.domain.sync import SyncTrigger
+from fleetward.entrypoints.http.app import create_app
 from tests.conftest import FAST_PASSWORDS, TenantFixture
 from tests.integration.test_pages import log_in
 from tests.integration.test_webhook_pipeline import reset, trigger
@@ -396,3 +397,31 @@ def test_a_run_of_the_cli_kind_needs_no_tenant(
     api_of(ninja).report(ninja["model"], trigger(1, "s1"))
     run = run_coroutine(container.sync.run(uuid.UUID(ninja["id"]), SyncTrigger.MANUAL))
     assert run.status.value == "succeeded" and run.created == 1
+
+
+def test_a_run_going_when_the_server_stops_ends_failed_not_running(
+    tenant: TenantFixture, container: Container, ninja: dict[str, Any]
+) -> None:
+    container.sync.answer_within_seconds = 0.05
+    api_of(ninja).hold = True
+    with TestClient(create_app(container)) as own:
+        started = own.post(
+            f"/api/v1/integrations/{ninja['id']}/sync", headers=tenant.operator.headers
+        )
+        assert started.status_code == 202
+    with container.pipeline.uow.read() as repos:
+        run = repos.sync_runs.get(tenant.id, uuid.UUID(started.json()["id"]))
+    assert run is not None
+    assert run.status.value == "failed" and run.error == "the server stopped during the run"
+    api_of(ninja).hold = False
+    assert run_coroutine(container.sync.run(run.integration_id, SyncTrigger.MANUAL)).created == 0
+
+
+def test_a_disabled_integration_is_not_synced(
+    client: TestClient, tenant: TenantFixture, ninja: dict[str, Any]
+) -> None:
+    path = f"/api/v1/integrations/{ninja['id']}"
+    assert client.patch(path, json={"enabled": False}, headers=tenant.admin.headers).is_success
+    refused = client.post(f"{path}/sync", headers=tenant.admin.headers)
+    assert refused.status_code == 409 and "disabled" in refused.json()["error"]["message"]
+    assert api_of(ninja).fetches == 0

@@ -104,7 +104,8 @@ class SyncService:
         )
         self.runs = ScopedResource[SyncRun](uow, clock, probes, "sync_run", lambda r: r.sync_runs)
         self._background: set[asyncio.Task[SyncRun]] = set()
-        self.stopping = threading.Event()
+        # One flag per run going: set when the server stops, checked between batches.
+        self._stop_flags: set[threading.Event] = set()
 
     # People (API, dashboard): operators and admins start a sync, everyone reads runs
 
@@ -191,7 +192,8 @@ class SyncService:
 
     async def stop(self) -> None:
         """The server is going: runs still going end as failed (STOPPED)."""
-        self.stopping.set()
+        for flag in list(self._stop_flags):
+            flag.set()
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
@@ -199,6 +201,8 @@ class SyncService:
     # One run
 
     def _api_for(self, integration: Integration) -> ProviderApi:
+        if not integration.enabled:
+            raise Conflict("this integration is disabled: enable it to sync")
         if integration.provider not in API_PROVIDERS:
             raise Conflict(
                 f"{integration.provider.value} integrations have no API to sync from: "
@@ -241,13 +245,17 @@ class SyncService:
 
     async def _carry_out(self, run: SyncRun, integration: Integration, api: ProviderApi) -> SyncRun:
         counts = SyncCounts()
+        stop = threading.Event()
+        self._stop_flags.add(stop)
         try:
             fetched_at = self.clock()
             try:
                 events = await api.active_alerts()
             finally:
                 await api.aclose()
-            counts = await asyncio.to_thread(self._reconcile, run, integration, events, fetched_at)
+            counts = await asyncio.to_thread(
+                self._reconcile, run, integration, events, fetched_at, stop
+            )
         except ProviderApiError as error:
             return await self._end(run, SyncStatus.FAILED, counts, f"provider: {error}")
         except StorageUnavailable as error:
@@ -260,6 +268,8 @@ class SyncService:
             log.exception("sync_failed", run_id=str(run.id))
             reason = f"internal error: {type(error).__name__}"
             return await self._end(run, SyncStatus.FAILED, counts, reason)
+        finally:
+            self._stop_flags.discard(stop)
         return await self._end(run, SyncStatus.SUCCEEDED, counts, None)
 
     async def _end(
@@ -295,8 +305,9 @@ class SyncService:
         integration: Integration,
         events: list[NormalizedEvent],
         fetched_at: datetime,
+        stop: threading.Event,
     ) -> SyncCounts:
-        lease = _Lease(self, run)
+        lease = _Lease(self, run, stop)
         reported: dict[str, NormalizedEvent] = {}
         for event in events:
             if event.kind is EventKind.TRIGGERED:
@@ -381,14 +392,15 @@ class _Lease:
     """Keeps a run's lease ahead of the clock while it works, and stops it when the
     server is going."""
 
-    def __init__(self, service: SyncService, run: SyncRun) -> None:
+    def __init__(self, service: SyncService, run: SyncRun, stop: threading.Event) -> None:
         self.service = service
         self.run = run
+        self.stop = stop
         self.renewed_at = run.started_at
 
     def keep(self) -> None:
         service = self.service
-        if service.stopping.is_set():
+        if self.stop.is_set():
             raise _Stopped
         now = service.clock()
         if now - self.renewed_at < service.lease / 3:
