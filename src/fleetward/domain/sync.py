@@ -47,22 +47,15 @@ class SyncRun:
     error: str | None = None  # why the run failed
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SyncCounts:
+    """A run's counts, kept up as it goes (a run that fails records how far it got)."""
+
     created: int = 0
     resolved: int = 0
     reevaluated: int = 0
     unchanged: int = 0
     errors: int = 0
-
-    def __add__(self, other: SyncCounts) -> SyncCounts:
-        return SyncCounts(
-            self.created + other.created,
-            self.resolved + other.resolved,
-            self.reevaluated + other.reevaluated,
-            self.unchanged + other.unchanged,
-            self.errors + other.errors,
-        )
 
     def as_values(self) -> dict[str, int]:
         return {

@@ -116,7 +116,8 @@ class SyncService:
         An unfinished run goes on in the background."""
         principal.require(Access.WRITE)
         integration = await asyncio.to_thread(self.integrations.get, principal, integration_id)
-        api = self._api_for(integration)
+        # Off the loop: opening the credentials may read the database.
+        api = await asyncio.to_thread(self._api_for, integration)
         try:
             run = await asyncio.to_thread(self._begin, integration, SyncTrigger.MANUAL, principal)
         except BaseException:
@@ -149,12 +150,15 @@ class SyncService:
 
     async def run(self, integration_id: uuid.UUID, trigger: SyncTrigger) -> SyncRun:
         """One run of any tenant's integration, to its end."""
-        with self.uow.read() as repos:
-            found = repos.integrations.for_webhook(integration_id)
-        if found is None:
-            raise NotFound("no such integration")
-        integration = found[0]
-        api = self._api_for(integration)
+
+        def find() -> tuple[Integration, ProviderApi]:
+            with self.uow.read() as repos:
+                found = repos.integrations.for_webhook(integration_id)
+            if found is None:
+                raise NotFound("no such integration")
+            return found[0], self._api_for(found[0])
+
+        integration, api = await asyncio.to_thread(find)
         try:
             run = await asyncio.to_thread(self._begin, integration, trigger, None)
         except BaseException:
@@ -173,7 +177,7 @@ class SyncService:
 
         ran = skipped = 0
         for integration in await asyncio.to_thread(due):
-            api = self.apis(integration, self.credentials(integration))
+            api = await asyncio.to_thread(self._api_or_none, integration)
             if api is None:
                 skipped += 1
                 continue
@@ -200,6 +204,9 @@ class SyncService:
 
     # One run
 
+    def _api_or_none(self, integration: Integration) -> ProviderApi | None:
+        return self.apis(integration, self.credentials(integration))
+
     def _api_for(self, integration: Integration) -> ProviderApi:
         if not integration.enabled:
             raise Conflict("this integration is disabled: enable it to sync")
@@ -208,7 +215,7 @@ class SyncService:
                 f"{integration.provider.value} integrations have no API to sync from: "
                 "their alerts arrive by webhook only"
             )
-        api = self.apis(integration, self.credentials(integration))
+        api = self._api_or_none(integration)
         if api is None:
             raise Conflict("this integration has no API credentials yet: add them before syncing")
         return api
@@ -253,8 +260,8 @@ class SyncService:
                 events = await api.active_alerts()
             finally:
                 await api.aclose()
-            counts = await asyncio.to_thread(
-                self._reconcile, run, integration, events, fetched_at, stop
+            await asyncio.to_thread(
+                self._reconcile, run, integration, events, fetched_at, stop, counts
             )
         except ProviderApiError as error:
             return await self._end(run, SyncStatus.FAILED, counts, f"provider: {error}")
@@ -306,7 +313,8 @@ class SyncService:
         events: list[NormalizedEvent],
         fetched_at: datetime,
         stop: threading.Event,
-    ) -> SyncCounts:
+        counts: SyncCounts,
+    ) -> None:
         lease = _Lease(self, run, stop)
         reported: dict[str, NormalizedEvent] = {}
         for event in events:
@@ -326,44 +334,40 @@ class SyncService:
             suppressed[event.series_key] = [
                 a.id for a in held_series[event.series_key] if a.status is AlertStatus.SUPPRESSED
             ]
-        created = unchanged = errors = 0
         # 1. Triggers the webhook missed, through the webhook's own path.
         for batch in _chunks(missing, self.batch_size):
             lease.keep()
             outcomes = self._batched(lambda part: self.pipeline.ingest(integration, [*part]), batch)
             for event, outcome in zip(batch, outcomes, strict=True):
                 if outcome is None:
-                    errors += 1
+                    counts.errors += 1
                 elif outcome.result is IngestResult.DUPLICATE:
-                    unchanged += 1
+                    counts.unchanged += 1
                 else:
-                    created += 1
+                    counts.created += 1
                     if outcome.result is IngestResult.SUPPRESSED and outcome.alert_id:
                         suppressed[event.series_key].append(outcome.alert_id)
         # 2. Open alerts the provider no longer has. It had them when its list was
         # fetched, or they arrived since: those are left alone.
         gone = [a.id for a in held if a.series_key not in latest and a.created_at <= fetched_at]
-        resolved = 0
         for ids in _chunks(gone, self.batch_size):
             lease.keep()
             results = self._batched(lambda p: self.pipeline.resolve_gone(integration, p), ids)
-            resolved += sum(1 for r in results if r)
-            errors += sum(1 for r in results if r is None)
+            counts.resolved += sum(1 for r in results if r)
+            counts.errors += sum(1 for r in results if r is None)
         # 3. Suppressed alerts still reported: decided again once their window ended.
         groups = [(ids, latest[series]) for series, ids in suppressed.items() if ids]
-        reevaluated = 0
         changed: set[str] = set()
         for part in _chunks(groups, self.batch_size):
             lease.keep()
-            counts = self._batched(lambda p: self.pipeline.reevaluate(integration, p), part)
-            for (_, event), count in zip(part, counts, strict=True):
+            decided = self._batched(lambda p: self.pipeline.reevaluate(integration, p), part)
+            for (_, event), count in zip(part, decided, strict=True):
                 if count is None:
-                    errors += 1
+                    counts.errors += 1
                 elif count:
-                    reevaluated += count
+                    counts.reevaluated += count
                     changed.add(event.series_key)
-        unchanged += sum(1 for e in known if e.series_key not in changed)
-        return SyncCounts(created, resolved, reevaluated, unchanged, errors)
+        counts.unchanged += sum(1 for e in known if e.series_key not in changed)
 
     def _batched(
         self, work: Callable[[Sequence[T]], list[R]], items: Sequence[T]
