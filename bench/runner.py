@@ -25,6 +25,7 @@ BENCHMARK_MODULES = (
     "bench.pipeline_figures",
     "bench.timeline_figures",
     "bench.agent_figures",
+    "bench.sync_figures",
 )
 # Cores used by other processes during a load window above which its figure is flagged.
 NOISY_OTHER_CPU = 0.3

@@ -43,6 +43,7 @@ from fleetward.services.ports import (
     LoginThrottle,
     Repositories,
     Sessions,
+    SyncRuns,
     Timeline,
     UnitOfWork,
     Watches,
@@ -700,6 +701,10 @@ class FakeRepositories:
     @property
     def webhook_subscriptions(self) -> WebhookSubscriptions:
         raise _not_faked("webhook_subscriptions")
+
+    @property
+    def sync_runs(self) -> SyncRuns:
+        raise _not_faked("sync_runs")
 
 
 class FakeUnitOfWork:

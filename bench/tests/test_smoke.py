@@ -23,6 +23,8 @@ FIGURES = (
     "timeline_intake",
     "timeline_replay",
     "agent_rss_1m_events",
+    "sync_10000_alerts",
+    "sync_10000_alerts_seconds",
 )
 
 

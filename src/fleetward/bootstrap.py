@@ -38,6 +38,7 @@ from fleetward.services.maintenance import MaintenanceService
 from fleetward.services.outbox import JobRunner
 from fleetward.services.ports import Clock, PasswordHasher, ProviderApiFactory
 from fleetward.services.provider_access import ProviderAccess
+from fleetward.services.reconciliation import SyncService
 from fleetward.services.rules import RuleService
 from fleetward.services.tenant_settings import TenantSettingsService
 from fleetward.services.tickets import TicketService
@@ -80,6 +81,7 @@ class Container:
     provider_apis: ProviderApiFactory
     subscriptions: WebhookSubscriptionService
     tenant_settings: TenantSettingsService
+    sync: SyncService
 
     def close(self) -> None:
         self.probes.stop()
@@ -133,7 +135,7 @@ def build(
     provider_apis: ProviderApiFactory | None = None,
 ) -> Container:
     """The wired application. `provider_apis` replaces the provider API factory
-    (tests pass one whose backoff does not wait)."""
+    (tests pass fakes, or clients whose backoff does not wait)."""
     db = Database(settings.resolved_database_url())
     if migrate_schema:
         migrate.upgrade(db)
@@ -154,6 +156,7 @@ def build(
     outbound = OutboundHttp(parse_networks(settings.outbound_allow_cidrs))
     provider_apis = provider_apis or provider_api(outbound)
     control = AgentControl(uow, clock, agents)
+    access = ProviderAccess(uow, secrets, provider_apis)
     subscriptions = WebhookSubscriptionService(
         uow, clock, probes, secrets, OutboundPoster(outbound)
     )
@@ -168,9 +171,7 @@ def build(
         audit=AuditService(uow),
         pipeline=pipeline,
         webhooks=webhooks,
-        integrations=IntegrationService(
-            uow, clock, probes, secrets, webhooks, ProviderAccess(uow, secrets, provider_apis)
-        ),
+        integrations=IntegrationService(uow, clock, probes, secrets, webhooks, access),
         boards=BoardService(uow, clock, probes),
         tickets=TicketService(uow, clock, probes, pipeline),
         rules=RuleService(uow, clock, probes, pipeline, normalize),
@@ -188,4 +189,5 @@ def build(
         provider_apis=provider_apis,
         subscriptions=subscriptions,
         tenant_settings=TenantSettingsService(uow, clock),
+        sync=SyncService(uow, clock, probes, pipeline, provider_apis, access.credentials_of),
     )

@@ -17,6 +17,7 @@ in test_webhook_intake.py.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,10 +27,12 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
-from fleetward.bootstrap import Container
+from fleetward.bootstrap import Container, build
+from fleetward.config import Settings
 from fleetward.domain.identity import Access
-from tests.conftest import Actor, TenantFixture
+from tests.conftest import FAST_PASSWORDS, Actor, TenantFixture
 from tests.support.api import assert_error, cross_tenant_entries, unique
+from tests.support.fake_provider_api import QuietProviders
 from tests.support.matrix import (
     Refs,
     Route,
@@ -47,6 +50,7 @@ INTEGRATION = INTEGRATIONS + "/{integration_id}"
 MAPPINGS = INTEGRATION + "/mappings"
 ASSETS = INTEGRATION + "/assets"
 LETTERS = INTEGRATION + "/dead-letters"
+SYNC_RUNS = INTEGRATION + "/sync-runs"
 ALERTS = "/api/v1/alerts"
 RULES = "/api/v1/alert-rules"
 WINDOWS = "/api/v1/maintenance-windows"
@@ -226,6 +230,36 @@ def expect_new_signing_secret(target: Target, response: httpx.Response) -> None:
 
 def expect_delivery_replayed(target: Target, response: httpx.Response) -> None:
     assert (response.json()["id"], response.json()["status"]) == (target.id, "pending")
+
+
+def sync_target(world: World, actor: Actor) -> Target:
+    """A NinjaOne integration whose provider (a fake API) reports nothing active."""
+    iid = world.owner_post(INTEGRATIONS, {**new_integration(), "provider": "ninjaone"})["id"]
+    return Target(
+        {"integration_id": iid},
+        iid,
+        iid,
+        lambda: (world.owner_get(_under(INTEGRATION, iid)), items(world, _under(SYNC_RUNS, iid))),
+    )
+
+
+def run_target(world: World, actor: Actor) -> Target:
+    """A finished sync run of the owner's."""
+    target = sync_target(world, actor)
+    iid = target.params["integration_id"]
+    run = world.call("POST", f"{_under(INTEGRATION, iid)}/sync", world.owner.admin.headers)
+    assert run.status_code == 200, run.text
+    return Target(
+        {"integration_id": iid, "run_id": run.json()["id"]},
+        run.json()["id"],
+        iid,
+        target.snapshot,
+    )
+
+
+def expect_synced(target: Target, response: httpx.Response) -> None:
+    run = response.json()
+    assert run["integration_id"] == target.id and run["status"] == "succeeded"
 
 
 # Alerts, rules and maintenance windows
@@ -488,6 +522,9 @@ ROUTES = [
         status=200,
         expect=expect_replayed,
     ),
+    Route("POST", INTEGRATION + "/sync", WRITE, sync_target, status=200, expect=expect_synced),
+    Route("GET", SYNC_RUNS, READ, run_target),
+    Route("GET", SYNC_RUNS + "/{run_id}", READ, run_target),
     Route("GET", ALERTS, READ, alert_target),
     Route("GET", ALERTS + "/{alert_id}", READ, alert_target),
     Route("GET", RULES, READ, rule_target),
@@ -571,6 +608,14 @@ ROUTES = [
         expect=expect_delivery_replayed,
     ),
 ]
+
+
+@pytest.fixture
+def container(settings: Settings) -> Iterator[Container]:
+    """Every NinjaOne integration has a provider API (reporting nothing), so syncs run."""
+    c = build(settings, passwords=FAST_PASSWORDS, provider_apis=QuietProviders())
+    yield c
+    c.close()
 
 
 @pytest.fixture

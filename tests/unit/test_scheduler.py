@@ -57,3 +57,22 @@ def test_stop_does_not_wait_for_a_long_interval() -> None:
         await asyncio.wait_for(scheduler.stop(), 5)
 
     run_alone(scenario)
+
+
+def test_a_coroutine_job_is_awaited_on_the_loop() -> None:
+    runs: list[int] = []
+
+    async def poll() -> object:
+        runs.append(1)
+        await asyncio.sleep(0)
+        return {"ran": 1}
+
+    async def scenario() -> None:
+        job = Job("poll", 0.01, lambda: None, first_after_seconds=0.0, async_work=poll)
+        scheduler = Scheduler([job])
+        scheduler.start()
+        while len(runs) < 2:
+            await asyncio.sleep(0.01)
+        await asyncio.wait_for(scheduler.stop(), 5)
+
+    run_alone(scenario)

@@ -41,10 +41,11 @@ from fastapi.testclient import TestClient
 from starlette.routing import Mount, WebSocketRoute
 from starlette.testclient import WebSocketDenialResponse
 
-from fleetward.bootstrap import Container
+from fleetward.bootstrap import Container, build
+from fleetward.config import Settings
 from fleetward.entrypoints.http.deps import SESSION_COOKIE
 from fleetward.entrypoints.http.pages.auth import LOGIN_CSRF_COOKIE
-from tests.conftest import PASSWORD, Actor, TenantFixture
+from tests.conftest import FAST_PASSWORDS, PASSWORD, Actor, TenantFixture
 from tests.integration import test_isolation_matrix as people
 from tests.integration import test_isolation_matrix_agents as fleet
 from tests.integration import test_isolation_matrix_pipeline as pipeline
@@ -52,6 +53,7 @@ from tests.integration.test_pages import csrf_of
 from tests.support.agents import enrolled_agent, event, make_site, make_token
 from tests.support.api import unique
 from tests.support.channel import WS_PATH
+from tests.support.fake_provider_api import QuietProviders
 from tests.support.matrix import Route, Target, World, send
 from tests.support.pipeline import sample
 from tests.verify.authorization_table import EXPECTED, Key
@@ -228,6 +230,7 @@ PAGES: dict[Key, PageCall] = {
     ("POST", "/webhook-subscriptions/{subscription_id}/deliveries/{delivery_id}/replay"): PageCall(
         pipeline.delivery_target, lambda _: {}
     ),
+    ("POST", "/integrations/{integration_id}/sync"): PageCall(pipeline.sync_target, lambda _: {}),
     ("GET", "/agents"): PageCall(fleet.agent_target),
     ("POST", "/agents/tokens"): PageCall(
         fleet.token_target, lambda t: {"site_id": _refs(t)["site_id"], "name": "Rollout"}
@@ -457,6 +460,14 @@ def test_every_route_the_app_serves_has_a_row_and_every_row_a_route(client: Test
     # And the matrix knows how to call each of them.
     uncallable = sorted(set(EXPECTED) - set(API) - set(PAGES) - PUBLIC - OTHERS)
     assert not uncallable, f"routes with no way to call them here: {uncallable}"
+
+
+@pytest.fixture
+def container(settings: Settings) -> Iterator[Container]:
+    """Every NinjaOne integration has a provider API (reporting nothing), so syncs run."""
+    c = build(settings, passwords=FAST_PASSWORDS, provider_apis=QuietProviders())
+    yield c
+    c.close()
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from fleetward.entrypoints.cli_common import (
     run_action,
 )
 from fleetward.entrypoints.cli_evtx import evtx_app
+from fleetward.entrypoints.cli_integrations import integrations_app
 
 app = typer.Typer(
     help="Fleetward: alerts to tickets, agents and compliance evidence for MSPs.",
@@ -48,6 +49,7 @@ app.add_typer(evtx_app, name="evtx")
 app.add_typer(agent_app, name="agent")
 secrets_app = typer.Typer(help="Manage the keys secrets are sealed with.", no_args_is_help=True)
 app.add_typer(secrets_app, name="secrets")
+app.add_typer(integrations_app, name="integrations")
 
 DEMO_TENANT = "Demo MSP"
 DEMO_ADMIN = "admin@demo.fleetward.test"

@@ -9,7 +9,7 @@ the tenants' pipeline configuration per config version.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -110,6 +110,38 @@ class AlertPipeline:
         if item.kind is EventKind.RESET:
             return self._lifecycle.reset(repos, integration, item, config)
         return self._lifecycle.acknowledge(repos, integration, item)
+
+    # Reconciliation (services/reconciliation.py): each call one write job
+
+    def resolve_gone(self, integration: Integration, alert_ids: Sequence[uuid.UUID]) -> list[bool]:
+        """Resolve alerts the provider no longer reports, as resets would; per alert,
+        whether it was still open."""
+
+        def job(repos: Repositories) -> list[bool]:
+            return [self._lifecycle.resolve_gone(repos, integration, i) for i in alert_ids]
+
+        return self.uow.run_write(job)
+
+    def reevaluate(
+        self,
+        integration: Integration,
+        groups: Sequence[tuple[Sequence[uuid.UUID], NormalizedEvent]],
+    ) -> list[int]:
+        """Suppressed alerts (per series, with the provider's event) decided again now
+        that their window may have ended; per series, how many left `suppressed`."""
+        built: list[TenantView] = []
+
+        def job(repos: Repositories) -> list[int]:
+            built.clear()
+            config = JobConfig(self._views.current(repos, integration.tenant_id, built))
+            return [
+                self._triggers.reevaluate(repos, integration, ids, event, config)
+                for ids, event in groups
+            ]
+
+        changed = self.uow.run_write(job)
+        self._views.publish(built)
+        return changed
 
     # Ticket closed by a person
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import operator
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,7 @@ import structlog
 from fleetward.domain.alerts import (
     FIELDS_FROM_EVENT,
     Alert,
+    AlertStatus,
     EventKind,
     Ignored,
     IngestResult,
@@ -253,6 +255,74 @@ class TriggerIngest:
         repos.alerts.add(alert, event.raw)
         events.alert_changed(repos, None, alert, now)
         return Outcome(result, alert.id)
+
+    def reevaluate(
+        self,
+        repos: Repositories,
+        integration: Integration,
+        alert_ids: Sequence[uuid.UUID],
+        event: NormalizedEvent,
+        config: JobConfig,
+    ) -> int:
+        """Suppressed alerts of one series that the provider still reports, decided
+        again as a trigger arriving now: once their window has ended, the ticket
+        their rule asks for (the open one under the dedup key, else one new ticket for
+        them all). How many left `suppressed` (0 while a window still covers them)."""
+        tenant_id = integration.tenant_id
+        alerts = [
+            found
+            for alert_id in alert_ids
+            if (found := repos.alerts.get(tenant_id, alert_id)) is not None
+            and found.status is AlertStatus.SUPPRESSED
+        ]
+        if not alerts:
+            return 0  # resolved, or re-evaluated by another run, meanwhile
+        now = self.clock()
+        # The window is asked about now, not the alert's time (which it covered).
+        current = dataclasses.replace(event, occurred_at=now)
+        view = config.view
+        mapped = view.mapped_client(repos, integration.id, event.device.external_org_id)
+        asset = asset_for(repos, integration, event, mapped, now)
+        decision = decide_trigger(
+            integration, current, asset, mapped, view.windows(repos), view.rule_book(repos)
+        )
+        if decision.verdict is Verdict.SUPPRESSED:
+            return 0
+        trace = decision.trace
+        ticket_id = None
+        if decision.ticket is not None:
+            ticket_id = self._dedup_or_open(
+                repos, config, integration, event, decision.ticket, now, trace
+            )
+        rule = decision.rule
+        for alert in alerts:
+            repos.alerts.update(
+                tenant_id,
+                alert.id,
+                status=decision.status.value,
+                client_id=decision.client_id,
+                rule_id=rule.id if rule else None,
+                ticket_id=ticket_id,
+                # The decision now, as a trigger's trace reads, and what it replaced.
+                trace={
+                    **trace,
+                    "reevaluated": f"still active at {event.provider.value} when its "
+                    f"maintenance window had ended (sync at {now.isoformat()})",
+                    "suppressed_by": [
+                        w.get("window")
+                        for w in alert.trace.get("windows", [])
+                        if isinstance(w, dict) and "suppressed" in str(w.get("result"))
+                    ],
+                },
+                updated_at=now,
+            )
+            repos.events.add(
+                tenant_id,
+                "alert.triggered",
+                {"alert_id": str(alert.id), "result": decision.result.value},
+                now,
+            )
+        return len(alerts)
 
     def dry_run(
         self,

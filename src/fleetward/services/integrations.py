@@ -37,7 +37,7 @@ BUILT_IN = (
 )
 
 SETTINGS_KEYS = frozenset(
-    {"default_client_id", "client_label", "poll_interval_minutes", "api_base_url"}
+    {"default_client_id", "client_label", "poll_interval_minutes", "poll_enabled", "api_base_url"}
 )
 
 
@@ -84,7 +84,10 @@ class IntegrationService:
             raise InvalidInput(
                 f"unknown setting {sorted(unknown)[0]!r}", field=f"settings.{sorted(unknown)[0]}"
             )
-        clean: dict[str, Any] = {"poll_interval_minutes": POLL_MINUTES_DEFAULT}
+        clean: dict[str, Any] = {
+            "poll_interval_minutes": POLL_MINUTES_DEFAULT,
+            "poll_enabled": False,
+        }
         clean.update(settings)
         if clean.get("default_client_id") is not None:
             clean["default_client_id"] = str(
@@ -99,6 +102,8 @@ class IntegrationService:
                 f"poll_interval_minutes must be a whole number from {low} to {high}",
                 field="settings.poll_interval_minutes",
             )
+        if not isinstance(clean["poll_enabled"], bool):
+            raise InvalidInput("poll_enabled must be true or false", field="settings.poll_enabled")
         label = clean.get("client_label")
         if label is not None and (
             not isinstance(label, str) or not label.strip() or len(label) > 100

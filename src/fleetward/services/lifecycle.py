@@ -4,6 +4,7 @@ ticket closed by a person, carried to the alerts and tickets they concern."""
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from datetime import datetime
 
 from fleetward.domain.alerts import OPEN_STATUSES, Alert, AlertStatus, IngestResult, NormalizedEvent
@@ -53,6 +54,22 @@ class AlertLifecycle:
                 repos, alert, repos.alerts.get(alert.tenant_id, alert.id) or alert, now
             )
         return Outcome(IngestResult.RESOLVED, alerts[0].id)
+
+    def resolve_gone(
+        self, repos: Repositories, integration: Integration, alert_id: uuid.UUID
+    ) -> bool:
+        """An alert its provider no longer reports (a reset Fleetward missed, found by a
+        sync): resolved as a reset would, with the ticket's comment and auto-resolve.
+        False when it is no longer open (a reset or a person got there first)."""
+        current = repos.alerts.get(integration.tenant_id, alert_id)
+        if current is None or current.status not in (*OPEN_STATUSES, AlertStatus.SUPPRESSED):
+            return False
+        comment = (
+            f"Alert no longer active at {integration.provider.value} "
+            f"(found by a sync): {current.title}"
+        )
+        self._resolve(repos, current, comment, self.clock())
+        return True
 
     def _resolve(self, repos: Repositories, alert: Alert, comment: str, now: datetime) -> None:
         if alert.status is AlertStatus.SUPPRESSED or alert.ticket_id is None:

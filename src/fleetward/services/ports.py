@@ -24,6 +24,7 @@ from fleetward.domain.jobs import Job, JobStatus, NewJob
 from fleetward.domain.maintenance import MaintenanceWindow
 from fleetward.domain.pagination import Page
 from fleetward.domain.rules import AlertRule
+from fleetward.domain.sync import LocalAlert, SyncRun, SyncStatus
 from fleetward.domain.tenancy import ApiKey, Client, Site, Tenant, User
 from fleetward.domain.tickets import Board, Comment, Priority, Ticket, TicketStatus, TimeEntry
 from fleetward.domain.webhook_events import DeliveryResult, DomainEvent, WebhookSubscription
@@ -312,6 +313,36 @@ class FlapStates(Protocol):
     def of_keys(self, tenant_id: uuid.UUID, keys: Sequence[str]) -> dict[str, FlapState]: ...
     def save(self, tenant_id: uuid.UUID, key: str, state: FlapState) -> None:
         """Insert or replace the key's state (atomic against a concurrent first save)."""
+
+
+class SyncRuns(ScopedRows[SyncRun], Protocol):
+    """Reconciliation runs (adapters/storage/sync_repositories.py); `page` is newest first."""
+
+    def start(self, run: SyncRun, now: datetime) -> SyncRun | None:
+        """Insert the run as running, taking over one whose lease passed; None when
+        another run of the integration is running (one at a time, on every node)."""
+        ...
+
+    def running(self, integration_id: uuid.UUID) -> SyncRun | None: ...
+    def extend(self, run_id: uuid.UUID, lease_until: datetime) -> None: ...
+    def finish(
+        self,
+        run_id: uuid.UUID,
+        status: SyncStatus,
+        now: datetime,
+        counts: Mapping[str, int],
+        error: str | None,
+    ) -> bool:
+        """Record the end; False when the run was taken over meanwhile."""
+        ...
+
+    def last_started(self) -> dict[uuid.UUID, datetime]: ...
+    def pollable(self) -> list[Integration]:
+        """Enabled integrations of every tenant whose provider has an API."""
+        ...
+
+    def held_alerts(self, integration_id: uuid.UUID) -> list[LocalAlert]:
+        """The integration's open and suppressed alerts."""
         ...
 
 
@@ -414,6 +445,8 @@ class Repositories(Protocol):
     def webhook_subscriptions(self) -> WebhookSubscriptions: ...
     @property
     def flap_states(self) -> FlapStates: ...
+    @property
+    def sync_runs(self) -> SyncRuns: ...
 
     # Agents and the timeline
     @property

@@ -17,6 +17,7 @@ from fleetward.adapters.storage.rule_repositories import RuleRepository, WindowR
 from fleetward.adapters.storage.subscription_repositories import (
     WebhookSubscriptionRepository,
 )
+from fleetward.adapters.storage.sync_repositories import SyncRunRepository
 from fleetward.adapters.storage.ticket_repositories import (
     BoardRepository,
     PriorityRepository,
@@ -49,3 +50,4 @@ class PipelineRepositories(RepositorySet):
     jobs = repository(JobRepository)
     webhook_subscriptions = repository(WebhookSubscriptionRepository)
     flap_states = repository(FlapStateRepository)
+    sync_runs = repository(SyncRunRepository)

@@ -29,6 +29,7 @@ from fleetward.entrypoints.http.routers import (
     health,
     integrations,
     maintenance_windows,
+    sync_runs,
     tenant_settings,
     tickets,
     timeline,
@@ -62,6 +63,8 @@ def create_app(container: Container) -> FastAPI:
             stop_jobs.set()
             if jobs is not None:
                 await jobs
+            # Runs still going end as failed rather than hold the scheduler's stop.
+            await container.sync.stop()
             await scheduler.stop()
             # Records the attempts still queued before the server goes.
             await asyncio.to_thread(container.probes.stop)
@@ -100,6 +103,7 @@ def create_app(container: Container) -> FastAPI:
         users.api_keys,
         audit.router,
         integrations.router,
+        sync_runs.router,
         boards.boards,
         boards.priorities,
         tickets.router,

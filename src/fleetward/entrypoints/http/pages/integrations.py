@@ -20,7 +20,7 @@ from fleetward.domain.integrations import Integration
 from fleetward.domain.pagination import MAX_LIMIT
 from fleetward.entrypoints.http.deps import ContainerDep
 from fleetward.entrypoints.http.errors import STATUS
-from fleetward.entrypoints.http.pages import lookups
+from fleetward.entrypoints.http.pages import integration_sync, lookups
 from fleetward.entrypoints.http.pages.common import (
     FormSessionDep,
     PageRoute,
@@ -192,6 +192,7 @@ def _detail_page(
         letters=letters,
         dl_cursor=dl_cursor,
         tactical=(TACTICAL_TRIGGER_BODY, TACTICAL_RESOLVED_BODY),
+        sync=integration_sync.panel(c, who, integration),
     )
 
 
