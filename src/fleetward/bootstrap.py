@@ -21,6 +21,7 @@ from fleetward.domain.forwarding import parse_networks
 from fleetward.evtx_reader import read_evtx
 from fleetward.services.agent_control import AgentControl
 from fleetward.services.agents import AgentService
+from fleetward.services.alert_actions import AlertActions
 from fleetward.services.alert_pipeline import AlertPipeline
 from fleetward.services.alerts import AlertService
 from fleetward.services.audit import AuditService
@@ -33,7 +34,8 @@ from fleetward.services.identity import IdentityService, LoginPolicy
 from fleetward.services.integrations import IntegrationService
 from fleetward.services.maintenance import MaintenanceService
 from fleetward.services.outbox import JobRunner
-from fleetward.services.ports import Clock, PasswordHasher
+from fleetward.services.ports import Clock, PasswordHasher, ProviderApiFactory
+from fleetward.services.provider_outbound import ProviderOutbound, no_api
 from fleetward.services.rules import RuleService
 from fleetward.services.tickets import TicketService
 from fleetward.services.timeline import TimelineService
@@ -60,6 +62,7 @@ class Container:
     rules: RuleService
     maintenance: MaintenanceService
     alerts: AlertService
+    alert_actions: AlertActions
     agents: AgentService
     control: AgentControl
     timeline: TimelineService
@@ -69,6 +72,7 @@ class Container:
     probes: CrossTenantProbes
     jobs: JobRunner
     outbound: OutboundHttp
+    provider_outbound: ProviderOutbound
 
     def close(self) -> None:
         self.probes.stop()
@@ -119,7 +123,12 @@ def build(
     clock: Clock = utc_now,
     migrate_schema: bool = False,
     passwords: PasswordHasher | None = None,
+    provider_apis: ProviderApiFactory = no_api,
 ) -> Container:
+    """`provider_apis` opens an integration's RMM API (tests pass a fake). Until the
+    provider clients are wired in, no integration has one: resets and
+    acknowledgements at NinjaOne and Tactical are enqueued and fail, recorded on
+    the alert, until they do."""
     db = Database(settings.resolved_database_url())
     if migrate_schema:
         migrate.upgrade(db)
@@ -132,7 +141,11 @@ def build(
     )
     secrets = FernetSecretBox(load_or_create_keys(settings.secret_key, settings.data_dir))
     probes = CrossTenantProbes(uow, clock, settings.cross_tenant_queue_size)
-    pipeline = AlertPipeline(uow, clock)
+    base_url = settings.public_base_url()
+    pipeline = AlertPipeline(uow, clock, base_url)
+    jobs = JobRunner(uow, clock)
+    provider_outbound = ProviderOutbound(uow, clock, provider_apis)
+    provider_outbound.register(jobs)
     webhooks = WebhookService(uow, clock, pipeline, secrets, normalize)
     timeline = TimelineService(uow, clock, probes)
     eventlog_alerts = EventLogAlertService(uow, clock, pipeline, secrets)
@@ -148,10 +161,11 @@ def build(
         webhooks=webhooks,
         integrations=IntegrationService(uow, clock, probes, secrets, webhooks),
         boards=BoardService(uow, clock, probes),
-        tickets=TicketService(uow, clock, probes, pipeline),
+        tickets=TicketService(uow, clock, probes, pipeline, base_url),
         rules=RuleService(uow, clock, probes, pipeline, normalize),
         maintenance=MaintenanceService(uow, clock, probes),
         alerts=AlertService(uow, clock, probes),
+        alert_actions=AlertActions(uow, clock, probes, pipeline),
         agents=agents,
         control=control,
         timeline=timeline,
@@ -159,6 +173,7 @@ def build(
         eventlog_alerts=eventlog_alerts,
         evtx_import=EvtxImportService(uow, timeline, eventlog_alerts, read_evtx),
         probes=probes,
-        jobs=JobRunner(uow, clock),
+        jobs=jobs,
         outbound=OutboundHttp(parse_networks(settings.outbound_allow_cidrs)),
+        provider_outbound=provider_outbound,
     )
