@@ -107,7 +107,9 @@ def alert_of(client: TestClient, actor: Actor, alert_id: str) -> dict[str, Any]:
     return found
 
 
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+# Engine-independent tests pin SQLite; those whose SQL is new (the job queue, the
+# alert filters, the trace written back) run on both engines.
+SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 def test_closing_a_ticket_resets_its_alert_at_the_provider_once(
@@ -171,6 +173,7 @@ def test_a_provider_failure_shows_on_the_alert_and_the_retry_clears_it(
     assert len(healed["trace"]["outbound"]) == 2  # both attempts kept
 
 
+@SQLITE
 def test_a_rule_that_opted_out_enqueues_no_reset(
     client: TestClient, tenant: TenantFixture, container: Container, provider: FakeProvider
 ) -> None:
@@ -184,6 +187,7 @@ def test_a_rule_that_opted_out_enqueues_no_reset(
     assert "not reset" in shown["trace"]["outbound"][-1]["result"]
 
 
+@SQLITE
 def test_a_provider_without_an_api_gets_no_job_and_says_so(
     client: TestClient, tenant: TenantFixture, container: Container, provider: FakeProvider
 ) -> None:
@@ -200,6 +204,7 @@ def test_a_provider_without_an_api_gets_no_job_and_says_so(
     assert "generic has no API" in shown["trace"]["outbound"][-1]["result"]
 
 
+@SQLITE
 def test_closing_again_after_a_reopen_resets_nothing_more(
     client: TestClient, tenant: TenantFixture, container: Container, provider: FakeProvider
 ) -> None:
@@ -223,6 +228,7 @@ def test_closing_again_after_a_reopen_resets_nothing_more(
     assert len(provider.resets) == 1
 
 
+@SQLITE
 def test_closing_works_while_no_provider_api_is_wired(settings: Settings) -> None:
     """bootstrap's default factory opens no API: the reset job fails, recorded, and the
     close itself succeeds."""
