@@ -285,6 +285,10 @@ def test_triage_then_mapping_and_reprocess_opens_one_ticket_per_key(
         headers=tenant.readonly.headers,
     )
     assert {a["id"] for a in by_org.json()["items"]} == {*same, other_device}
+    unmapped = client.get(
+        "/api/v1/alerts", params={"unmapped": "true"}, headers=tenant.readonly.headers
+    )
+    assert {a["id"] for a in unmapped.json()["items"]} == {*same, other_device, elsewhere}
     assert client.get("/api/v1/tickets", headers=tenant.admin.headers).json()["items"] == []
 
     created = client.post(

@@ -124,6 +124,7 @@ def test_closing_a_ticket_resets_its_alert_at_the_provider_once(
     assert run_jobs(container) == 1
     assert run_jobs(container) == 0  # done: never sent twice
     assert len(provider.resets) == 1
+    assert provider.opened == provider.closed == 1  # the API's client is closed after use
     external_id, reference = provider.resets[0]
     assert external_id == "918273"
     number = closed.json()["number"]

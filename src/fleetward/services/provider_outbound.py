@@ -17,8 +17,6 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-import structlog
-
 from fleetward.domain.alerts import Alert, Provider
 from fleetward.domain.errors import ProviderApiError
 from fleetward.domain.integrations import Integration
@@ -32,8 +30,6 @@ from fleetward.services.ports import (
     Repositories,
     UnitOfWork,
 )
-
-log = structlog.get_logger("fleetward.outbound")
 
 RESET = "provider.reset"
 ACKNOWLEDGE = "provider.acknowledge"
