@@ -123,6 +123,14 @@ def show_alert(request: Request, c: ContainerDep, session: SessionDep, alert_id:
         session,
         alert=alert,
         outbound_jobs=c.alert_actions.outbound(who, alert.id),
+        # The trace is stored JSON: show what has the shape we write, never fail on it.
+        outbound_attempts=[
+            {key: str(value) for key, value in a.items()}
+            for a in alert.trace.get("outbound") or ()
+            if isinstance(a, dict)
+        ]
+        if isinstance(alert.trace.get("outbound"), list)
+        else [],
         acknowledged_by=acknowledged_by,
         may_acknowledge=alert.status is AlertStatus.ACTIVE,
         may_resolve=alert.status in (*OPEN_STATUSES, AlertStatus.SUPPRESSED),
