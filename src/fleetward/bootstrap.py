@@ -24,6 +24,7 @@ from fleetward.domain.webhook_events import DELIVER_KIND
 from fleetward.evtx_reader import read_evtx
 from fleetward.services.agent_control import AgentControl
 from fleetward.services.agents import AgentService
+from fleetward.services.alert_actions import AlertActions
 from fleetward.services.alert_pipeline import AlertPipeline
 from fleetward.services.alerts import AlertService
 from fleetward.services.audit import AuditService
@@ -38,6 +39,7 @@ from fleetward.services.maintenance import MaintenanceService
 from fleetward.services.outbox import JobRunner
 from fleetward.services.ports import Clock, PasswordHasher, ProviderApiFactory
 from fleetward.services.provider_access import ProviderAccess
+from fleetward.services.provider_outbound import ProviderOutbound
 from fleetward.services.reconciliation import SyncService
 from fleetward.services.rules import RuleService
 from fleetward.services.tenant_settings import TenantSettingsService
@@ -67,6 +69,7 @@ class Container:
     rules: RuleService
     maintenance: MaintenanceService
     alerts: AlertService
+    alert_actions: AlertActions
     agents: AgentService
     control: AgentControl
     timeline: TimelineService
@@ -82,6 +85,7 @@ class Container:
     subscriptions: WebhookSubscriptionService
     tenant_settings: TenantSettingsService
     sync: SyncService
+    provider_outbound: ProviderOutbound
 
     def close(self) -> None:
         self.probes.stop()
@@ -148,7 +152,8 @@ def build(
     )
     secrets = FernetSecretBox(load_or_create_keys(settings.secret_key, settings.data_dir))
     probes = CrossTenantProbes(uow, clock, settings.cross_tenant_queue_size)
-    pipeline = AlertPipeline(uow, clock)
+    base_url = settings.public_base_url()
+    pipeline = AlertPipeline(uow, clock, base_url)
     webhooks = WebhookService(uow, clock, pipeline, secrets, normalize)
     timeline = TimelineService(uow, clock, probes)
     eventlog_alerts = EventLogAlertService(uow, clock, pipeline, secrets)
@@ -163,6 +168,8 @@ def build(
     # Each turn of the runner first publishes waiting domain events as deliveries.
     jobs = JobRunner(uow, clock, feeders=[subscriptions.dispatch_in])
     jobs.register(DELIVER_KIND, subscriptions.deliver)
+    provider_outbound = ProviderOutbound(uow, clock, provider_apis, access.credentials_of)
+    provider_outbound.register(jobs)
     return Container(
         settings=settings,
         db=db,
@@ -173,10 +180,11 @@ def build(
         webhooks=webhooks,
         integrations=IntegrationService(uow, clock, probes, secrets, webhooks, access),
         boards=BoardService(uow, clock, probes),
-        tickets=TicketService(uow, clock, probes, pipeline),
+        tickets=TicketService(uow, clock, probes, pipeline, base_url),
         rules=RuleService(uow, clock, probes, pipeline, normalize),
         maintenance=MaintenanceService(uow, clock, probes),
         alerts=AlertService(uow, clock, probes),
+        alert_actions=AlertActions(uow, clock, probes, pipeline),
         agents=agents,
         control=control,
         timeline=timeline,
@@ -190,4 +198,5 @@ def build(
         subscriptions=subscriptions,
         tenant_settings=TenantSettingsService(uow, clock),
         sync=SyncService(uow, clock, probes, pipeline, provider_apis, access.credentials_of),
+        provider_outbound=provider_outbound,
     )

@@ -118,6 +118,7 @@ def test_every_page_shows_what_the_api_made(
     nav = re.findall(r'<a href="(/[a-z]+)"[^>]*>', alerts.text.split("</nav>")[0])
     assert nav == [
         "/alerts",
+        "/triage",
         "/tickets",
         "/clients",
         "/rules",
@@ -240,7 +241,8 @@ def test_readonly_sees_no_forms_and_every_write_is_refused(
         assert refused.status_code == 403, path
         assert "Not allowed" in refused.text, path
     after = api(client, tenant, "GET", f"/api/v1/tickets/{alert['ticket_id']}/comments")
-    assert after["items"] == []
+    # Only the ticket's opening comment, the pipeline's (#15): nothing from the refused posts.
+    assert [c["author_type"] for c in after["items"]] == ["system"]
     assert len(api(client, tenant, "GET", "/api/v1/integrations")["items"]) == 1
 
 
@@ -277,12 +279,9 @@ def test_posts_without_the_csrf_token_are_refused(
             refused = client.post(path, data={**data, **token})
             assert refused.status_code == 403, path
             assert "CSRF" in refused.text, path
-    assert (
-        api(client, tenant, "GET", f"/api/v1/tickets/{made['alert']['ticket_id']}/comments")[
-            "items"
-        ]
-        == []
-    )
+    # Only the ticket's opening comment, the pipeline's (#15): nothing forged.
+    comments = api(client, tenant, "GET", f"/api/v1/tickets/{made['alert']['ticket_id']}/comments")
+    assert [c["author_type"] for c in comments["items"]] == ["system"]
     assert len(api(client, tenant, "GET", "/api/v1/alert-rules")["items"]) == 1
 
 

@@ -139,6 +139,23 @@ PAGES: dict[Key, PageCall] = {
     ("POST", "/users/{user_id}"): PageCall(people.user_target, lambda _: {"role": "admin"}),
     ("GET", "/alerts"): PageCall(pipeline.alert_target),
     ("GET", "/alerts/{alert_id}"): PageCall(pipeline.alert_target),
+    ("POST", "/alerts/bulk"): PageCall(
+        pipeline.alert_target,
+        lambda _: {"action": "acknowledge", "alert_ids": [str(uuid.uuid4())]},
+    ),
+    ("POST", "/alerts/{alert_id}/acknowledge"): PageCall(pipeline.alert_target, lambda _: {}),
+    ("POST", "/alerts/{alert_id}/resolve"): PageCall(pipeline.alert_target, lambda _: {}),
+    ("POST", "/alerts/{alert_id}/ticket"): PageCall(pipeline.client_alert_target, lambda _: {}),
+    ("GET", "/triage"): PageCall(pipeline.alert_target),
+    ("POST", "/triage/map"): PageCall(
+        pipeline.mapping_target,
+        lambda t: {
+            "integration_id": t.params["integration_id"],
+            "external_org_id": uuid.uuid4().hex[:8],
+            "client_id": _refs(t)["client_id"],
+        },
+    ),
+    ("GET", "/assets/{asset_id}"): PageCall(pipeline.asset_history_target),
     ("GET", "/tickets"): PageCall(pipeline.ticket_target),
     ("GET", "/tickets/{ticket_id}"): PageCall(pipeline.ticket_target),
     ("POST", "/tickets/{ticket_id}/comments"): PageCall(

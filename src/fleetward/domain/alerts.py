@@ -137,7 +137,11 @@ class Alert:
     updated_at: datetime
     resolved_at: datetime | None = None
     trace: dict[str, Any] = field(default_factory=dict)
+    # The last failed call to the provider about this alert (reset, acknowledge);
+    # cleared when one succeeds. Each attempt is in trace["outbound"].
     outbound_error: str | None = None
+    acknowledged_at: datetime | None = None
+    acknowledged_by: uuid.UUID | None = None  # the user (an API key: its owner)
 
 
 # The fields a new alert takes from its event as they are (provider, severity, title...).
@@ -154,5 +158,8 @@ class AlertFilter:
     integration_id: uuid.UUID | None = None
     ticket_id: uuid.UUID | None = None
     device: str | None = None  # external id or name, exact
+    asset_id: uuid.UUID | None = None
+    unmapped: bool = False  # recorded without a client (an organisation nobody mapped)
+    external_org_id: str | None = None
     since: datetime | None = None
     until: datetime | None = None

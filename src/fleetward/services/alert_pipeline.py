@@ -13,22 +13,39 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from fleetward.domain.alerts import Alert, EventKind, Ignored, IngestResult, NormalizedEvent
+from fleetward.domain.alerts import (
+    Alert,
+    AlertStatus,
+    EventKind,
+    Ignored,
+    IngestResult,
+    NormalizedEvent,
+    dedup_key,
+)
+from fleetward.domain.ids import new_id
 from fleetward.domain.integrations import Integration
+from fleetward.domain.rules import AlertRule
 from fleetward.domain.tickets import Ticket
-from fleetward.services.ingest_alerts import JobConfig, Outcome, SeenOccurrences, TriggerIngest
+from fleetward.domain.triggers import TicketPlan, Verdict, decide_trigger
+from fleetward.services.ingest_alerts import (
+    JobConfig,
+    Outcome,
+    SeenOccurrences,
+    TriggerIngest,
+    event_of,
+)
 from fleetward.services.lifecycle import AlertLifecycle
 from fleetward.services.ports import Clock, Repositories, UnitOfWork
 from fleetward.services.tenant_config import TenantView, TenantViews
 
 
 class AlertPipeline:
-    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWork, clock: Clock, base_url: str = "") -> None:
         self.uow = uow
         self.clock = clock
         self._seen = SeenOccurrences()
         self._views = TenantViews()
-        self._triggers = TriggerIngest(clock)
+        self._triggers = TriggerIngest(clock, base_url)
         self._lifecycle = AlertLifecycle(clock)
 
     # Entry points
@@ -148,3 +165,82 @@ class AlertPipeline:
     def ticket_closed(self, repos: Repositories, ticket: Ticket, now: datetime) -> list[Alert]:
         """Resolve the ticket's open alerts; return those whose rule wants a provider reset."""
         return self._lifecycle.ticket_closed(repos, ticket, now)
+
+    # People acting on stored alerts (services/alert_actions.py): the trigger's own
+    # ticket path, so dedup and a new ticket's defaults are the ones ingest uses.
+
+    def open_ticket(self, repos: Repositories, alert: Alert, now: datetime) -> uuid.UUID:
+        """The open ticket under the alert's dedup key (re-triggered), else a new one.
+
+        The alert must have a client. Its rule's ticket settings apply, or the
+        defaults when no rule matched it (a person asked for the ticket).
+        """
+        assert alert.client_id is not None
+        tenant_id = alert.tenant_id
+        integration = repos.integrations.get(tenant_id, alert.integration_id)
+        assert integration is not None  # an integration's alerts are deleted with it
+        rule = repos.rules.get(tenant_id, alert.rule_id) if alert.rule_id else None
+        rule = rule or AlertRule(new_id(), tenant_id, "opened by a person", True, 0)
+        asset = repos.assets.get(tenant_id, alert.asset_id) if alert.asset_id else None
+        key = dedup_key(alert.client_id, alert.device_external_id, alert.condition_identity)
+        trace = dict(alert.trace)
+        config = JobConfig(TenantView(tenant_id, None))
+        ticket_id = self._triggers.dedup_or_open(
+            repos,
+            config,
+            integration,
+            event_of(alert),
+            asset,
+            TicketPlan(rule, alert.client_id, key),
+            now,
+            trace,
+        )
+        repos.alerts.update(tenant_id, alert.id, ticket_id=ticket_id, trace=trace, updated_at=now)
+        return ticket_id
+
+    def reprocess(
+        self,
+        repos: Repositories,
+        integration: Integration,
+        alert: Alert,
+        config: JobConfig,
+        now: datetime,
+    ) -> IngestResult | None:
+        """Run an alert recorded without a client through windows and rules again,
+        as its trigger would run now (after its organisation was mapped); None
+        when it still has no client (nothing changed)."""
+        view = config.view
+        event = event_of(alert)
+        asset = repos.assets.get(alert.tenant_id, alert.asset_id) if alert.asset_id else None
+        mapped = view.mapped_client(repos, integration.id, alert.external_org_id)
+        decision = decide_trigger(
+            integration, event, asset, mapped, view.windows(repos), view.rule_book(repos)
+        )
+        if decision.verdict is Verdict.UNRESOLVED:
+            return None
+        trace = decision.trace
+        ticket_id = None
+        if decision.ticket is not None:
+            ticket_id = self._triggers.dedup_or_open(
+                repos, config, integration, event, asset, decision.ticket, now, trace
+            )
+        trace["reprocessed"] = (
+            f"{now.isoformat()}: run through the rules again once its client was known"
+        )
+        if "outbound" in alert.trace:
+            trace["outbound"] = alert.trace["outbound"]
+        rule = decision.rule
+        status = decision.status
+        if status is AlertStatus.ACTIVE:
+            status = alert.status  # someone may have acknowledged it meanwhile
+        repos.alerts.update(
+            alert.tenant_id,
+            alert.id,
+            status=status.value,
+            client_id=decision.client_id,
+            rule_id=rule.id if rule else None,
+            ticket_id=ticket_id,
+            trace=trace,
+            updated_at=now,
+        )
+        return decision.result

@@ -23,6 +23,7 @@ from fleetward.domain.alerts import (
     FIELDS_FROM_EVENT,
     Alert,
     AlertStatus,
+    Device,
     EventKind,
     Ignored,
     IngestResult,
@@ -161,6 +162,27 @@ class SeenOccurrences:
 
 
 _IGNORED = Outcome(IngestResult.IGNORED, None)
+# The alert's message as quoted in a new ticket's first comment (the alert keeps it whole).
+OPENING_MESSAGE_CHARS = 2000
+
+
+def event_of(alert: Alert) -> NormalizedEvent:
+    """A stored alert as the trigger it came from (for reprocessing it)."""
+    return NormalizedEvent(
+        provider=alert.provider,
+        kind=EventKind.TRIGGERED,
+        external_alert_id=alert.external_alert_id,
+        series_key=alert.series_key,
+        device=Device(alert.device_external_id, alert.device_name, alert.external_org_id),
+        severity=alert.severity,
+        condition_identity=alert.condition_identity,
+        title=alert.title,
+        message=alert.message,
+        occurred_at=alert.occurred_at,
+        activity_type=alert.activity_type,
+        alert_class=alert.alert_class,
+        source_type=alert.source_type,
+    )
 
 
 def asset_for(
@@ -198,9 +220,10 @@ def system_comment(repos: Repositories, ticket: Ticket, body: str, now: datetime
 class TriggerIngest:
     """Triggers: an alert per new occurrence, and the ticket its rule asks for."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, base_url: str = "") -> None:
         self.clock = clock
         self.flaps = FlapProtection()
+        self.base_url = base_url  # the dashboard's, for the asset link of a new ticket
 
     def trigger(
         self,
@@ -233,8 +256,8 @@ class TriggerIngest:
         rule = decision.rule
         ticket_id = None
         if decision.ticket is not None:
-            ticket_id = self._dedup_or_open(
-                repos, config, integration, event, decision.ticket, now, decision.trace
+            ticket_id = self.dedup_or_open(
+                repos, config, integration, event, asset, decision.ticket, now, decision.trace
             )
             plan = decision.ticket
             self.flaps.triggered(
@@ -291,8 +314,8 @@ class TriggerIngest:
         trace = decision.trace
         ticket_id = None
         if decision.ticket is not None:
-            ticket_id = self._dedup_or_open(
-                repos, config, integration, event, decision.ticket, now, trace
+            ticket_id = self.dedup_or_open(
+                repos, config, integration, event, asset, decision.ticket, now, trace
             )
         rule = decision.rule
         for alert in alerts:
@@ -346,12 +369,13 @@ class TriggerIngest:
             trace["ticket"] = "would open or re-trigger a ticket"
         return decision.result, trace
 
-    def _dedup_or_open(
+    def dedup_or_open(
         self,
         repos: Repositories,
         config: JobConfig,
         integration: Integration,
         event: NormalizedEvent,
+        asset: Asset | None,
         plan: TicketPlan,
         now: datetime,
         trace: dict[str, Any],
@@ -408,6 +432,7 @@ class TriggerIngest:
             closed_at=None,
         )
         repos.tickets.insert(ticket)
+        system_comment(repos, ticket, self._opening_comment(integration, event, asset), now)
         trace["dedup"] = (
             f"no open ticket for this client, device and condition: opened #{ticket.number}"
         )
@@ -415,6 +440,25 @@ class TriggerIngest:
         self._notify(repos, tenant_id, rule, "ticket.created", ticket, now)
         events.ticket_changed(repos, None, ticket, now, by="alert")
         return ticket.id
+
+    def _opening_comment(
+        self, integration: Integration, event: NormalizedEvent, asset: Asset | None
+    ) -> str:
+        """The new ticket's first comment: what the alert said, where it came from."""
+        device = event.device
+        lines = [
+            f"Opened for alert: {event.title}",
+            f"Severity: {event.severity.value}",
+            f"Occurred: {event.occurred_at.isoformat()}",
+            f"Device: {device.name or device.external_id} ({device.external_id})",
+            f"Source: {event.provider.value}, integration {integration.name!r}, "
+            f"alert {event.external_alert_id}",
+        ]
+        if asset is not None:
+            lines.append(f"Asset: {self.base_url}/assets/{asset.id}")
+        if event.message:
+            lines.append(f"Message: {event.message[:OPENING_MESSAGE_CHARS]}")
+        return "\n".join(lines)
 
     def _texts(
         self,

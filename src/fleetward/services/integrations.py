@@ -316,6 +316,12 @@ class IntegrationService:
         self.get(principal, integration_id)
         return self.mappings.page(principal, limit, cursor, integration_id=integration_id)
 
+    def get_mapping(
+        self, principal: Principal, integration_id: uuid.UUID, mapping_id: uuid.UUID
+    ) -> tuple[Integration, OrgMapping]:
+        integration = self.get(principal, integration_id)
+        return integration, self.mappings.get(principal, mapping_id, integration_id=integration_id)
+
     def delete_mapping(
         self, principal: Principal, integration_id: uuid.UUID, mapping_id: uuid.UUID
     ) -> None:

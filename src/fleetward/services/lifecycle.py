@@ -20,6 +20,7 @@ from fleetward.services.ingest_alerts import (
     system_comment,
 )
 from fleetward.services.ports import Clock, Repositories
+from fleetward.services.provider_outbound import note_outbound
 from fleetward.services.tenant_config import TenantView
 
 
@@ -199,7 +200,8 @@ class AlertLifecycle:
     # Ticket closed by a person
 
     def ticket_closed(self, repos: Repositories, ticket: Ticket, now: datetime) -> list[Alert]:
-        """Resolve the ticket's open alerts; return those whose rule wants a provider reset."""
+        """Resolve the ticket's open alerts; return those whose rule wants a provider reset
+        (an alert whose rule opted out says so in its trace)."""
         to_reset = []
         for alert in repos.alerts.on_ticket(ticket.tenant_id, ticket.id):
             if alert.status not in OPEN_STATUSES:
@@ -211,5 +213,13 @@ class AlertLifecycle:
             events.alert_changed(repos, alert, resolved, now)
             rule = repos.rules.get(alert.tenant_id, alert.rule_id) if alert.rule_id else None
             if rule is None or rule.actions.reset_alert_on_ticket_close:
-                to_reset.append(dataclasses.replace(alert, status=AlertStatus.RESOLVED))
+                to_reset.append(resolved)
+            else:
+                note_outbound(
+                    repos,
+                    resolved,
+                    "reset",
+                    f"not reset: rule {rule.name!r} keeps the alert open at the provider",
+                    now,
+                )
         return to_reset

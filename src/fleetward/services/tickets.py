@@ -36,6 +36,7 @@ from fleetward.services.audit import actor_of, record
 from fleetward.services.cross_tenant import CrossTenantProbes
 from fleetward.services.flapping import flapping_keys
 from fleetward.services.ports import Clock, Repositories, UnitOfWork
+from fleetward.services.provider_outbound import enqueue_reset
 from fleetward.services.resources import ScopedResource
 from fleetward.services.ticket_defaults import ensure_defaults
 
@@ -149,10 +150,16 @@ class TicketService(WritingService):
     """Tickets, opened by hand here or by the alert pipeline, and the work done on them."""
 
     def __init__(
-        self, uow: UnitOfWork, clock: Clock, probes: CrossTenantProbes, pipeline: AlertPipeline
+        self,
+        uow: UnitOfWork,
+        clock: Clock,
+        probes: CrossTenantProbes,
+        pipeline: AlertPipeline,
+        base_url: str = "",
     ) -> None:
         super().__init__(uow, clock)
         self.pipeline = pipeline
+        self.base_url = base_url  # for the ticket's link a provider reset carries
         self.tickets = ScopedResource[Ticket](uow, clock, probes, "ticket", lambda r: r.tickets)
         self.comments = ScopedResource[Comment](
             uow, clock, probes, "ticket_comment", lambda r: r.comments
@@ -331,10 +338,11 @@ class TicketService(WritingService):
     ) -> None:
         if ticket.is_closed:
             active = repos.alerts.count_open_on_ticket(ticket.id, [])
-            # Resolves the linked alerts in this transaction. The reset at the provider
-            # (design 5, Lifecycle) is not built yet: the alerts returned are the ones
-            # it will act on, after commit, recording failures on the alert.
-            self.pipeline.ticket_closed(repos, ticket, now)
+            # Resolves the linked alerts in this transaction, and enqueues their reset at
+            # the provider with it: the call runs after the commit (provider_outbound.py),
+            # so a provider that is down never holds up or fails the close.
+            for alert in self.pipeline.ticket_closed(repos, ticket, now):
+                enqueue_reset(repos, alert, ticket, self.base_url, now)
             body = f"Closed by {principal.label}: status {status.name}."
             if active:
                 body += f" {active} active alert(s) resolved."

@@ -163,6 +163,12 @@ def search_alerts(
         query = query.where(t.c.integration_id == where.integration_id)
     if where.ticket_id:
         query = query.where(t.c.ticket_id == where.ticket_id)
+    if where.asset_id:
+        query = query.where(t.c.asset_id == where.asset_id)
+    if where.unmapped:
+        query = query.where(t.c.client_id.is_(None))
+    if where.external_org_id is not None:
+        query = query.where(t.c.external_org_id == where.external_org_id)
     if where.device:
         query = query.where(
             or_(t.c.device_external_id == where.device, t.c.device_name == where.device)

@@ -110,6 +110,7 @@ def create_app(container: Container) -> FastAPI:
         alert_rules.router,
         maintenance_windows.router,
         alerts.router,
+        alerts.assets,
         agents.tokens,
         agents.agents,
         agent_channel.eventlog,

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from fleetward.domain.alerts import Alert, AlertFilter, AlertStatus, Severity
+from fleetward.domain.alerts import OPEN_STATUSES, Alert, AlertFilter, AlertStatus, Severity
 from fleetward.domain.errors import InvalidInput, NotFound
 from fleetward.domain.pagination import Page
 from fleetward.entrypoints.http.deps import ContainerDep
@@ -89,6 +89,7 @@ def list_alerts(
         filtered=bool(chosen),
         cursor=cursor,
         first_url="/alerts" + (f"?{urlencode(chosen)}" if chosen else ""),
+        here=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
         next_url=next_url,
         statuses=list(AlertStatus),
         severities=list(Severity),
@@ -111,11 +112,29 @@ def show_alert(request: Request, c: ContainerDep, session: SessionDep, alert_id:
     if alert.ticket_id is not None:
         with contextlib.suppress(NotFound):
             ticket = c.tickets.get(who, alert.ticket_id).ticket
+    acknowledged_by = None
+    if alert.acknowledged_by is not None:
+        names = {u.id: u.display_name or u.email for u in lookups.users(c, who)}
+        names.setdefault(who.user_id, who.email)
+        acknowledged_by = names.get(alert.acknowledged_by, "a user since removed")
     return render(
         request,
         "alert_detail.html",
         session,
         alert=alert,
+        outbound_jobs=c.alert_actions.outbound(who, alert.id),
+        # The trace is stored JSON: show what has the shape we write, never fail on it.
+        outbound_attempts=[
+            {key: str(value) for key, value in a.items()}
+            for a in alert.trace.get("outbound") or ()
+            if isinstance(a, dict)
+        ]
+        if isinstance(alert.trace.get("outbound"), list)
+        else [],
+        acknowledged_by=acknowledged_by,
+        may_acknowledge=alert.status is AlertStatus.ACTIVE,
+        may_resolve=alert.status in (*OPEN_STATUSES, AlertStatus.SUPPRESSED),
+        may_open_ticket=alert.ticket_id is None and alert.client_id is not None,
         integration=integration,
         ticket=ticket,
         client_name=lookups.names(clients).get(alert.client_id) if alert.client_id else None,

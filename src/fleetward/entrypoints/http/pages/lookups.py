@@ -168,7 +168,17 @@ def short_field(field: str | None) -> str:
 
 # Trace keys shown in their own place; any other key is listed as it is.
 _KNOWN = frozenset(
-    {"client_id", "client", "windows", "rules", "ticket", "dedup", "ticket_id", "template_errors"}
+    {
+        "client_id",
+        "client",
+        "windows",
+        "rules",
+        "ticket",
+        "dedup",
+        "ticket_id",
+        "template_errors",
+        "outbound",  # the alert page lists the provider calls on their own
+    }
 )
 
 

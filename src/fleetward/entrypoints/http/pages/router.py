@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from fleetward.entrypoints.http.pages import (
     agent_events,
     agents,
+    alert_actions,
     alerts,
     auth,
     clients,
@@ -31,6 +32,7 @@ for _area in (
     auth.router,
     clients.router,
     users.router,
+    alert_actions.router,
     alerts.router,
     tickets.router,
     rule_editor.router,

@@ -210,6 +210,27 @@ def create_mapping(
     return c.integrations.add_mapping(who, integration_id, body.external_org_id, body.client_id)
 
 
+class ReprocessOut(Out):
+    alerts: int = Field(description="Open alerts of the organisation without a client, run")
+    results: dict[str, int] = Field(
+        description="By the trigger's result: created (ticket opened or re-triggered), "
+        "suppressed, recorded"
+    )
+    still_unmapped: int = Field(description="Still without a client (e.g. an asset's own)")
+    more: bool = Field(description="More than 1000 were waiting: call again")
+
+
+@router.post("/{integration_id}/mappings/{mapping_id}/reprocess", response_model=ReprocessOut)
+def reprocess_mapping(
+    integration_id: uuid.UUID, mapping_id: uuid.UUID, c: ContainerDep, who: PrincipalDep
+) -> Any:
+    """Run the open alerts of the mapping's organisation that were recorded without a
+    client (GET /api/v1/alerts/triage) through the windows and rules now, oldest first:
+    one ticket per client, device and condition. Operators and admins."""
+    integration, mapping = c.integrations.get_mapping(who, integration_id, mapping_id)
+    return c.alert_actions.reprocess(who, integration, mapping.external_org_id)
+
+
 mappings.delete(
     lambda c, who, integration_id, mapping_id: c.integrations.delete_mapping(
         who, integration_id, mapping_id
