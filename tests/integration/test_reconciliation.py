@@ -106,7 +106,9 @@ def test_a_missed_webhook_is_healed_and_its_late_webhook_changes_nothing(
     again = sync(client, ninja, tenant.operator)  # a replayed poll
     assert counts(again) == {**counts(run), "created": 0, "unchanged": 1}
     assert tickets(container, tenant.id) == [opened]
-    assert comments(container, tenant.id, opened.id) == []
+    # Only the opening comment: neither the late webhook nor the replayed poll added one.
+    (opening,) = comments(container, tenant.id, opened.id)
+    assert opening.body.startswith("Opened for alert: CPU usage above 90%")
 
 
 def test_a_webhook_then_a_poll_of_one_alert_is_one_alert_and_one_ticket(
@@ -142,7 +144,8 @@ def test_a_reset_missed_while_down_resolves_the_alert_and_closes_its_untouched_t
     closed = ticket(container, tenant.id, resolved.ticket_id)
     assert closed.is_closed
     bodies = [c.body for c in comments(container, tenant.id, closed.id)]
-    assert bodies[0].startswith("Alert no longer active at ninjaone (found by a sync)")
+    assert bodies[0].startswith("Opened for alert:")
+    assert bodies[1].startswith("Alert no longer active at ninjaone (found by a sync)")
     assert bodies[-1].startswith("Closed automatically")
     assert alert(container, tenant.id, kept).status is AlertStatus.ACTIVE
 
