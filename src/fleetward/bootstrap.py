@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import structlog
 
+from fleetward.adapters.notify.chat import ChatWebhooks
+from fleetward.adapters.notify.email import SmtpMailer, SmtpSettings
 from fleetward.adapters.outbound import OutboundHttp
 from fleetward.adapters.providers import normalize
 from fleetward.adapters.security.passwords import Argon2Passwords
@@ -18,6 +20,7 @@ from fleetward.adapters.storage import migrate
 from fleetward.adapters.storage.database import Database, SqlUnitOfWork
 from fleetward.config import Settings
 from fleetward.domain.forwarding import parse_networks
+from fleetward.domain.notifications import JOB_KINDS, Channel
 from fleetward.evtx_reader import read_evtx
 from fleetward.services.agent_control import AgentControl
 from fleetward.services.agents import AgentService
@@ -32,6 +35,7 @@ from fleetward.services.evtx_import import EvtxImportService
 from fleetward.services.identity import IdentityService, LoginPolicy
 from fleetward.services.integrations import IntegrationService
 from fleetward.services.maintenance import MaintenanceService
+from fleetward.services.notification_center import NotificationService
 from fleetward.services.outbox import JobRunner
 from fleetward.services.ports import Clock, PasswordHasher
 from fleetward.services.rules import RuleService
@@ -69,6 +73,7 @@ class Container:
     probes: CrossTenantProbes
     jobs: JobRunner
     outbound: OutboundHttp
+    notifications: NotificationService
 
     def close(self) -> None:
         self.probes.stop()
@@ -138,6 +143,19 @@ def build(
     eventlog_alerts = EventLogAlertService(uow, clock, pipeline, secrets)
     agents = AgentService(uow, clock, probes)
     control = AgentControl(uow, clock, agents)
+    outbound = OutboundHttp(parse_networks(settings.outbound_allow_cidrs))
+    jobs = JobRunner(uow, clock)
+    notifications = NotificationService(
+        uow,
+        clock,
+        probes,
+        secrets,
+        _mailer(settings),
+        ChatWebhooks(outbound),
+        settings.public_base_url(),
+    )
+    jobs.register(JOB_KINDS[Channel.EMAIL], notifications.deliver_email)
+    jobs.register(JOB_KINDS[Channel.CHAT], notifications.deliver_chat)
     return Container(
         settings=settings,
         db=db,
@@ -159,6 +177,20 @@ def build(
         eventlog_alerts=eventlog_alerts,
         evtx_import=EvtxImportService(uow, timeline, eventlog_alerts, read_evtx),
         probes=probes,
-        jobs=JobRunner(uow, clock),
-        outbound=OutboundHttp(parse_networks(settings.outbound_allow_cidrs)),
+        jobs=jobs,
+        outbound=outbound,
+        notifications=notifications,
+    )
+
+
+def _mailer(settings: Settings) -> SmtpMailer:
+    return SmtpMailer(
+        SmtpSettings(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_username,
+            settings.smtp_password,
+            settings.smtp_from,
+            settings.smtp_starttls,
+        )
     )

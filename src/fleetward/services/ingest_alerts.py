@@ -43,6 +43,7 @@ from fleetward.domain.tickets import (
 )
 from fleetward.domain.triggers import TicketPlan, Verdict, decide_trigger
 from fleetward.services.memory import Memory
+from fleetward.services.notifications import notify_alert_matched
 from fleetward.services.ports import Clock, Repositories
 from fleetward.services.tenant_config import TenantView
 from fleetward.services.ticket_defaults import ensure_defaults
@@ -243,6 +244,8 @@ class TriggerIngest:
         )
         result = decision.result
         repos.alerts.add(alert, event.raw)
+        if rule is not None:  # matched, with or without a ticket
+            notify_alert_matched(repos, alert, rule, now)
         repos.events.add(
             tenant_id, "alert.triggered", {"alert_id": str(alert.id), "result": result.value}, now
         )
@@ -290,7 +293,6 @@ class TriggerIngest:
             system_comment(repos, ticket, retrigger_comment(count), now)
             trace["dedup"] = f"open ticket #{ticket.number} re-triggered: occurrence {count}"
             trace["ticket_id"] = str(ticket.id)
-            self._notify(repos, tenant_id, rule, "ticket.retriggered", ticket, now)
             repos.events.add(
                 tenant_id,
                 "ticket.retriggered",
@@ -337,7 +339,6 @@ class TriggerIngest:
             f"no open ticket for this client, device and condition: opened #{ticket.number}"
         )
         trace["ticket_id"] = str(ticket.id)
-        self._notify(repos, tenant_id, rule, "ticket.created", ticket, now)
         repos.events.add(tenant_id, "ticket.created", {"ticket_id": str(ticket.id)}, now)
         return ticket.id
 
@@ -385,24 +386,3 @@ class TriggerIngest:
         # A rendered title is within MAX_TITLE_CHARS already; the default one is cut at
         # the column's width.
         return rendered[0][:500], rendered[1]
-
-    def _notify(
-        self,
-        repos: Repositories,
-        tenant_id: uuid.UUID,
-        rule: AlertRule,
-        kind: str,
-        ticket: Ticket,
-        now: datetime,
-    ) -> None:
-        for user_id in rule.actions.notify_user_ids:
-            if repos.users.get(tenant_id, user_id) is not None:
-                repos.notifications.add(
-                    tenant_id,
-                    user_id,
-                    kind,
-                    f"#{ticket.number} {ticket.title}",
-                    "ticket",
-                    ticket.id,
-                    now,
-                )

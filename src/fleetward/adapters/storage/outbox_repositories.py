@@ -1,4 +1,6 @@
-"""What a change leaves for others, written in its transaction: domain events and notifications."""
+"""What a change leaves for others, written in its transaction: domain events.
+
+Notifications have their own module (notification_repositories.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,6 @@ from typing import Any
 from sqlalchemy import Connection, insert
 
 from fleetward.adapters.storage import hot_sql, schema
-from fleetward.domain.ids import new_id
 
 
 class EventOutbox:
@@ -22,32 +23,4 @@ class EventOutbox:
         params = {"tenant_id": tenant_id, "type": type_, "payload": payload, "created_at": at}
         hot_sql.execute(
             self.conn, ("insert", "domain_event"), lambda: insert(schema.domain_event), params
-        )
-
-
-class NotificationRepository:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-
-    def add(
-        self,
-        tenant_id: uuid.UUID,
-        user_id: uuid.UUID,
-        kind: str,
-        title: str,
-        ref_type: str,
-        ref_id: uuid.UUID,
-        at: datetime,
-    ) -> None:
-        self.conn.execute(
-            insert(schema.notification).values(
-                id=new_id(),
-                tenant_id=tenant_id,
-                user_id=user_id,
-                kind=kind,
-                title=title[:500],
-                ref_type=ref_type,
-                ref_id=ref_id,
-                created_at=at,
-            )
         )

@@ -29,6 +29,7 @@ from fleetward.entrypoints.http.routers import (
     health,
     integrations,
     maintenance_windows,
+    notifications,
     tickets,
     timeline,
     users,
@@ -109,6 +110,8 @@ def create_app(container: Container) -> FastAPI:
         agent_channel.eventlog,
         timeline.router,
         watches.router,
+        notifications.router,
+        notifications.preferences,
         pages.router,
     ):
         app.router.routes.extend(router.routes)

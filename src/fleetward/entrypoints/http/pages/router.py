@@ -14,6 +14,7 @@ from fleetward.entrypoints.http.pages import (
     auth,
     clients,
     integrations,
+    notifications,
     rule_editor,
     rules,
     tickets,
@@ -38,5 +39,6 @@ for _area in (
     agent_events.router,
     timeline.router,
     watches.router,
+    notifications.router,
 ):
     router.include_router(_area)
