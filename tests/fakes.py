@@ -429,6 +429,17 @@ class FakeNotificationPreferences:
         for preference in preferences:
             self.rows[(tenant_id, user_id, preference.channel)] = preference
 
+    def sealed_targets(self) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
+        return [
+            (tenant, user, p.target)
+            for (tenant, user, _), p in self.rows.items()
+            if p.channel is Channel.CHAT and p.target is not None
+        ]
+
+    def set_target(self, tenant_id: uuid.UUID, user_id: uuid.UUID, sealed: str) -> None:
+        key = (tenant_id, user_id, Channel.CHAT)
+        self.rows[key] = dataclasses.replace(self.rows[key], target=sealed)
+
 
 class FakeJobs(FakeRows[Job]):
     """The outbox's jobs; claim() takes every due job, there being one runner."""

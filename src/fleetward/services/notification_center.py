@@ -39,6 +39,8 @@ from fleetward.services.cross_tenant import CrossTenantProbes
 from fleetward.services.ports import Clock, Repositories, UnitOfWork
 from fleetward.services.webhooks import SecretBox
 
+UNREADABLE_TARGET = "unreadable with the configured FLEETWARD_SECRET_KEY: save it again"
+
 
 class MailSender(Protocol):
     """Sends one e-mail (adapters/notify/email.py); raises JobFailed when it cannot."""
@@ -222,13 +224,19 @@ class NotificationService:
         for channel, preference in effective(stored).items():
             target = None
             if preference.target:
-                target = mask_url(self.secrets.open(preference.target))
+                target = self._masked(preference.target)
             shown.append(
                 ShownPreference(
                     channel, preference.events, channel in stored, preference.chat_kind, target
                 )
             )
         return shown
+
+    def _masked(self, sealed: str) -> str:
+        try:
+            return mask_url(self.secrets.open(sealed))
+        except ValueError:  # sealed with a key no longer configured
+            return UNREADABLE_TARGET
 
     # --- Delivery (the JobRunner's handlers) ----------------------------------------
 
@@ -256,5 +264,8 @@ class NotificationService:
         notification, _, chat = await asyncio.to_thread(self._load, job)
         if chat is None or chat.chat_kind is None or not chat.target:
             raise JobFailed("the user has no chat webhook any more", permanent=True)
-        url = self.secrets.open(chat.target)
+        try:
+            url = self.secrets.open(chat.target)
+        except ValueError:
+            raise JobFailed(f"chat webhook URL {UNREADABLE_TARGET}", permanent=True) from None
         await self.chat.post(url, chat_body(chat.chat_kind, notification, self._link(notification)))

@@ -274,6 +274,11 @@ class NotificationPreferences(Protocol):
         preferences: Sequence[ChannelPreference],
         at: datetime,
     ) -> None: ...
+    def sealed_targets(self) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
+        """Every chat webhook URL stored, sealed: (tenant, user, token)."""
+        ...
+
+    def set_target(self, tenant_id: uuid.UUID, user_id: uuid.UUID, sealed: str) -> None: ...
 
 
 # Agents and the timeline (adapters/storage/agent_repositories.py)

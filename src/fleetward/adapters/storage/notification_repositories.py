@@ -138,3 +138,21 @@ class NotificationPreferenceRepository:
                     updated_at=at,
                 )
             )
+
+    def sealed_targets(self) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
+        """Every stored chat webhook URL, sealed: (tenant, user, token), for resealing."""
+        query = select(_P.c.tenant_id, _P.c.user_id, _P.c.target).where(
+            _P.c.channel == Channel.CHAT.value, _P.c.target.is_not(None)
+        )
+        return [(row[0], row[1], row[2]) for row in self.conn.execute(query)]
+
+    def set_target(self, tenant_id: uuid.UUID, user_id: uuid.UUID, sealed: str) -> None:
+        self.conn.execute(
+            update(_P)
+            .where(
+                _P.c.tenant_id == tenant_id,
+                _P.c.user_id == user_id,
+                _P.c.channel == Channel.CHAT.value,
+            )
+            .values(target=sealed)
+        )
