@@ -14,9 +14,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from fleetward.adapters.notify.chat import ChatWebhooks
+from fleetward.adapters.outbound import OutboundHttp
 from fleetward.bootstrap import Container, build
 from fleetward.config import Settings
-from fleetward.domain.jobs import FIRST_RETRY
+from fleetward.domain.jobs import FIRST_RETRY, JobFailed
 from fleetward.domain.rules import RuleActions
 from tests.conftest import FAST_PASSWORDS, Actor, TenantFixture
 from tests.support.aio import run_coroutine
@@ -24,7 +26,7 @@ from tests.support.pipeline import add_rule, make_client, make_integration, map_
 from tests.support.receiver import Receiver, receiver
 from tests.support.smtp import SmtpServer, smtp_server
 
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+pytestmark = pytest.mark.sqlite_only
 
 BASE_URL = "https://fleet.example"
 DEVICE = "Zürich-ПК-東京"
@@ -404,3 +406,15 @@ def test_an_email_refused_for_good_is_not_retried_and_says_why(
     assert (delivery["status"], delivery["attempts"]) == ("failed", 1)
     assert "550" in delivery["last_error"]
     assert smtp.mails == []
+
+
+def test_a_chat_webhook_on_a_private_address_is_refused_without_the_allow_list(
+    chat: Receiver,
+) -> None:
+    """The outbound policy applies to chat webhooks: 127.0.0.1 is not listed here."""
+    poster = ChatWebhooks(OutboundHttp(()))
+    with pytest.raises(JobFailed) as refused:
+        run_coroutine(poster.post(f"{chat.url}/hook", b"{}"))
+    assert refused.value.permanent
+    assert "FLEETWARD_OUTBOUND_ALLOW_CIDRS" in str(refused.value)
+    assert chat.requests == []

@@ -158,7 +158,7 @@ def chat_body(kind: ChatKind, notification: Notification, link: str) -> bytes:
         # A MessageCard: what Teams' incoming webhooks (and Workflows) accept.
         document = {
             "@type": "MessageCard",
-            "@context": "https://schema.org/extensions",
+            "@context": "http://schema.org/extensions",
             "summary": title,
             "title": title,
             "text": text.replace("\n", "  \n"),
