@@ -42,6 +42,8 @@ class SmtpServer:
     lock: threading.Lock = field(default_factory=threading.Lock)
     # An SMTP answer such as "550 5.1.1 mailbox unavailable" to give every recipient.
     refuse: str | None = None
+    # The next this many messages get "451 try again later" instead of being kept.
+    temporary_failures: int = 0
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -53,6 +55,10 @@ class SmtpServer:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw = bytes(envelope.original_content or envelope.content)
+        with self.lock:
+            if self.temporary_failures > 0:
+                self.temporary_failures -= 1
+                return "451 4.3.0 try again later"
         message = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         with self.lock:
