@@ -148,6 +148,9 @@ def test_users_a_rule_names_get_an_in_app_notification_and_an_email_with_a_link(
     assert mail.message["Subject"].startswith("[Fleetward] #1 ")
     assert "PC-1042" in mail.message["Subject"]
     assert f"{BASE_URL}/alerts/{alert_id}" in mail.text
+    html_part = mail.message.get_body(("html",))
+    assert html_part is not None
+    assert f'href="{BASE_URL}/alerts/{alert_id}"' in html_part.get_content()  # type: ignore[attr-defined]
     (note,) = mine(client, tenant.admin)
     (delivery,) = note["deliveries"]
     assert (delivery["status"], delivery["attempts"], delivery["last_error"]) == ("done", 1, None)
@@ -418,3 +421,23 @@ def test_a_chat_webhook_on_a_private_address_is_refused_without_the_allow_list(
     assert refused.value.permanent
     assert "FLEETWARD_OUTBOUND_ALLOW_CIDRS" in str(refused.value)
     assert chat.requests == []
+
+
+def test_a_retriggered_open_ticket_is_its_own_kind_and_can_be_turned_off(
+    client: TestClient,
+    container: Container,
+    tenant: TenantFixture,
+    ninja: dict[str, Any],
+    smtp: SmtpServer,
+) -> None:
+    notify_rule(container, tenant, tenant.operator)
+    put_preferences(client, tenant.operator, {"email": {"events": ["alert.matched"]}})
+    post(client, ninja, trigger(1))
+    post(client, ninja, trigger(2))  # the same device and condition: the open ticket
+    newest, first = mine(client, tenant.operator)
+    assert first["kind"] == "alert.matched"
+    assert newest["kind"] == "ticket.retriggered"
+    assert "Ticket #1 re-triggered: occurrence 2" in newest["body"]
+    assert newest["deliveries"] == []  # e-mail carries alert.matched only
+    run_jobs(container)
+    assert len(smtp.mails) == 1

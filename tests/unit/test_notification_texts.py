@@ -82,3 +82,11 @@ def test_without_an_smtp_host_an_email_fails_for_good_saying_so() -> None:
         run_coroutine(mailer("").send("ops@example.com", email_for(note("t"), LINK)))
     assert failed.value.permanent
     assert str(failed.value) == NOT_CONFIGURED
+
+
+def test_the_html_alternative_escapes_what_a_sender_wrote() -> None:
+    email = email_for(note('<img src=x onerror="alert(1)">', "<script>x</script>\nline 2"), LINK)
+    assert "<img" not in email.html and "<script>" not in email.html
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in email.html
+    assert "&lt;script&gt;x&lt;/script&gt;<br>\nline 2" in email.html
+    assert f'<a href="{LINK}">' in email.html

@@ -12,6 +12,7 @@ no line breaks, chat bodies are ASCII JSON with \\u escapes.
 from __future__ import annotations
 
 import enum
+import html
 import json
 import re
 import uuid
@@ -131,12 +132,22 @@ def link_for(base_url: str, ref_type: str | None, ref_id: uuid.UUID | None) -> s
 class Email:
     subject: str
     text: str
+    html: str
 
 
 def email_for(notification: Notification, link: str) -> Email:
+    """A plain-text mail with an HTML alternative; everything a sender supplied is
+    escaped in the HTML, and the subject is one cleaned line."""
     subject = one_line(f"[Fleetward] {notification.title}", MAX_SUBJECT)
     text = f"{notification.title}\n\n{notification.body}\n\nOpen in Fleetward: {link}\n"
-    return Email(subject, text)
+    body = "<br>\n".join(html.escape(line) for line in notification.body.split("\n"))
+    markup = (
+        "<!doctype html>\n<html><body>\n"
+        f"<h2>{html.escape(notification.title)}</h2>\n<p>{body}</p>\n"
+        f'<p><a href="{html.escape(link, quote=True)}">Open in Fleetward</a></p>\n'
+        "</body></html>\n"
+    )
+    return Email(subject, text, markup)
 
 
 def _slack_escape(text: str) -> str:

@@ -51,6 +51,7 @@ class SmtpMailer:
         message["Message-ID"] = make_msgid(domain="fleetward")
         message["Auto-Submitted"] = "auto-generated"
         message.set_content(email.text)
+        message.add_alternative(email.html, subtype="html")
         return message
 
     async def send(self, to: str, email: Email) -> None:
