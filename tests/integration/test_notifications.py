@@ -128,6 +128,9 @@ def test_users_a_rule_names_get_an_in_app_notification_and_an_email_with_a_link(
     answer = post(client, ninja, trigger(1))
     assert answer.json()["result"] == "created"
     alert_id = answer.json()["alert_id"]
+    ticket_id = client.get(f"/api/v1/alerts/{alert_id}", headers=tenant.admin.headers).json()[
+        "ticket_id"
+    ]
 
     (note,) = mine(client, tenant.admin)
     assert note["kind"] == "alert.matched"
@@ -135,7 +138,7 @@ def test_users_a_rule_names_get_an_in_app_notification_and_an_email_with_a_link(
     assert "PC-1042" in note["title"]
     for line in ("Device: PC-1042", "Client: Contoso", "Severity:", "Ticket #1 opened"):
         assert line in note["body"]
-    assert note["ref_type"] == "alert" and note["ref_id"] == alert_id
+    assert note["ref_type"] == "ticket" and note["ref_id"] == ticket_id
     assert note["read_at"] is None
     assert [(d["channel"], d["status"]) for d in note["deliveries"]] == [("email", "pending")]
     assert mine(client, tenant.readonly) == []  # not named by the rule
@@ -147,10 +150,10 @@ def test_users_a_rule_names_get_an_in_app_notification_and_an_email_with_a_link(
     assert mail.message["To"] == tenant.admin.email
     assert mail.message["Subject"].startswith("[Fleetward] #1 ")
     assert "PC-1042" in mail.message["Subject"]
-    assert f"{BASE_URL}/alerts/{alert_id}" in mail.text
+    assert f"{BASE_URL}/tickets/{ticket_id}" in mail.text
     html_part = mail.message.get_body(("html",))
     assert html_part is not None
-    assert f'href="{BASE_URL}/alerts/{alert_id}"' in html_part.get_content()  # type: ignore[attr-defined]
+    assert f'href="{BASE_URL}/tickets/{ticket_id}"' in html_part.get_content()  # type: ignore[attr-defined]
     (note,) = mine(client, tenant.admin)
     (delivery,) = note["deliveries"]
     assert (delivery["status"], delivery["attempts"], delivery["last_error"]) == ("done", 1, None)
@@ -164,12 +167,16 @@ def test_a_rule_that_creates_no_ticket_still_notifies(
     smtp: SmtpServer,
 ) -> None:
     notify_rule(container, tenant, tenant.operator, create_ticket=False)
-    assert post(client, ninja, trigger(1)).json()["result"] == "recorded"
+    answer = post(client, ninja, trigger(1))
+    assert answer.json()["result"] == "recorded"
     (note,) = mine(client, tenant.operator)
     assert note["kind"] == "alert.matched"
     assert "No ticket" in note["body"]
+    assert (note["ref_type"], note["ref_id"]) == ("alert", answer.json()["alert_id"])
     run_jobs(container)
-    assert [m.recipients for m in smtp.mails] == [[tenant.operator.email]]
+    (mail,) = smtp.mails
+    assert mail.recipients == [tenant.operator.email]
+    assert f"{BASE_URL}/alerts/{answer.json()['alert_id']}" in mail.text
 
 
 def test_a_user_whose_email_preference_is_off_gets_no_mail_but_the_in_app_one(
@@ -288,9 +295,9 @@ def test_chat_bodies_are_ascii_json_and_decode_back_to_the_device_name(
     if kind == "teams":
         assert document["@type"] == "MessageCard"
         (action,) = document["potentialAction"]
-        assert action["targets"][0]["uri"].startswith(f"{BASE_URL}/alerts/")
+        assert action["targets"][0]["uri"].startswith(f"{BASE_URL}/tickets/")
     else:
-        assert f"{BASE_URL}/alerts/" in text
+        assert f"{BASE_URL}/tickets/" in text
 
 
 def test_a_chat_webhook_failing_is_retried_with_backoff_and_shown_on_the_notification(

@@ -135,7 +135,7 @@ def test_every_copy_arrives_intact_through_failures(
     assert saved.status_code == 200, saved.text
     answers = [saved.text]
 
-    names: dict[str, str] = {}  # alert id -> device name as Fleetward kept it
+    names: dict[str, str] = {}  # ticket id -> device name as Fleetward kept it
     faults = server_errors = 0
     for n in range(alerts):
         if rng.random() < 0.3:
@@ -156,7 +156,7 @@ def test_every_copy_arrives_intact_through_failures(
         assert answer.status_code == 200, answer.text
         alert_id = answer.json()["alert_id"]
         stored = client.get(f"/api/v1/alerts/{alert_id}", headers=tenant.admin.headers).json()
-        names[alert_id] = stored["device_name"]
+        names[stored["ticket_id"]] = stored["device_name"]  # each device its own ticket
         run_coroutine(container.jobs.run_until_idle())
 
     for _ in range(50):  # let every retry come due
@@ -178,7 +178,7 @@ def test_every_copy_arrives_intact_through_failures(
     )
 
     losses = leaks = 0
-    link_of = {f"https://fleet.example/alerts/{a}": a for a in names}
+    link_of = {f"https://fleet.example/tickets/{t}": t for t in names}
     mails: dict[tuple[str, str], int] = {}
     for mail in smtp.mails:
         headers = {key.lower() for key in mail.message}
@@ -186,18 +186,18 @@ def test_every_copy_arrives_intact_through_failures(
         (recipient,) = mail.recipients
         (link,) = [line.split(": ", 1)[1] for line in mail.text.splitlines() if "Open in" in line]
         mails[(recipient, link_of[link])] = mails.get((recipient, link_of[link]), 0) + 1
-    for alert_id in names:
+    for ticket_id in names:
         for actor in users:
-            losses += mails.get((actor.email, alert_id), 0) != 1
+            losses += mails.get((actor.email, ticket_id), 0) != 1
 
     posted: dict[str, Any] = {}
     for request in chat.requests:
         body = request.body.decode("ascii")  # raises on anything but ASCII
         text = json.loads(body)["text"]
-        alert_id = next(a for link, a in link_of.items() if link in text)
-        posted[alert_id] = text
-    for alert_id, name in names.items():
-        text = posted.get(alert_id)
+        ticket_id = next(a for link, a in link_of.items() if link in text)
+        posted[ticket_id] = text
+    for ticket_id, name in names.items():
+        text = posted.get(ticket_id)
         escaped = name.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         losses += text is None or escaped not in text
     leaks += sum(SECRET_PATH in answer for answer in answers)

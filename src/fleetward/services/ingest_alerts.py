@@ -9,6 +9,7 @@ a trace of the decisions taken on it.
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 import uuid
 from dataclasses import dataclass
@@ -43,7 +44,7 @@ from fleetward.domain.tickets import (
 )
 from fleetward.domain.triggers import TicketPlan, Verdict, decide_trigger
 from fleetward.services.memory import Memory
-from fleetward.services.notifications import notify_alert_matched
+from fleetward.services.notifications import notify_rule_users
 from fleetward.services.ports import Clock, Repositories
 from fleetward.services.tenant_config import TenantView
 from fleetward.services.ticket_defaults import ensure_defaults
@@ -244,8 +245,8 @@ class TriggerIngest:
         )
         result = decision.result
         repos.alerts.add(alert, event.raw)
-        if rule is not None:  # matched, with or without a ticket
-            notify_alert_matched(repos, alert, rule, now)
+        if rule is not None and decision.ticket is None:  # matched by a rule that opens none
+            notify_rule_users(repos, rule, event, decision.client_id, None, now, alert.id)
         repos.events.add(
             tenant_id, "alert.triggered", {"alert_id": str(alert.id), "result": result.value}, now
         )
@@ -293,6 +294,8 @@ class TriggerIngest:
             system_comment(repos, ticket, retrigger_comment(count), now)
             trace["dedup"] = f"open ticket #{ticket.number} re-triggered: occurrence {count}"
             trace["ticket_id"] = str(ticket.id)
+            bumped = dataclasses.replace(ticket, occurrence_count=count)
+            notify_rule_users(repos, rule, event, client_id, bumped, now)
             repos.events.add(
                 tenant_id,
                 "ticket.retriggered",
@@ -339,6 +342,7 @@ class TriggerIngest:
             f"no open ticket for this client, device and condition: opened #{ticket.number}"
         )
         trace["ticket_id"] = str(ticket.id)
+        notify_rule_users(repos, rule, event, client_id, ticket, now)
         repos.events.add(tenant_id, "ticket.created", {"ticket_id": str(ticket.id)}, now)
         return ticket.id
 

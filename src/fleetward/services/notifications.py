@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
-from fleetward.domain.alerts import Alert
+from fleetward.domain.alerts import NormalizedEvent
 from fleetward.domain.ids import new_id
 from fleetward.domain.jobs import NewJob
 from fleetward.domain.notifications import (
@@ -32,6 +32,7 @@ from fleetward.domain.notifications import (
     wants,
 )
 from fleetward.domain.rules import AlertRule
+from fleetward.domain.tickets import Ticket
 from fleetward.services.ports import Repositories
 
 
@@ -100,35 +101,46 @@ def notify(
     return written
 
 
-def notify_alert_matched(repos: Repositories, alert: Alert, rule: AlertRule, now: datetime) -> None:
-    """Tell the users a matching rule names of a new alert, and of its ticket if any."""
+def notify_rule_users(
+    repos: Repositories,
+    rule: AlertRule,
+    event: NormalizedEvent,
+    client_id: uuid.UUID | None,
+    ticket: Ticket | None,
+    now: datetime,
+    alert_id: uuid.UUID | None = None,
+) -> None:
+    """Tell the users a matching rule names of a new alert: the ticket it opened
+    (`alert.matched`) or re-triggered (`ticket.retriggered`, `ticket` as counted now), or,
+    for a rule that opens none, the alert itself (`alert.matched`, linked by `alert_id`)."""
     if not rule.actions.notify_user_ids:
         return
-    tenant_id = alert.tenant_id
-    ticket = repos.tickets.get(tenant_id, alert.ticket_id) if alert.ticket_id else None
-    client = repos.clients.get(tenant_id, alert.client_id) if alert.client_id else None
-    device = alert.device_name or alert.device_external_id
-    kind = ALERT_MATCHED
+    tenant_id = rule.tenant_id
+    client = repos.clients.get(tenant_id, client_id) if client_id else None
+    device = event.device.name or event.device.external_id
+    severity = event.severity.value
+    title = f"[{severity}] {device}: {event.title}"
+    kind, ref_type, ref_id = ALERT_MATCHED, "alert", alert_id
     if ticket is None:
         outcome = "No ticket: the rule records the alert only."
-    elif ticket.occurrence_count > 1:
-        kind = TICKET_RETRIGGERED
-        outcome = f"Ticket #{ticket.number} re-triggered: occurrence {ticket.occurrence_count}."
     else:
-        outcome = f"Ticket #{ticket.number} opened: {ticket.title}"
-    title = f"[{alert.severity.value}] {device}: {alert.title}"
-    if ticket is not None:
         title = f"#{ticket.number} {title}"
+        ref_type, ref_id = "ticket", ticket.id
+        if ticket.occurrence_count > 1:
+            kind = TICKET_RETRIGGERED
+            outcome = f"Ticket #{ticket.number} re-triggered: occurrence {ticket.occurrence_count}."
+        else:
+            outcome = f"Ticket #{ticket.number} opened: {ticket.title}"
     body = "\n".join(
         [
             f"Device: {device}",
             f"Client: {client.name if client else '-'}",
-            f"Severity: {alert.severity.value}",
+            f"Severity: {severity}",
             f"Rule: {rule.name}",
             outcome,
             "",
-            alert.message or alert.title,
+            event.message or event.title,
         ]
     )
     users = rule.actions.notify_user_ids
-    notify(repos, tenant_id, users, kind, title, body, "alert", alert.id, now)
+    notify(repos, tenant_id, users, kind, title, body, ref_type, ref_id, now)
