@@ -91,8 +91,13 @@ def test_a_rotated_key_keeps_users_chat_webhooks(database_url: str, tmp_path: Pa
         tenant = make_tenant(container, "Acme MSP")
         assert client.put(path, json=hook, headers=tenant.operator.headers).status_code == 200
 
-    with running(database_url, tmp_path, f"{NEW_KEY},{OLD_KEY}") as (container, client):
-        assert container.integrations.reseal_secrets() == 1
+    result = CliRunner().invoke(
+        cli_app,
+        ["--data-dir", str(tmp_path), "--database-url", database_url, "secrets", "reseal"],
+        env={"FLEETWARD_SECRET_KEY": f"{NEW_KEY},{OLD_KEY}"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "resealed 1 secrets" in result.output
 
     with running(database_url, tmp_path, NEW_KEY) as (container, client):
         shown = client.get(path, headers=tenant.operator.headers)

@@ -223,15 +223,9 @@ class IntegrationService:
                 repos.integrations.set_secret(
                     tenant_id, integration_id, self.secrets.reseal(sealed)
                 )
-            # Users' chat webhook URLs are sealed with the same keys.
-            chat_targets = repos.notification_preferences.sealed_targets()
-            for tenant_id, user_id, sealed in chat_targets:
-                repos.notification_preferences.set_target(
-                    tenant_id, user_id, self.secrets.reseal(sealed)
-                )
         for _, integration_id, _ in sealed_secrets:
             self.webhooks.forget(integration_id)
-        return len(sealed_secrets) + len(chat_targets)
+        return len(sealed_secrets)
 
     # Organisation mappings: external organisation id -> client
 

@@ -232,6 +232,18 @@ class NotificationService:
             )
         return shown
 
+    def reseal_targets(self) -> int:
+        """Seal every user's chat webhook URL with the first configured key (`fleetward
+        secrets reseal`, beside the integrations' secrets); how many were rewritten. One
+        transaction: a URL no configured key opens stops it with nothing rewritten."""
+        with self.uow.write() as repos:
+            sealed_targets = repos.notification_preferences.sealed_targets()
+            for tenant_id, user_id, sealed in sealed_targets:
+                repos.notification_preferences.set_target(
+                    tenant_id, user_id, self.secrets.reseal(sealed)
+                )
+        return len(sealed_targets)
+
     def _masked(self, sealed: str) -> str:
         try:
             return mask_url(self.secrets.open(sealed))
