@@ -30,6 +30,7 @@ from fleetward.domain.integrations import (
 )
 from fleetward.domain.jobs import Job, JobStatus, NewJob
 from fleetward.domain.maintenance import MaintenanceWindow
+from fleetward.domain.notifications import Channel, ChannelPreference, Notification
 from fleetward.domain.pagination import Page
 from fleetward.domain.rules import AlertRule
 from fleetward.domain.tenancy import Client, Site, Tenant, User
@@ -434,30 +435,77 @@ class FakeOutbox:
         raise _not_faked("events.mark_published")
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Notification:
-    tenant_id: uuid.UUID
-    user_id: uuid.UUID
-    kind: str
-    title: str
-    ref_id: uuid.UUID
+class FakeNotifications(FakeRows[Notification]):
+    """Users' notifications; newest() pages from the start only."""
 
-
-class FakeNotifications:
-    def __init__(self) -> None:
-        self.added: list[Notification] = []
-
-    def add(
+    def newest(
         self,
         tenant_id: uuid.UUID,
         user_id: uuid.UUID,
-        kind: str,
-        title: str,
-        ref_type: str,
-        ref_id: uuid.UUID,
+        limit: int,
+        cursor: str | None,
+        unread_only: bool = False,
+    ) -> Page[Notification]:
+        if cursor is not None:
+            raise NotImplementedError("FakeNotifications pages only from the start")
+        found = [
+            n
+            for n in self.of_tenant(tenant_id, user_id=user_id)
+            if not unread_only or n.read_at is None
+        ]
+        found.sort(key=lambda n: (n.created_at, n.id), reverse=True)
+        return Page(found[:limit], "more" if len(found) > limit else None)
+
+    def unread_count(self, tenant_id: uuid.UUID, user_id: uuid.UUID) -> int:
+        return sum(n.read_at is None for n in self.of_tenant(tenant_id, user_id=user_id))
+
+    def mark_read(
+        self, tenant_id: uuid.UUID, user_id: uuid.UUID, at: datetime, notification_id: uuid.UUID
+    ) -> None:
+        found = self.get(tenant_id, notification_id, user_id=user_id)
+        if found is not None and found.read_at is None:
+            self.update(tenant_id, notification_id, read_at=at)
+
+    def mark_all_read(self, tenant_id: uuid.UUID, user_id: uuid.UUID, at: datetime) -> int:
+        unread = [n for n in self.of_tenant(tenant_id, user_id=user_id) if n.read_at is None]
+        for n in unread:
+            self.update(tenant_id, n.id, read_at=at)
+        return len(unread)
+
+
+class FakeNotificationPreferences:
+    def __init__(self) -> None:
+        self.rows: dict[tuple[uuid.UUID, uuid.UUID, Channel], ChannelPreference] = {}
+
+    def of_users(
+        self, tenant_id: uuid.UUID, user_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, dict[Channel, ChannelPreference]]:
+        found: dict[uuid.UUID, dict[Channel, ChannelPreference]] = {u: {} for u in user_ids}
+        for (tenant, user, channel), preference in self.rows.items():
+            if tenant == tenant_id and user in found:
+                found[user][channel] = preference
+        return found
+
+    def save(
+        self,
+        tenant_id: uuid.UUID,
+        user_id: uuid.UUID,
+        preferences: Sequence[ChannelPreference],
         at: datetime,
     ) -> None:
-        self.added.append(Notification(tenant_id, user_id, kind, title[:500], ref_id))
+        for preference in preferences:
+            self.rows[(tenant_id, user_id, preference.channel)] = preference
+
+    def sealed_targets(self) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
+        return [
+            (tenant, user, p.target)
+            for (tenant, user, _), p in self.rows.items()
+            if p.channel is Channel.CHAT and p.target is not None
+        ]
+
+    def set_target(self, tenant_id: uuid.UUID, user_id: uuid.UUID, sealed: str) -> None:
+        key = (tenant_id, user_id, Channel.CHAT)
+        self.rows[key] = dataclasses.replace(self.rows[key], target=sealed)
 
 
 class FakeJobs(FakeRows[Job]):
@@ -573,6 +621,7 @@ class FakeRepositories:
         self._priorities = FakePriorities(config)
         self._events = FakeOutbox()
         self._notifications = FakeNotifications()
+        self._notification_preferences = FakeNotificationPreferences()
         self._jobs = FakeJobs()
         self._flap_states = FakeFlapStates()
 
@@ -656,6 +705,10 @@ class FakeRepositories:
     @property
     def notifications(self) -> FakeNotifications:
         return self._notifications
+
+    @property
+    def notification_preferences(self) -> FakeNotificationPreferences:
+        return self._notification_preferences
 
     @property
     def jobs(self) -> FakeJobs:

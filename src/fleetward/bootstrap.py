@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import structlog
 
+from fleetward.adapters.notify.chat import ChatWebhooks
+from fleetward.adapters.notify.email import SmtpMailer, SmtpSettings
 from fleetward.adapters.outbound import OutboundHttp
 from fleetward.adapters.providers import normalize
 from fleetward.adapters.providers.apis import provider_api
@@ -20,6 +22,7 @@ from fleetward.adapters.storage.database import Database, SqlUnitOfWork
 from fleetward.adapters.webhook_poster import OutboundPoster
 from fleetward.config import Settings
 from fleetward.domain.forwarding import parse_networks
+from fleetward.domain.notifications import JOB_KINDS, Channel
 from fleetward.domain.webhook_events import DELIVER_KIND
 from fleetward.evtx_reader import read_evtx
 from fleetward.services.agent_control import AgentControl
@@ -36,6 +39,7 @@ from fleetward.services.evtx_import import EvtxImportService
 from fleetward.services.identity import IdentityService, LoginPolicy
 from fleetward.services.integrations import IntegrationService
 from fleetward.services.maintenance import MaintenanceService
+from fleetward.services.notification_center import NotificationService
 from fleetward.services.outbox import JobRunner
 from fleetward.services.ports import Clock, PasswordHasher, ProviderApiFactory
 from fleetward.services.provider_access import ProviderAccess
@@ -86,6 +90,7 @@ class Container:
     tenant_settings: TenantSettingsService
     sync: SyncService
     provider_outbound: ProviderOutbound
+    notifications: NotificationService
 
     def close(self) -> None:
         self.probes.stop()
@@ -170,6 +175,17 @@ def build(
     jobs.register(DELIVER_KIND, subscriptions.deliver)
     provider_outbound = ProviderOutbound(uow, clock, provider_apis, access.credentials_of)
     provider_outbound.register(jobs)
+    notifications = NotificationService(
+        uow,
+        clock,
+        probes,
+        secrets,
+        _mailer(settings),
+        ChatWebhooks(outbound),
+        settings.public_base_url(),
+    )
+    jobs.register(JOB_KINDS[Channel.EMAIL], notifications.deliver_email)
+    jobs.register(JOB_KINDS[Channel.CHAT], notifications.deliver_chat)
     return Container(
         settings=settings,
         db=db,
@@ -199,4 +215,18 @@ def build(
         tenant_settings=TenantSettingsService(uow, clock),
         sync=SyncService(uow, clock, probes, pipeline, provider_apis, access.credentials_of),
         provider_outbound=provider_outbound,
+        notifications=notifications,
+    )
+
+
+def _mailer(settings: Settings) -> SmtpMailer:
+    return SmtpMailer(
+        SmtpSettings(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_username,
+            settings.smtp_password,
+            settings.smtp_from,
+            settings.smtp_starttls,
+        )
     )

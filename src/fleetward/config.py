@@ -36,6 +36,16 @@ class Settings(BaseSettings):
     # (webhook subscriptions, chat webhooks, provider APIs) may reach although they
     # are private, loopback or link-local; empty: public addresses only.
     outbound_allow_cidrs: str = ""
+    # E-mail notifications: the SMTP server that relays them. Empty host: no e-mail
+    # is sent, and each e-mail copy fails at once, saying so on the notification.
+    smtp_host: str = ""
+    # 587 (submission, STARTTLS); 465 means TLS from the first byte; 25 plain relays.
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "Fleetward <fleetward@localhost>"
+    # Require STARTTLS before logging in and sending (off only for a local relay).
+    smtp_starttls: bool = True
     # Set when served over HTTPS so session cookies carry the Secure flag.
     secure_cookies: bool = False
     # Fernet keys for secrets kept at rest, newest first (comma-separated): the first

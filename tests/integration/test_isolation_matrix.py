@@ -22,6 +22,7 @@ from fleetward.domain.audit import SYSTEM_CLI
 from fleetward.domain.identity import Access
 from tests.conftest import PASSWORD, Actor, TenantFixture
 from tests.integration.test_isolation_matrix_agents import ROUTES as AGENT_ROUTES
+from tests.integration.test_isolation_matrix_notifications import ROUTES as NOTIFICATION_ROUTES
 from tests.integration.test_isolation_matrix_pipeline import ROUTES as PIPELINE_ROUTES
 from tests.support.api import assert_error, cross_tenant_entries, unique
 from tests.support.matrix import (
@@ -194,7 +195,9 @@ def test_every_api_route_is_in_the_matrix(client: TestClient) -> None:
         for method, operation in by_method.items()
     }
     served = {key for key, op in operations.items() if {"HTTPBearer": []} in op.get("security", [])}
-    rows = [(r.method, r.path) for r in (*ROUTES, *PIPELINE_ROUTES, *AGENT_ROUTES)]
+    rows = [
+        (r.method, r.path) for r in (*ROUTES, *PIPELINE_ROUTES, *AGENT_ROUTES, *NOTIFICATION_ROUTES)
+    ]
     assert len(rows) == len(set(rows)), "a route has two rows"
     assert {(m, p) for m, p in served if _prefix(p) not in NOT_YET_IN_MATRIX} == set(rows)
     # Anything else under /api/ is out of the matrix on purpose, and says why above.

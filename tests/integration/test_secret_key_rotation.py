@@ -105,3 +105,39 @@ def test_reseal_also_moves_provider_credentials_onto_the_new_key(
     with running(database_url, tmp_path, NEW_KEY) as (container, _):
         opened = container.integrations.opened_credentials(tenant.id, integration_id)
         assert opened is not None and opened[1] == credentials
+
+
+def test_a_rotated_key_keeps_users_chat_webhooks(database_url: str, tmp_path: Path) -> None:
+    hook = {"chat": {"events": [], "chat_kind": "slack", "target": "https://hooks.example/T/s"}}
+    path = "/api/v1/users/me/notification-preferences"
+    with running(database_url, tmp_path, OLD_KEY) as (container, client):
+        tenant = make_tenant(container, "Acme MSP")
+        assert client.put(path, json=hook, headers=tenant.operator.headers).status_code == 200
+
+    result = CliRunner().invoke(
+        cli_app,
+        ["--data-dir", str(tmp_path), "--database-url", database_url, "secrets", "reseal"],
+        env={"FLEETWARD_SECRET_KEY": f"{NEW_KEY},{OLD_KEY}"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "resealed 1 secrets" in result.output
+
+    with running(database_url, tmp_path, NEW_KEY) as (container, client):
+        shown = client.get(path, headers=tenant.operator.headers)
+        assert shown.status_code == 200, shown.text
+        assert shown.json()["chat"]["target"] == "https://hooks.example/…"
+
+
+def test_a_chat_webhook_sealed_with_a_dropped_key_is_said_to_be_unreadable(
+    database_url: str, tmp_path: Path
+) -> None:
+    hook = {"chat": {"events": [], "chat_kind": "slack", "target": "https://hooks.example/T/s"}}
+    path = "/api/v1/users/me/notification-preferences"
+    with running(database_url, tmp_path, OLD_KEY) as (container, client):
+        tenant = make_tenant(container, "Acme MSP")
+        assert client.put(path, json=hook, headers=tenant.operator.headers).status_code == 200
+
+    with running(database_url, tmp_path, NEW_KEY) as (container, client):  # no reseal
+        shown = client.get(path, headers=tenant.operator.headers)
+        assert shown.status_code == 200, shown.text
+        assert "save it again" in shown.json()["chat"]["target"]

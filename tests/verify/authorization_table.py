@@ -116,6 +116,13 @@ POST   /api/v1/event-log-watches                                        ok  403 
 GET    /api/v1/event-log-watches/{watch_id}                             ok  ok  ok  404 401 401
 PATCH  /api/v1/event-log-watches/{watch_id}                             ok  403 403 404 401 401
 DELETE /api/v1/event-log-watches/{watch_id}                             ok  403 403 404 401 401
+GET    /api/v1/notifications                                            ok  ok  ok  own 401 401
+GET    /api/v1/notifications/unread-count                               ok  ok  ok  own 401 401
+POST   /api/v1/notifications/read-all                                   ok  ok  ok  own 401 401
+GET    /api/v1/notifications/{notification_id}                          ok  404 404 404 401 401
+POST   /api/v1/notifications/{notification_id}/read                     ok  404 404 404 401 401
+GET    /api/v1/users/me/notification-preferences                        ok  ok  ok  own 401 401
+PUT    /api/v1/users/me/notification-preferences                        ok  ok  ok  own 401 401
 
 POST   /api/v1/webhooks/{integration_id}                                401 401 401 401 401 401
 POST   /api/v1/agent/enroll                                             ok  ok  ok  ok  ok  ok
@@ -211,6 +218,11 @@ GET    /watches/{watch_id}/edit                                         ok  403 
 POST   /watches/{watch_id}/edit                                         ok  403 403 404 login login
 GET    /watches/{watch_id}/delete                                       ok  403 403 404 login login
 POST   /watches/{watch_id}/delete                                       ok  403 403 404 login login
+GET    /notifications                                                   ok  ok  ok  own login login
+POST   /notifications/read-all                                          ok  ok  ok  own login login
+POST   /notifications/{notification_id}/read                            ok  404 404 404 login login
+GET    /notifications/preferences                                       ok  ok  ok  own login login
+POST   /notifications/preferences                                       ok  ok  ok  own login login
 """  # noqa: E501 (a row's path may be long; the table stays one row a line)
 
 Key = tuple[str, str]  # (method, path template); WebSocket routes have the method "WS"

@@ -48,6 +48,7 @@ from fleetward.entrypoints.http.pages.auth import LOGIN_CSRF_COOKIE
 from tests.conftest import FAST_PASSWORDS, PASSWORD, Actor, TenantFixture
 from tests.integration import test_isolation_matrix as people
 from tests.integration import test_isolation_matrix_agents as fleet
+from tests.integration import test_isolation_matrix_notifications as notes
 from tests.integration import test_isolation_matrix_pipeline as pipeline
 from tests.integration.test_pages import csrf_of
 from tests.support.agents import enrolled_agent, event, make_site, make_token
@@ -266,11 +267,21 @@ PAGES: dict[Key, PageCall] = {
     ("POST", "/watches/{watch_id}/edit"): PageCall(fleet.watch_target, lambda _: WATCH_FORM),
     ("GET", "/watches/{watch_id}/delete"): PageCall(fleet.watch_target),
     ("POST", "/watches/{watch_id}/delete"): PageCall(fleet.watch_target, lambda _: {}),
+    ("GET", "/notifications"): PageCall(notes.notification_target),
+    ("POST", "/notifications/read-all"): PageCall(notes.notification_target, lambda _: {}),
+    ("POST", "/notifications/{notification_id}/read"): PageCall(
+        notes.notification_target, lambda _: {}
+    ),
+    ("GET", "/notifications/preferences"): PageCall(notes.notification_target),
+    ("POST", "/notifications/preferences"): PageCall(
+        notes.notification_target, lambda _: {"in_app": "alert.matched"}
+    ),
 }
 
 # The API's routes, as the hand tables of the isolation matrix call them.
 API: dict[Key, Route] = {
-    (route.method, route.path): route for route in (*people.ROUTES, *pipeline.ROUTES, *fleet.ROUTES)
+    (route.method, route.path): route
+    for route in (*people.ROUTES, *pipeline.ROUTES, *fleet.ROUTES, *notes.ROUTES)
 }
 # Public routes and the ones that take something other than a person's key.
 PUBLIC = {

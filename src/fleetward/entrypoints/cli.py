@@ -174,7 +174,11 @@ def secrets_reseal() -> None:
     def action() -> None:
         with open_container() as c:
             try:
-                count = c.integrations.reseal_secrets() + c.subscriptions.reseal_secrets()
+                count = (
+                    c.integrations.reseal_secrets()
+                    + c.subscriptions.reseal_secrets()
+                    + c.notifications.reseal_targets()
+                )
             except ValueError as error:
                 raise UserError(str(error)) from None
         out.print(f"resealed {count} secrets with the first configured key")

@@ -26,6 +26,7 @@ from fleetward.domain.ids import new_id
 from fleetward.domain.rules import AlertRule
 from fleetward.domain.tickets import Comment, StatusKind, Ticket
 from fleetward.services import events
+from fleetward.services.notifications import notify
 from fleetward.services.ports import Repositories
 from fleetward.services.tenant_config import TenantView
 
@@ -130,17 +131,18 @@ class FlapProtection:
         self, repos: Repositories, rule: AlertRule, ticket: Ticket, now: datetime
     ) -> None:
         """The one place a flapping key is told to people."""
-        for user_id in rule.actions.notify_user_ids:
-            if repos.users.get(ticket.tenant_id, user_id) is not None:
-                repos.notifications.add(
-                    ticket.tenant_id,
-                    user_id,
-                    FLAPPING_NOTIFICATION,
-                    f"#{ticket.number} is flapping: {ticket.title}",
-                    "ticket",
-                    ticket.id,
-                    now,
-                )
+        notify(
+            repos,
+            ticket.tenant_id,
+            rule.actions.notify_user_ids,
+            FLAPPING_NOTIFICATION,
+            f"#{ticket.number} is flapping: {ticket.title}",
+            "Its condition keeps triggering and resetting; resets leave the ticket open "
+            "until it has been quiet for the flap window.",
+            "ticket",
+            ticket.id,
+            now,
+        )
 
     def holds_open(self, repos: Repositories, ticket: Ticket, now: datetime) -> bool:
         """Whether a reset must leave this ticket open because its key is flapping (and

@@ -49,6 +49,7 @@ from fleetward.domain.triggers import TicketPlan, Verdict, decide_trigger
 from fleetward.services import events
 from fleetward.services.flapping import FlapProtection
 from fleetward.services.memory import Memory
+from fleetward.services.notifications import notify_rule_users
 from fleetward.services.ports import Clock, Repositories
 from fleetward.services.tenant_config import TenantView
 from fleetward.services.ticket_defaults import ensure_defaults
@@ -276,6 +277,8 @@ class TriggerIngest:
         )
         result = decision.result
         repos.alerts.add(alert, event.raw)
+        if rule is not None and decision.ticket is None:  # matched by a rule that opens none
+            notify_rule_users(repos, rule, event, decision.client_id, None, now, alert.id)
         events.alert_changed(repos, None, alert, now)
         return Outcome(result, alert.id)
 
@@ -390,8 +393,8 @@ class TriggerIngest:
             system_comment(repos, ticket, retrigger_comment(count), now)
             trace["dedup"] = f"open ticket #{ticket.number} re-triggered: occurrence {count}"
             trace["ticket_id"] = str(ticket.id)
-            self._notify(repos, tenant_id, rule, "ticket.retriggered", ticket, now)
             retriggered = dataclasses.replace(ticket, occurrence_count=count, updated_at=now)
+            notify_rule_users(repos, rule, event, client_id, retriggered, now)
             events.ticket_changed(repos, ticket, retriggered, now, by="alert")
             return ticket.id
         reopened = self.flaps.reopen(repos, config.view, tenant_id, key, now, trace)
@@ -437,7 +440,7 @@ class TriggerIngest:
             f"no open ticket for this client, device and condition: opened #{ticket.number}"
         )
         trace["ticket_id"] = str(ticket.id)
-        self._notify(repos, tenant_id, rule, "ticket.created", ticket, now)
+        notify_rule_users(repos, rule, event, client_id, ticket, now)
         events.ticket_changed(repos, None, ticket, now, by="alert")
         return ticket.id
 
@@ -504,24 +507,3 @@ class TriggerIngest:
         # A rendered title is within MAX_TITLE_CHARS already; the default one is cut at
         # the column's width.
         return rendered[0][:500], rendered[1]
-
-    def _notify(
-        self,
-        repos: Repositories,
-        tenant_id: uuid.UUID,
-        rule: AlertRule,
-        kind: str,
-        ticket: Ticket,
-        now: datetime,
-    ) -> None:
-        for user_id in rule.actions.notify_user_ids:
-            if repos.users.get(tenant_id, user_id) is not None:
-                repos.notifications.add(
-                    tenant_id,
-                    user_id,
-                    kind,
-                    f"#{ticket.number} {ticket.title}",
-                    "ticket",
-                    ticket.id,
-                    now,
-                )

@@ -22,6 +22,7 @@ from fleetward.domain.integrations import (
 )
 from fleetward.domain.jobs import Job, JobStatus, NewJob
 from fleetward.domain.maintenance import MaintenanceWindow
+from fleetward.domain.notifications import Channel, ChannelPreference, Notification
 from fleetward.domain.pagination import Page
 from fleetward.domain.rules import AlertRule
 from fleetward.domain.sync import LocalAlert, SyncRun, SyncStatus
@@ -346,17 +347,42 @@ class SyncRuns(ScopedRows[SyncRun], Protocol):
         ...
 
 
-class Notifications(Protocol):
-    def add(
+class Notifications(ScopedRows[Notification], Protocol):
+    """Users' notifications (adapters/storage/notification_repositories.py)."""
+
+    def newest(
         self,
         tenant_id: uuid.UUID,
         user_id: uuid.UUID,
-        kind: str,
-        title: str,
-        ref_type: str,
-        ref_id: uuid.UUID,
+        limit: int,
+        cursor: str | None,
+        unread_only: bool = False,
+    ) -> Page[Notification]: ...
+    def unread_count(self, tenant_id: uuid.UUID, user_id: uuid.UUID) -> int: ...
+    def mark_read(
+        self, tenant_id: uuid.UUID, user_id: uuid.UUID, at: datetime, notification_id: uuid.UUID
+    ) -> None: ...
+    def mark_all_read(self, tenant_id: uuid.UUID, user_id: uuid.UUID, at: datetime) -> int: ...
+
+
+class NotificationPreferences(Protocol):
+    """Stored per user and channel; a channel without one has its default."""
+
+    def of_users(
+        self, tenant_id: uuid.UUID, user_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, dict[Channel, ChannelPreference]]: ...
+    def save(
+        self,
+        tenant_id: uuid.UUID,
+        user_id: uuid.UUID,
+        preferences: Sequence[ChannelPreference],
         at: datetime,
     ) -> None: ...
+    def sealed_targets(self) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
+        """Every chat webhook URL stored, sealed: (tenant, user, token)."""
+        ...
+
+    def set_target(self, tenant_id: uuid.UUID, user_id: uuid.UUID, sealed: str) -> None: ...
 
 
 # Agents and the timeline (adapters/storage/agent_repositories.py)
@@ -439,6 +465,8 @@ class Repositories(Protocol):
     def events(self) -> EventOutbox: ...
     @property
     def notifications(self) -> Notifications: ...
+    @property
+    def notification_preferences(self) -> NotificationPreferences: ...
     @property
     def jobs(self) -> Jobs: ...
     @property

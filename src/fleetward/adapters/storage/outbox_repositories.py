@@ -1,4 +1,6 @@
-"""What a change leaves for others, written in its transaction: domain events and notifications."""
+"""What a change leaves for others, written in its transaction: domain events.
+
+Notifications have their own module (notification_repositories.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,6 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from fleetward.adapters.storage import hot_sql, schema
-from fleetward.domain.ids import new_id
 from fleetward.domain.webhook_events import DomainEvent
 
 
@@ -42,31 +43,3 @@ class EventOutbox:
     def mark_published(self, event_ids: Sequence[int], at: datetime) -> None:
         e = schema.domain_event
         self.conn.execute(update(e).where(e.c.id.in_(list(event_ids))).values(published_at=at))
-
-
-class NotificationRepository:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-
-    def add(
-        self,
-        tenant_id: uuid.UUID,
-        user_id: uuid.UUID,
-        kind: str,
-        title: str,
-        ref_type: str,
-        ref_id: uuid.UUID,
-        at: datetime,
-    ) -> None:
-        self.conn.execute(
-            insert(schema.notification).values(
-                id=new_id(),
-                tenant_id=tenant_id,
-                user_id=user_id,
-                kind=kind,
-                title=title[:500],
-                ref_type=ref_type,
-                ref_id=ref_id,
-                created_at=at,
-            )
-        )

@@ -11,7 +11,11 @@ from fleetward.adapters.storage.integration_repositories import (
     OrgMappingRepository,
 )
 from fleetward.adapters.storage.job_repositories import JobRepository
-from fleetward.adapters.storage.outbox_repositories import EventOutbox, NotificationRepository
+from fleetward.adapters.storage.notification_repositories import (
+    NotificationPreferenceRepository,
+    NotificationRepository,
+)
+from fleetward.adapters.storage.outbox_repositories import EventOutbox
 from fleetward.adapters.storage.repositories import RepositorySet, TenantRows, repository
 from fleetward.adapters.storage.rule_repositories import RuleRepository, WindowRepository
 from fleetward.adapters.storage.subscription_repositories import (
@@ -47,6 +51,7 @@ class PipelineRepositories(RepositorySet):
     time_entries = repository(lambda conn: TenantRows(conn, schema.time_entry, TimeEntry))
     events = repository(EventOutbox)
     notifications = repository(NotificationRepository)
+    notification_preferences = repository(NotificationPreferenceRepository)
     jobs = repository(JobRepository)
     webhook_subscriptions = repository(WebhookSubscriptionRepository)
     flap_states = repository(FlapStateRepository)

@@ -474,6 +474,14 @@ notification = Table(
     _created(),
     Column("read_at", UTCDateTime, nullable=True),
     Index(None, "tenant_id", "user_id", "created_at", "id"),
+    # The unread badge on every dashboard page counts these, so they get their own.
+    Index(
+        "ix_notification_unread",
+        "tenant_id",
+        "user_id",
+        sqlite_where=text("read_at IS NULL"),
+        postgresql_where=text("read_at IS NULL"),
+    ),
 )
 
 domain_event = Table(

@@ -29,6 +29,7 @@ from fleetward.entrypoints.http.routers import (
     health,
     integrations,
     maintenance_windows,
+    notifications,
     sync_runs,
     tenant_settings,
     tickets,
@@ -118,6 +119,8 @@ def create_app(container: Container) -> FastAPI:
         watches.router,
         webhook_subscriptions.router,
         tenant_settings.router,
+        notifications.router,
+        notifications.preferences,
         pages.router,
     ):
         app.router.routes.extend(router.routes)

@@ -127,6 +127,10 @@ def render(
         "csrf_token": session.csrf_token if session else "",
         "can_write": bool(principal and principal.can(Access.WRITE)),
         "is_admin": bool(principal and principal.can(Access.ADMIN)),
+        # The top bar's badge on every page.
+        "unread_count": (
+            container_of(request).notifications.unread_count(principal) if principal else 0
+        ),
         "flash": unquote(flash) if flash else None,
         "error": None,
         # Which navigation entry to mark; page templates set their own.

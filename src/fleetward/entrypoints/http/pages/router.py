@@ -16,6 +16,7 @@ from fleetward.entrypoints.http.pages import (
     clients,
     integration_sync,
     integrations,
+    notifications,
     rule_editor,
     rules,
     subscriptions,
@@ -46,5 +47,6 @@ for _area in (
     watches.router,
     subscriptions.router,
     tenant_settings.router,
+    notifications.router,
 ):
     router.include_router(_area)

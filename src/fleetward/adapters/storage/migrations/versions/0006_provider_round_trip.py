@@ -189,6 +189,13 @@ def upgrade() -> None:
 
     with op.batch_alter_table("notification", schema=None) as batch_op:
         batch_op.add_column(sa.Column("body", sa.Text(), server_default="", nullable=False))
+        batch_op.create_index(
+            "ix_notification_unread",
+            ["tenant_id", "user_id"],
+            unique=False,
+            sqlite_where=sa.text("read_at IS NULL"),
+            postgresql_where=sa.text("read_at IS NULL"),
+        )
 
     with op.batch_alter_table("tenant", schema=None) as batch_op:
         batch_op.add_column(
@@ -220,6 +227,7 @@ def downgrade() -> None:
         batch_op.drop_column("settings")
 
     with op.batch_alter_table("notification", schema=None) as batch_op:
+        batch_op.drop_index("ix_notification_unread")
         batch_op.drop_column("body")
 
     with op.batch_alter_table("domain_event", schema=None) as batch_op:

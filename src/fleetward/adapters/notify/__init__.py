@@ -1,0 +1,1 @@
+"""Senders of notifications' copies: e-mail over SMTP, chat over incoming webhooks."""
