@@ -192,6 +192,7 @@ POST   /integrations/{integration_id}/mappings                          ok  403 
 POST   /integrations/{integration_id}/mappings/{mapping_id}/delete      ok  403 403 404 login login
 POST   /integrations/{integration_id}/assets/{asset_id}                 ok  ok  403 404 login login
 POST   /integrations/{integration_id}/sync                              ok  ok  403 404 login login
+POST   /integrations/{integration_id}/api-access                        ok  403 403 404 login login
 POST   /integrations/{integration_id}/dead-letters/{letter_id}/replay   ok  ok  403 404 login login
 GET    /webhook-subscriptions                                           ok  403 403 own login login
 POST   /webhook-subscriptions                                           ok  403 403 own login login

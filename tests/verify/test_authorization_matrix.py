@@ -249,6 +249,10 @@ PAGES: dict[Key, PageCall] = {
         pipeline.delivery_target, lambda _: {}
     ),
     ("POST", "/integrations/{integration_id}/sync"): PageCall(pipeline.sync_target, lambda _: {}),
+    ("POST", "/integrations/{integration_id}/api-access"): PageCall(
+        pipeline.sync_target,
+        lambda _: {"api_base_url": "https://eu.ninjarmm.com", "poll_interval_minutes": "15"},
+    ),
     ("GET", "/agents"): PageCall(fleet.agent_target),
     ("POST", "/agents/tokens"): PageCall(
         fleet.token_target, lambda t: {"site_id": _refs(t)["site_id"], "name": "Rollout"}

@@ -1,5 +1,6 @@
 """The integrations pages: list and create, then one integration's webhook,
-secret rotation, organisation mappings, discovered devices and dead letters.
+secret rotation, API access (pages/integration_access.py), organisation
+mappings, discovered devices and dead letters.
 
 A secret is shown once, in the answer to the post that made it: it is not
 stored readably anywhere, so there is nothing to redirect to.
@@ -16,11 +17,12 @@ from fastapi.responses import Response
 from fleetward.bootstrap import Container
 from fleetward.domain.alerts import WEBHOOK_PROVIDERS, Provider
 from fleetward.domain.errors import Conflict, InvalidInput
+from fleetward.domain.identity import Access
 from fleetward.domain.integrations import Integration
 from fleetward.domain.pagination import MAX_LIMIT
 from fleetward.entrypoints.http.deps import ContainerDep
 from fleetward.entrypoints.http.errors import STATUS
-from fleetward.entrypoints.http.pages import integration_sync, lookups
+from fleetward.entrypoints.http.pages import integration_access, integration_sync, lookups
 from fleetward.entrypoints.http.pages.common import (
     FormSessionDep,
     PageRoute,
@@ -34,6 +36,7 @@ from fleetward.services.identity import SessionInfo
 router = APIRouter(route_class=PageRoute)
 
 TextForm = Annotated[str, Form()]
+ListForm = Annotated[list[str], Form()]
 DEAD_LETTERS_PER_PAGE = 20  # bodies may be large: a few at a time
 
 PROVIDER_LABELS = {
@@ -169,9 +172,11 @@ def _detail_page(
     dl_cursor: str | None = None,
     status_code: int = 200,
     error: str | None = None,
+    access: tuple[integration_access.AccessForm, dict[str, str]] | None = None,
 ) -> Response:
     who = session.principal
     integration = c.integrations.get(who, integration_id)
+    access_form, access_errors = access or (None, None)
     clients = lookups.clients(c, who)
     letters = c.integrations.list_dead_letters(
         who, integration_id, DEAD_LETTERS_PER_PAGE, dl_cursor
@@ -193,6 +198,7 @@ def _detail_page(
         dl_cursor=dl_cursor,
         tactical=(TACTICAL_TRIGGER_BODY, TACTICAL_RESOLVED_BODY),
         sync=integration_sync.panel(c, who, integration),
+        access=integration_access.panel(c, who, integration, access_form, access_errors),
     )
 
 
@@ -211,6 +217,50 @@ def rotate_secret(
     iid = parse_id(integration_id, "integration")
     secret = c.integrations.rotate_secret(session.principal, iid)
     return _secret_page(request, c, session, c.integrations.get(session.principal, iid), secret)
+
+
+@router.post("/integrations/{integration_id}/api-access")
+def save_api_access(
+    request: Request,
+    c: ContainerDep,
+    session: FormSessionDep,
+    integration_id: str,
+    api_base_url: TextForm = "",
+    poll_enabled: TextForm = "",
+    poll_interval_minutes: TextForm = "",
+    client_id: TextForm = "",
+    client_secret: TextForm = "",
+    api_key: TextForm = "",
+    remove: ListForm = [],  # noqa: B006 (FastAPI copies form defaults)
+) -> Response:
+    # Asked first, so no one who may not change it learns anything from the form's errors.
+    session.principal.require(Access.ADMIN)
+    iid = parse_id(integration_id, "integration")
+    integration = c.integrations.get(session.principal, iid)
+    integration_access.require_api(integration, PROVIDER_LABELS[integration.provider])
+    form = integration_access.AccessForm(
+        api_base_url=api_base_url,
+        poll_enabled=bool(poll_enabled),
+        poll_interval_minutes=poll_interval_minutes,
+        typed={"client_id": client_id, "client_secret": client_secret, "api_key": api_key},
+        remove=frozenset(remove),
+    )
+    errors = lookups.FieldErrors()
+    settings, credentials = integration_access.changes(integration, form, errors)
+    if not errors:
+        try:
+            c.integrations.update(session.principal, iid, None, None, settings, credentials or None)
+        except (InvalidInput, Conflict) as exc:
+            if isinstance(exc, Conflict):
+                return _detail_page(request, c, session, iid, None, 409, exc.message)
+            name = lookups.short_field(exc.field) or "api_base_url"
+            errors[name] = integration_access.next_to_field(exc, name)
+    if errors:
+        message = "API access was not saved: correct the fields marked below."
+        if any(value.strip() for value in form.typed.values()):
+            message += " Credentials typed are never shown again: type them once more."
+        return _detail_page(request, c, session, iid, None, 422, message, (form, errors))
+    return redirect(request, f"/integrations/{iid}#api-access", flash="API access saved.")
 
 
 @router.post("/integrations/{integration_id}/mappings")
