@@ -19,6 +19,7 @@ from fleetward.adapters.security.passwords import Argon2Passwords
 from fleetward.adapters.security.secretbox import FernetSecretBox, load_or_create_keys
 from fleetward.adapters.storage import migrate
 from fleetward.adapters.storage.database import Database, SqlUnitOfWork
+from fleetward.adapters.storage.outbox_purge import SqlOutboxPurge
 from fleetward.adapters.webhook_poster import OutboundPoster
 from fleetward.config import Settings
 from fleetward.domain.forwarding import parse_networks
@@ -41,6 +42,7 @@ from fleetward.services.integrations import IntegrationService
 from fleetward.services.maintenance import MaintenanceService
 from fleetward.services.notification_center import NotificationService
 from fleetward.services.outbox import JobRunner
+from fleetward.services.outbox_retention import OutboxRetention
 from fleetward.services.ports import Clock, PasswordHasher, ProviderApiFactory
 from fleetward.services.provider_access import ProviderAccess
 from fleetward.services.provider_outbound import ProviderOutbound
@@ -82,6 +84,7 @@ class Container:
     evtx_import: EvtxImportService
     probes: CrossTenantProbes
     jobs: JobRunner
+    outbox_retention: OutboxRetention
     outbound: OutboundHttp
     # (integration, opened credentials) -> its ProviderApi; services reach it through
     # integrations.provider_api(tenant_id, integration_id).
@@ -209,6 +212,7 @@ def build(
         evtx_import=EvtxImportService(uow, timeline, eventlog_alerts, read_evtx),
         probes=probes,
         jobs=jobs,
+        outbox_retention=OutboxRetention(SqlOutboxPurge(uow), clock),
         outbound=outbound,
         provider_apis=provider_apis,
         subscriptions=subscriptions,

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     # timeline_cleanup_interval_seconds, and by `fleetward timeline cleanup`.
     timeline_retention_days: int = Field(default=90, ge=1)
     timeline_cleanup_interval_seconds: int = Field(default=6 * 3600, ge=1)
+    # Published domain events and finished outbox jobs older than this are deleted:
+    # by the server every outbox_cleanup_interval_seconds, and by `fleetward outbox cleanup`.
+    outbox_retention_days: int = Field(default=30, ge=1)
+    outbox_cleanup_interval_seconds: int = Field(default=6 * 3600, ge=1)
     # Off: the server runs no jobs of its own (cleanup is then left to the CLI).
     scheduler_enabled: bool = True
     # Requests for another tenant's ids waiting to be recorded in the owner's audit

@@ -45,6 +45,10 @@ app.add_typer(user_app, name="user")
 app.add_typer(apikey_app, name="apikey")
 timeline_app = typer.Typer(help="Manage the per-machine timeline.", no_args_is_help=True)
 app.add_typer(timeline_app, name="timeline")
+outbox_app = typer.Typer(
+    help="Manage the outbox (domain events and the jobs that call out).", no_args_is_help=True
+)
+app.add_typer(outbox_app, name="outbox")
 app.add_typer(evtx_app, name="evtx")
 app.add_typer(agent_app, name="agent")
 secrets_app = typer.Typer(help="Manage the keys secrets are sealed with.", no_args_is_help=True)
@@ -201,6 +205,28 @@ def timeline_cleanup(
             deleted = c.timeline.cleanup(settings.timeline_retention_days)
         out.print(
             f"deleted {deleted} timeline events older than {settings.timeline_retention_days} days"
+        )
+
+    run_action(action)
+
+
+@outbox_app.command("cleanup")
+def outbox_cleanup(
+    days: Annotated[
+        int | None,
+        typer.Option(help="Keep this many days (env FLEETWARD_OUTBOX_RETENTION_DAYS, 30)."),
+    ] = None,
+) -> None:
+    """Delete domain events published, and outbox jobs finished, longer ago than the
+    retention period (all tenants). Pending and running work is never deleted."""
+
+    def action() -> None:
+        settings = load_settings(outbox_retention_days=days)
+        with open_container(settings) as c:
+            cleaned = c.outbox_retention.cleanup(settings.outbox_retention_days)
+        out.print(
+            f"deleted {cleaned.events} published domain events and {cleaned.jobs} finished "
+            f"jobs older than {settings.outbox_retention_days} days"
         )
 
     run_action(action)

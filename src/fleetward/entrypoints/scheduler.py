@@ -1,5 +1,6 @@
-"""Jobs the server runs by itself, in process: the timeline's retention cleanup and the
-providers' polling (reconciliation, services/reconciliation.py).
+"""Jobs the server runs by itself, in process: the timeline's and the outbox's
+retention cleanups and the providers' polling (reconciliation,
+services/reconciliation.py).
 
 They run on the server's event loop while it serves, each job's work in a thread
 so a long DELETE never stalls requests; the polling's work is a coroutine that
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -49,6 +51,12 @@ def jobs_for(c: Container) -> list[Job]:
             settings.timeline_cleanup_interval_seconds,
             lambda: {"deleted": c.timeline.cleanup(settings.timeline_retention_days)},
             min(FIRST_RUN_AFTER_S, settings.timeline_cleanup_interval_seconds),
+        ),
+        Job(
+            "outbox_cleanup",
+            settings.outbox_cleanup_interval_seconds,
+            lambda: dataclasses.asdict(c.outbox_retention.cleanup(settings.outbox_retention_days)),
+            min(FIRST_RUN_AFTER_S, settings.outbox_cleanup_interval_seconds),
         ),
         Job(
             "provider_polling",

@@ -307,6 +307,20 @@ class Jobs(ScopedRows[Job], Protocol):
     def waiting(self) -> int: ...
 
 
+class OutboxPurge(Protocol):
+    """Deletes what the outbox is done with, any tenant's
+    (adapters/storage/outbox_purge.py). Each call is one transaction of at most
+    `limit` rows, so a long backlog never holds SQLite's write lock for long."""
+
+    def delete_published_events(self, before: datetime, limit: int) -> int:
+        """Domain events published before `before`; how many went."""
+        ...
+
+    def delete_finished_jobs(self, before: datetime, limit: int) -> int:
+        """Jobs done or given up before `before`; how many went."""
+        ...
+
+
 class FlapStates(Protocol):
     """Per dedup key, its latest trigger times and flapping mark (domain/flapping.py)."""
 

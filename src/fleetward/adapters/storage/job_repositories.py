@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from fleetward.adapters.storage import schema
@@ -143,3 +143,12 @@ class JobRepository(TenantRows[Job]):
             _J.c.status.in_([JobStatus.PENDING.value, JobStatus.RUNNING.value])
         )
         return int(self.conn.execute(query).scalar_one())
+
+    def delete_finished_before(self, cutoff: datetime, limit: int) -> int:
+        """Delete up to `limit` jobs, any tenant's, that finished (done or given up)
+        before `cutoff`; how many. Pending and running jobs stay whatever their age,
+        and so does a replayed one (pending again, its finished_at cleared)."""
+        finished = [JobStatus.DONE.value, JobStatus.FAILED.value]
+        some = select(_J.c.id).where(_J.c.status.in_(finished), _J.c.finished_at < cutoff)
+        result = self.conn.execute(delete(_J).where(_J.c.id.in_(some.limit(limit))))
+        return int(result.rowcount)

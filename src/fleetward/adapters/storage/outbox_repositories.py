@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from fleetward.adapters.storage import hot_sql, schema
 from fleetward.domain.webhook_events import DomainEvent
@@ -43,3 +43,18 @@ class EventOutbox:
     def mark_published(self, event_ids: Sequence[int], at: datetime) -> None:
         e = schema.domain_event
         self.conn.execute(update(e).where(e.c.id.in_(list(event_ids))).values(published_at=at))
+
+    def delete_published_before(self, cutoff: datetime, limit: int) -> int:
+        """Delete up to `limit` events, any tenant's, published before `cutoff`; how many.
+
+        The newest event is never deleted. SQLite gives a new row the largest id
+        in the table plus one, so with the newest rows gone it would hand out their
+        ids again, and a delivery job keyed by event id ("{event}:{subscription}")
+        still kept would make the new event's delivery look like a replay of the
+        old one, and it would never be sent. PostgreSQL's sequence never goes back.
+        """
+        e = schema.domain_event
+        newest = select(func.max(e.c.id)).scalar_subquery()
+        some = select(e.c.id).where(e.c.published_at < cutoff, e.c.id < newest).limit(limit)
+        result = self.conn.execute(delete(e).where(e.c.id.in_(some)))
+        return int(result.rowcount)
