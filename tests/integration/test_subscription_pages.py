@@ -14,8 +14,8 @@ from fleetward.bootstrap import Container
 from fleetward.config import Settings
 from tests.conftest import TenantFixture
 from tests.integration.test_pages import log_in
-from tests.integration.test_pipeline_pages import setup_pipeline
 from tests.support.aio import run_coroutine
+from tests.support.pages import setup_pipeline
 from tests.support.receiver import Receiver, header, receiver, signature_verifies
 
 pytestmark = pytest.mark.sqlite_only
