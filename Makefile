@@ -25,7 +25,7 @@ lint: setup-dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
-	$(BIN)/mypy tests/fakes.py  # the fakes must stay the ports they fake
+	$(BIN)/mypy tests/fakes  # the fakes must stay the ports they fake
 
 test: setup-dev lint
 	./scripts/install-test-services.sh

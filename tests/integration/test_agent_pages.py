@@ -14,9 +14,9 @@ from httpx import Response
 from fleetward.bootstrap import Container
 from tests.conftest import TenantFixture
 from tests.integration.test_pages import log_in
-from tests.integration.test_pipeline_pages import api, field_error, flash, forms
 from tests.support.agents import EnrolledAgent, enroll, enrolled_agent, make_site, make_token
 from tests.support.api import cross_tenant_entries
+from tests.support.pages import api, field_error, flash, forms
 
 # Pages and agent processes do not depend on the engine: SQLite only (the storage
 # contract runs on both engines in the repository and API tests).

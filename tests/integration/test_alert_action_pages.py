@@ -16,9 +16,9 @@ from fleetward.config import Settings
 from fleetward.entrypoints.http.app import create_app
 from tests.conftest import FAST_PASSWORDS, TenantFixture
 from tests.integration.test_pages import log_in
-from tests.integration.test_pipeline_pages import api, forms, trigger
 from tests.support.aio import run_coroutine
 from tests.support.fake_provider import FakeProvider
+from tests.support.pages import api, forms, trigger
 from tests.support.pipeline import add_rule, make_client, make_integration, post, sample
 
 pytestmark = pytest.mark.sqlite_only

@@ -5,7 +5,7 @@ subscriptions are later sent; delivery itself is tested in test_webhook_subscrip
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -14,7 +14,6 @@ from sqlalchemy import select
 
 from fleetward.adapters.storage import schema
 from fleetward.bootstrap import Container
-from fleetward.domain.maintenance import MaintenanceWindow
 from fleetward.domain.rules import RuleActions
 from fleetward.services.events import ALERT_FIELDS, TICKET_FIELDS
 from tests.conftest import TenantFixture
@@ -26,6 +25,7 @@ from tests.support.pipeline import (
     map_org,
     post,
     sample,
+    window_around,
 )
 
 
@@ -93,19 +93,7 @@ def test_a_suppressed_alert_emits_no_event_neither_when_stored_nor_when_reset(
 ) -> None:
     body = ninja_event("condition_triggered", 1, "s1")
     at = datetime.fromtimestamp(body["activityTime"], UTC)
-    window = MaintenanceWindow(
-        uuid.uuid4(),
-        tenant.id,
-        "patching",
-        None,
-        uuid.UUID(ninja["client_id"]),
-        None,
-        at - timedelta(hours=1),
-        at + timedelta(hours=1),
-        None,
-    )
-    with container.pipeline.uow.write() as repos:
-        repos.windows.save(window, datetime.now(UTC), created=True)
+    window_around(container, tenant.id, ninja["client_id"], at)
 
     assert post(client, ninja, body).json()["result"] == "suppressed"
     assert post(client, ninja, ninja_event("condition_reset", 2, "s1")).json()["result"] == (

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from tests.conftest import TenantFixture
 from tests.integration.test_agent_pages import WATCH_FORM
 from tests.integration.test_pages import log_in
-from tests.integration.test_pipeline_pages import api
+from tests.support.pages import api
 
 WINDOW_FORM = {
     "name": "Patch night",

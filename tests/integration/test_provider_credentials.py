@@ -25,6 +25,7 @@ from tests.conftest import FAST_PASSWORDS, TenantFixture
 from tests.support.aio import run_coroutine
 from tests.support.fake_ninjaone import CLIENT_ID, CLIENT_SECRET, fake_ninjaone
 from tests.support.fake_tactical import API_KEY, fake_tactical
+from tests.support.settings import loopback_settings
 
 INTEGRATIONS = "/api/v1/integrations"
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "providers"
@@ -32,13 +33,7 @@ FIXTURES = Path(__file__).parent.parent / "fixtures" / "providers"
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    # The fake providers listen on 127.0.0.1, which the outbound policy refuses unless listed.
-    return Settings(
-        database_url=database_url,
-        data_dir=tmp_path,
-        log_json=True,
-        outbound_allow_cidrs="127.0.0.0/8",
-    )
+    return loopback_settings(database_url, tmp_path)
 
 
 WAITS: list[float] = []

@@ -14,21 +14,17 @@ from fleetward.bootstrap import Container
 from fleetward.config import Settings
 from tests.conftest import TenantFixture
 from tests.integration.test_pages import log_in
-from tests.integration.test_pipeline_pages import setup_pipeline
 from tests.support.aio import run_coroutine
+from tests.support.pages import setup_pipeline
 from tests.support.receiver import Receiver, header, receiver, signature_verifies
+from tests.support.settings import loopback_settings
 
 pytestmark = pytest.mark.sqlite_only
 
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=database_url,
-        data_dir=tmp_path,
-        log_json=True,
-        outbound_allow_cidrs="127.0.0.0/8",
-    )
+    return loopback_settings(database_url, tmp_path)
 
 
 def test_an_admin_subscribes_sees_the_secret_once_and_replays_a_delivery(

@@ -15,9 +15,9 @@ from fleetward.config import Settings
 from fleetward.domain.errors import ProviderApiError
 from tests.conftest import FAST_PASSWORDS, TenantFixture
 from tests.integration.test_pages import log_in
-from tests.integration.test_pipeline_pages import flash, forms
 from tests.integration.test_webhook_pipeline import trigger
 from tests.support.fake_provider_api import FakeProviders
+from tests.support.pages import flash, forms
 from tests.support.pipeline import make_integration, tickets
 
 pytestmark = pytest.mark.sqlite_only

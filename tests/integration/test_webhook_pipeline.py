@@ -4,7 +4,7 @@ whose decision tests/unit covers on plain values run on SQLite only)."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -25,6 +25,7 @@ from tests.support.pipeline import (
     sample,
     ticket,
     tickets,
+    window_around,
 )
 
 
@@ -178,23 +179,9 @@ def test_a_ticket_closed_by_a_reset_is_reopened_by_the_next_trigger_within_the_w
 def test_trigger_in_a_maintenance_window_is_suppressed_and_its_reset_is_quiet(
     client: TestClient, tenant: TenantFixture, container: Container, ninja: dict[str, Any]
 ) -> None:
-    from fleetward.domain.maintenance import MaintenanceWindow
-
     body = trigger(1, "s1")
     at = datetime.fromtimestamp(body["activityTime"], UTC)
-    window = MaintenanceWindow(
-        uuid.uuid4(),
-        tenant.id,
-        "patching",
-        None,
-        uuid.UUID(ninja["client_id"]),
-        None,
-        at - timedelta(hours=1),
-        at + timedelta(hours=1),
-        None,
-    )
-    with container.pipeline.uow.write() as repos:
-        repos.windows.save(window, datetime.now(UTC), created=True)
+    window_around(container, tenant.id, ninja["client_id"], at)
 
     answer = post(client, ninja, body).json()
     assert answer["result"] == "suppressed"

@@ -25,6 +25,7 @@ from tests.conftest import FAST_PASSWORDS, TenantFixture, make_tenant
 from tests.support.aio import run_coroutine
 from tests.support.api import assert_error, cross_tenant_entries
 from tests.support.receiver import Receiver, header, receiver, signature_verifies
+from tests.support.settings import loopback_settings
 
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "providers" / "generic"
 PATH = "/api/v1/webhook-subscriptions"
@@ -32,12 +33,7 @@ PATH = "/api/v1/webhook-subscriptions"
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=database_url,
-        data_dir=tmp_path,
-        log_json=True,
-        outbound_allow_cidrs="127.0.0.0/8",
-    )
+    return loopback_settings(database_url, tmp_path)
 
 
 @pytest.fixture

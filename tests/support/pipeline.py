@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,6 +15,7 @@ from httpx import Response
 
 from fleetward.bootstrap import Container
 from fleetward.domain.alerts import Alert
+from fleetward.domain.maintenance import MaintenanceWindow
 from fleetward.domain.rules import AlertRule, RuleActions, RuleConditions
 from fleetward.domain.tickets import Comment, Ticket
 from tests.conftest import TenantFixture
@@ -115,3 +116,20 @@ def alert(container: Container, tenant_id: uuid.UUID, alert_id: str | uuid.UUID)
     with container.pipeline.uow.read() as repos:
         found: Alert = repos.alerts.get(tenant_id, uuid.UUID(str(alert_id)))
     return found
+
+
+def window_around(container: Container, tenant_id: uuid.UUID, client_id: str, at: datetime) -> None:
+    """A maintenance window for the client from an hour before `at` to an hour after."""
+    window = MaintenanceWindow(
+        uuid.uuid4(),
+        tenant_id,
+        "patching",
+        None,
+        uuid.UUID(client_id),
+        None,
+        at - timedelta(hours=1),
+        at + timedelta(hours=1),
+        None,
+    )
+    with container.pipeline.uow.write() as repos:
+        repos.windows.save(window, datetime.now(UTC), created=True)

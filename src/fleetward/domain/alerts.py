@@ -105,7 +105,7 @@ class Alert:
 
     The API shows these fields (routers/alerts.py derives its models from them), the
     storage reads and writes them by name, and a new alert copies the ones that
-    NormalizedEvent has too: a new field is this line, its column in storage/schema.py
+    NormalizedEvent has too: a new field is this line, its column in storage/schema/pipeline.py
     and a migration (and, for a value the sender gives, the event's field of the same
     name). The defaults are what a new alert starts with until the pipeline decides
     otherwise.

@@ -29,7 +29,7 @@ from fleetward.services.cross_tenant import CrossTenantProbes
 from fleetward.services.ports import Clock, ProviderApi, UnitOfWork
 from fleetward.services.provider_access import ProviderAccess
 from fleetward.services.resources import ScopedResource
-from fleetward.services.webhooks import SecretBox, WebhookAnswer, WebhookService
+from fleetward.services.webhooks import SecretBox, WebhookAnswer, WebhookService, reseal_each
 
 BUILT_IN = (
     "the Fleetward agents integration is built in: its alerts come from agents' "
@@ -282,14 +282,11 @@ class IntegrationService:
         """
         with self.uow.write() as repos:
             sealed_secrets = repos.integrations.sealed_secrets()
-            for tenant_id, integration_id, sealed in sealed_secrets:
-                repos.integrations.set_secret(
-                    tenant_id, integration_id, self.secrets.reseal(sealed)
-                )
+            resealed = reseal_each(self.secrets, sealed_secrets, repos.integrations.set_secret)
             credentials = self.access.reseal_all(repos)
         for _, integration_id, _ in sealed_secrets:
             self.webhooks.forget(integration_id)
-        return len(sealed_secrets) + credentials
+        return resealed + credentials
 
     # Organisation mappings: external organisation id -> client
 

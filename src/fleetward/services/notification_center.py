@@ -37,7 +37,7 @@ from fleetward.domain.outbound import check_url
 from fleetward.domain.pagination import Page, clamp_limit
 from fleetward.services.cross_tenant import CrossTenantProbes
 from fleetward.services.ports import Clock, Repositories, UnitOfWork
-from fleetward.services.webhooks import SecretBox
+from fleetward.services.webhooks import SecretBox, reseal_each
 
 UNREADABLE_TARGET = "unreadable with the configured FLEETWARD_SECRET_KEY: save it again"
 
@@ -237,12 +237,11 @@ class NotificationService:
         secrets reseal`, beside the integrations' secrets); how many were rewritten. One
         transaction: a URL no configured key opens stops it with nothing rewritten."""
         with self.uow.write() as repos:
-            sealed_targets = repos.notification_preferences.sealed_targets()
-            for tenant_id, user_id, sealed in sealed_targets:
-                repos.notification_preferences.set_target(
-                    tenant_id, user_id, self.secrets.reseal(sealed)
-                )
-        return len(sealed_targets)
+            preferences = repos.notification_preferences
+            resealed = reseal_each(
+                self.secrets, preferences.sealed_targets(), preferences.set_target
+            )
+        return resealed
 
     def _masked(self, sealed: str) -> str:
         try:

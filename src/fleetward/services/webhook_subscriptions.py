@@ -42,7 +42,7 @@ from fleetward.services.audit import actor_of, record
 from fleetward.services.cross_tenant import CrossTenantProbes
 from fleetward.services.ports import Clock, Repositories, UnitOfWork, WebhookPoster
 from fleetward.services.resources import ScopedResource
-from fleetward.services.webhooks import SecretBox
+from fleetward.services.webhooks import SecretBox, reseal_each
 
 GIVE_UP_AFTER = timedelta(hours=24)
 DISPATCH_BATCH = 500  # events per dispatch transaction
@@ -154,12 +154,11 @@ class WebhookSubscriptionService:
         """Seal every subscription's secret with the first configured key (the CLI's
         `secrets reseal`); how many were rewritten."""
         with self.uow.write() as repos:
-            sealed = repos.webhook_subscriptions.sealed_secrets()
-            for tenant_id, subscription_id, secret in sealed:
-                repos.webhook_subscriptions.set_secret(
-                    tenant_id, subscription_id, self.secrets.reseal(secret)
-                )
-        return len(sealed)
+            subscriptions = repos.webhook_subscriptions
+            resealed = reseal_each(
+                self.secrets, subscriptions.sealed_secrets(), subscriptions.set_secret
+            )
+        return resealed
 
     def _audit(
         self,

@@ -51,6 +51,19 @@ class SecretBox(Protocol):
     def reseal(self, token: str) -> str: ...
 
 
+def reseal_each(
+    secrets: SecretBox,
+    sealed: list[tuple[uuid.UUID, uuid.UUID, str]],
+    save: Callable[[uuid.UUID, uuid.UUID, str], None],
+) -> int:
+    """Seal every stored (tenant, owner, token) again with the first configured key, in the
+    caller's transaction (`fleetward secrets reseal`); how many were rewritten. A token no
+    configured key opens raises before the transaction commits: nothing is rewritten."""
+    for tenant_id, owner_id, token in sealed:
+        save(tenant_id, owner_id, secrets.reseal(token))
+    return len(sealed)
+
+
 # The provider step: a decoded body to events; PayloadError when it cannot be read.
 Normalize = Callable[[Integration, Any], list[NormalizedEvent | Ignored]]
 
