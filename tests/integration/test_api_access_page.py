@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from fleetward.bootstrap import Container
 from tests.conftest import TenantFixture
 from tests.integration.test_pages import log_in
-from tests.integration.test_pipeline_pages import field_error, flash, forms
+from tests.support.pages import field_error, flash, forms
 from tests.support.pipeline import make_integration
 
 pytestmark = pytest.mark.sqlite_only

@@ -1,4 +1,4 @@
-"""The alert pipeline over in-memory fakes (tests/fakes.py): what a trigger, a reset
+"""The alert pipeline over in-memory fakes (tests/fakes/): what a trigger, a reset
 and a rule dry run leave behind, without a database. Storage itself is tested on
 both engines in tests/integration."""
 

@@ -52,7 +52,7 @@ class NotificationRepository(TenantRows[Notification]):
         return Page(items, next_cursor)
 
     def unread_count(self, tenant_id: uuid.UUID, user_id: uuid.UUID) -> int:
-        # Served by the partial index on unread rows (schema.py): the badge on every page.
+        # Served by the partial index on unread rows (schema/delivery.py): the badge on every page.
         query = (
             select(func.count())
             .select_from(_N)
