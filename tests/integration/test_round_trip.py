@@ -323,6 +323,27 @@ def test_closing_a_ticket_resets_the_ninjaone_alert_exactly_once_with_the_ticket
     assert shown["status"] == "resolved" and shown["outbound_error"] is None
 
 
+def test_two_occurrences_of_one_ninjaone_alert_on_a_ticket_are_reset_there_once(
+    client: TestClient, tenant: TenantFixture, container: Container
+) -> None:
+    with fake_ninjaone() as ninja:
+        integration = ninja_integration(client, tenant, container, ninja)
+        ninja.trigger(ninja_trigger(1))
+        # NinjaOne sent the alert's trigger twice (two activities of one series): two
+        # occurrences on one ticket, but one alert at NinjaOne.
+        first = post(client, integration, ninja_trigger(1)).json()["alert_id"]
+        second = post(client, integration, ninja_trigger(2)).json()["alert_id"]
+        assert len(tickets(container, tenant.id)) == 1
+        assert close_ticket(client, tenant.operator, first).status_code == 200
+        assert run_jobs(container) == 1 and run_jobs(container) == 0
+        posts = ninja.calls("POST", "/v2/alert/")
+    assert len(posts) == 1 and len(ninja.resets) == 1
+    for alert_id in (first, second):
+        assert alert_of(client, tenant.readonly, alert_id)["status"] == "resolved"
+    later = alert_of(client, tenant.readonly, second)["trace"]["outbound"][-1]["result"]
+    assert later == f"reset with alert {first}: the same ninjaone alert"
+
+
 def test_a_ninjaone_outage_on_reset_is_shown_on_the_alert_and_retried_until_it_succeeds(
     client: TestClient,
     tenant: TenantFixture,
