@@ -275,6 +275,36 @@ def test_a_ninjaone_webhook_and_a_poll_of_one_alert_are_one_alert_and_one_ticket
     assert len(tickets(container, tenant.id)) == 1
 
 
+def test_a_ninjaone_webhook_without_series_and_its_poll_stay_one_active_alert(
+    client: TestClient, tenant: TenantFixture, container: Container
+) -> None:
+    """The webhook carried no seriesUid (held by "<source config>:<device>"); the API
+    lists the alert by its uid. The sync must see one alert still active, not resolve
+    it as gone (and close its ticket) while NinjaOne still has it."""
+    body = sample("ninjaone", "condition_triggered_no_series")
+    with fake_ninjaone() as ninja:
+        integration = connect(
+            client,
+            tenant,
+            container,
+            "ninjaone",
+            ninja.url,
+            NINJA_CREDENTIALS,
+            12,
+            auto_resolve_ticket=True,
+        )
+        first = post(client, integration, body).json()
+        uid = "5e1f0000-0000-4000-8000-000000000001"
+        ninja.trigger(body | {"seriesUid": uid, "device": {"id": 3301, "organizationId": 12}})
+        run = sync(client, integration, tenant.operator)
+        again = sync(client, integration, tenant.operator)
+    assert counts(run) == counts(again) == expect(unchanged=1)
+    [shown] = alerts_listed(client, tenant)
+    assert (shown["id"], shown["status"]) == (first["alert_id"], "active")
+    [opened] = tickets(container, tenant.id)
+    assert not opened.is_closed
+
+
 def test_a_tactical_poll_then_its_webhook_are_one_alert_and_one_ticket(
     client: TestClient, tenant: TenantFixture, container: Container
 ) -> None:

@@ -75,6 +75,9 @@ class LocalAlert:
     series_key: str
     status: AlertStatus
     created_at: datetime
+    # The occurrence it was made from: matches the provider's report when the series
+    # does not (a NinjaOne webhook without seriesUid; its alert uid comes by the API).
+    external_alert_id: str = ""
 
 
 def poll_enabled(integration: Integration) -> bool:
