@@ -320,6 +320,24 @@ def test_a_tactical_poll_then_its_webhook_are_one_alert_and_one_ticket(
     assert len(tickets(container, tenant.id)) == 1
 
 
+def test_a_tactical_webhook_without_alert_id_and_its_poll_stay_one_active_alert(
+    client: TestClient, tenant: TenantFixture, container: Container
+) -> None:
+    """A web hook template without alert_id: held by "<agent>:<condition>", while the
+    API names the alert by its id. The sync must not resolve it and open another."""
+    body = sample("tacticalrmm", "alert_trigger")
+    with fake_tactical() as tactical:
+        integration = tactical_integration(client, tenant, container, tactical)
+        tactical.trigger(body)
+        first = post(client, integration, body | {"alert_id": "None"}).json()
+        run = sync(client, integration, tenant.operator)
+        again = sync(client, integration, tenant.operator)
+    assert counts(run) == counts(again) == expect(unchanged=1)
+    [shown] = alerts_listed(client, tenant)
+    assert (shown["id"], shown["status"]) == (first["alert_id"], "active")
+    assert len(tickets(container, tenant.id)) == 1
+
+
 # 5. Ticket close: one reset at the provider, failures shown and retried
 
 

@@ -323,20 +323,28 @@ class SyncService:
         with self.uow.read() as repos:
             held = repos.sync_runs.held_alerts(integration.id)
         held_series: dict[str, list[LocalAlert]] = defaultdict(list)
-        held_occurrences: dict[str, str] = {}
+        by_occurrence_id: dict[str, str] = {}
+        by_occurrence: dict[tuple[str, str, datetime | None], str] = {}
         for alert in held:
             held_series[alert.series_key].append(alert)
-            held_occurrences.setdefault(alert.external_alert_id, alert.series_key)
+            by_occurrence_id.setdefault(alert.external_alert_id, alert.series_key)
+            by_occurrence.setdefault(alert.occurrence, alert.series_key)
         # Each reported alert under the series Fleetward holds it by: its own, or that
-        # of the held alert made from the same occurrence, whose series may differ (a
-        # NinjaOne webhook without seriesUid is held by "<source config>:<device>",
-        # its poll by the alert uid). Else it is missing here.
+        # of the held alert made from the same occurrence (same occurrence id, or same
+        # device, condition and time), whose series may differ: a webhook without the
+        # provider's alert id (NinjaOne's seriesUid, Tactical's alert_id) is held by
+        # one of its own making ("<source config>:<device>", "<agent>:<condition>"),
+        # its poll by the alert's id. Else it is missing here.
         local: dict[str, str] = {}
         for event in reported.values():
-            if event.series_key in held_series:
-                local[event.external_alert_id] = event.series_key
-            elif event.external_alert_id in held_occurrences:
-                local[event.external_alert_id] = held_occurrences[event.external_alert_id]
+            occurrence = (event.device.external_id, event.condition_identity, event.occurred_at)
+            series = (
+                event.series_key
+                if event.series_key in held_series
+                else by_occurrence_id.get(event.external_alert_id) or by_occurrence.get(occurrence)
+            )
+            if series is not None:
+                local[event.external_alert_id] = series
         missing = [e for e in reported.values() if e.external_alert_id not in local]
         known = [e for e in reported.values() if e.external_alert_id in local]
         latest = {local.get(e.external_alert_id, e.series_key): e for e in reported.values()}
