@@ -13,7 +13,7 @@ from fleetward.adapters.storage.sync_repositories import TAKEN_OVER
 from fleetward.bootstrap import Container
 from fleetward.domain.sync import SyncRun, SyncStatus, SyncTrigger
 from tests.conftest import TenantFixture
-from tests.support.pipeline import make_integration
+from tests.support.pipeline import make_integration, post, sample
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 COUNTS = {"created": 3, "resolved": 1, "reevaluated": 0, "unchanged": 7, "errors": 0}
@@ -144,3 +144,25 @@ def test_runs_page_newest_first_and_the_scheduler_sees_last_starts(
         assert iid in {i.id for i in repos.sync_runs.pollable()}
     assert [r.id for r in [*first.items, *rest.items]] == made[::-1]
     assert rest.next is None
+
+
+def test_held_alerts_carry_the_occurrence_a_poll_is_matched_by(
+    client: TestClient, tenant: TenantFixture, container: Container
+) -> None:
+    integration = make_integration(client, tenant, "ninjaone")
+    answer = post(client, integration, sample("ninjaone", "condition_triggered"))
+    assert answer.status_code == 200, answer.text
+    shown = client.get(
+        f"/api/v1/alerts/{answer.json()['alert_id']}", headers=tenant.readonly.headers
+    ).json()
+    with container.pipeline.uow.read() as repos:
+        [held] = repos.sync_runs.held_alerts(uuid.UUID(integration["id"]))
+    assert (held.external_alert_id, held.series_key) == (
+        "918273",
+        "3f1c9e2a-7b4d-4e8f-9a61-2c5d8e0b7f13",
+    )
+    assert held.occurrence == (
+        "1042",
+        shown["condition_identity"],
+        datetime.fromtimestamp(1714555812.25, UTC),
+    )

@@ -75,6 +75,18 @@ class LocalAlert:
     series_key: str
     status: AlertStatus
     created_at: datetime
+    # The occurrence it was made from, to match the provider's report by when the
+    # series does not: a webhook without the provider's alert id (NinjaOne's
+    # seriesUid, Tactical's alert_id) is held by a series of its own making.
+    external_alert_id: str = ""
+    device_external_id: str = ""
+    condition_identity: str = ""
+    occurred_at: datetime | None = None
+
+    @property
+    def occurrence(self) -> tuple[str, str, datetime | None]:
+        """One problem at one moment: what a webhook and a poll of it agree on."""
+        return (self.device_external_id, self.condition_identity, self.occurred_at)
 
 
 def poll_enabled(integration: Integration) -> bool:

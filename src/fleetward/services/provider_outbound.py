@@ -1,7 +1,7 @@
 """Calls to an alert's provider after a change has committed: reset and acknowledge.
 
 A person closing a ticket (or acknowledging an alert) writes an outbox job in
-the same transaction (`enqueue_reset`, `enqueue_acknowledge`); the JobRunner
+the same transaction (`enqueue_resets`, `enqueue_acknowledge`); the JobRunner
 runs it after the commit through the integration's ProviderApi, and retries
 it with backoff when the provider fails. Every attempt is recorded on the
 alert where people look: `outbound_error` holds the last failure until a call
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -100,6 +100,31 @@ def enqueue_reset(
         now,
     )
     return True
+
+
+def enqueue_resets(
+    repos: Repositories, alerts: Iterable[Alert], ticket: Ticket, base_url: str, now: datetime
+) -> int:
+    """In the closing transaction: one reset job per provider alert. Occurrences of one
+    provider alert (same integration and series) on the ticket are one alert there, so
+    the first one's job resets it and the others' traces say so: the provider hears
+    one reset, not one per occurrence (the later ones would only find it gone)."""
+    first_of: dict[tuple[uuid.UUID, str], Alert] = {}
+    enqueued = 0
+    for alert in alerts:
+        series = (alert.integration_id, alert.series_key)
+        first = first_of.setdefault(series, alert)
+        if first is not alert and alert.provider in PROVIDERS_WITH_API:
+            note_outbound(
+                repos,
+                alert,
+                "reset",
+                f"reset with alert {first.id}: the same {alert.provider.value} alert",
+                now,
+            )
+            continue
+        enqueued += enqueue_reset(repos, alert, ticket, base_url, now)
+    return enqueued
 
 
 def enqueue_acknowledge(repos: Repositories, alert: Alert, now: datetime) -> bool:

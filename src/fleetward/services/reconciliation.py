@@ -323,16 +323,37 @@ class SyncService:
         with self.uow.read() as repos:
             held = repos.sync_runs.held_alerts(integration.id)
         held_series: dict[str, list[LocalAlert]] = defaultdict(list)
+        by_occurrence_id: dict[str, str] = {}
+        by_occurrence: dict[tuple[str, str, datetime | None], str] = {}
         for alert in held:
             held_series[alert.series_key].append(alert)
-        missing = [e for e in reported.values() if e.series_key not in held_series]
-        known = [e for e in reported.values() if e.series_key in held_series]
-        latest = {e.series_key: e for e in reported.values()}
+            by_occurrence_id.setdefault(alert.external_alert_id, alert.series_key)
+            by_occurrence.setdefault(alert.occurrence, alert.series_key)
+        # Each reported alert under the series Fleetward holds it by: its own, or that
+        # of the held alert made from the same occurrence (same occurrence id, or same
+        # device, condition and time), whose series may differ: a webhook without the
+        # provider's alert id (NinjaOne's seriesUid, Tactical's alert_id) is held by
+        # one of its own making ("<source config>:<device>", "<agent>:<condition>"),
+        # its poll by the alert's id. Else it is missing here.
+        local: dict[str, str] = {}
+        for event in reported.values():
+            occurrence = (event.device.external_id, event.condition_identity, event.occurred_at)
+            series = (
+                event.series_key
+                if event.series_key in held_series
+                else by_occurrence_id.get(event.external_alert_id) or by_occurrence.get(occurrence)
+            )
+            if series is not None:
+                local[event.external_alert_id] = series
+        missing = [e for e in reported.values() if e.external_alert_id not in local]
+        known = [e for e in reported.values() if e.external_alert_id in local]
+        latest = {local.get(e.external_alert_id, e.series_key): e for e in reported.values()}
         # Per series the provider reports: its suppressed alerts, to decide again.
         suppressed: dict[str, list[uuid.UUID]] = defaultdict(list)
         for event in known:
-            suppressed[event.series_key] = [
-                a.id for a in held_series[event.series_key] if a.status is AlertStatus.SUPPRESSED
+            series = local[event.external_alert_id]
+            suppressed[series] = [
+                a.id for a in held_series[series] if a.status is AlertStatus.SUPPRESSED
             ]
         # 1. Triggers the webhook missed, through the webhook's own path.
         for batch in _chunks(missing, self.batch_size):
@@ -356,18 +377,19 @@ class SyncService:
             counts.resolved += sum(1 for r in results if r)
             counts.errors += sum(1 for r in results if r is None)
         # 3. Suppressed alerts still reported: decided again once their window ended.
-        groups = [(ids, latest[series]) for series, ids in suppressed.items() if ids]
+        series_with_ids = [(series, ids) for series, ids in suppressed.items() if ids]
         changed: set[str] = set()
-        for part in _chunks(groups, self.batch_size):
+        for part in _chunks(series_with_ids, self.batch_size):
             lease.keep()
-            decided = self._batched(lambda p: self.pipeline.reevaluate(integration, p), part)
-            for (_, event), count in zip(part, decided, strict=True):
+            groups = [(ids, latest[series]) for series, ids in part]
+            decided = self._batched(lambda p: self.pipeline.reevaluate(integration, p), groups)
+            for (series, _), count in zip(part, decided, strict=True):
                 if count is None:
                     counts.errors += 1
                 elif count:
                     counts.reevaluated += count
-                    changed.add(event.series_key)
-        counts.unchanged += sum(1 for e in known if e.series_key not in changed)
+                    changed.add(series)
+        counts.unchanged += sum(1 for e in known if local[e.external_alert_id] not in changed)
 
     def _batched(
         self, work: Callable[[Sequence[T]], list[R]], items: Sequence[T]

@@ -36,7 +36,7 @@ from fleetward.services.audit import actor_of, record
 from fleetward.services.cross_tenant import CrossTenantProbes
 from fleetward.services.flapping import flapping_keys
 from fleetward.services.ports import Clock, Repositories, UnitOfWork
-from fleetward.services.provider_outbound import enqueue_reset
+from fleetward.services.provider_outbound import enqueue_resets
 from fleetward.services.resources import ScopedResource
 from fleetward.services.ticket_defaults import ensure_defaults
 
@@ -341,8 +341,8 @@ class TicketService(WritingService):
             # Resolves the linked alerts in this transaction, and enqueues their reset at
             # the provider with it: the call runs after the commit (provider_outbound.py),
             # so a provider that is down never holds up or fails the close.
-            for alert in self.pipeline.ticket_closed(repos, ticket, now):
-                enqueue_reset(repos, alert, ticket, self.base_url, now)
+            resolved = self.pipeline.ticket_closed(repos, ticket, now)
+            enqueue_resets(repos, resolved, ticket, self.base_url, now)
             body = f"Closed by {principal.label}: status {status.name}."
             if active:
                 body += f" {active} active alert(s) resolved."

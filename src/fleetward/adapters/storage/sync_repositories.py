@@ -158,11 +158,27 @@ class SyncRunRepository(TenantRows[SyncRun]):
         """The integration's open and suppressed alerts, for one comparison with the
         provider's list (a few columns: a sync reads thousands)."""
         a = schema.alert
-        query = select(a.c.id, a.c.series_key, a.c.status, a.c.created_at).where(
-            a.c.integration_id == integration_id, a.c.status.in_(_HELD)
-        )
+        query = select(
+            a.c.id,
+            a.c.series_key,
+            a.c.status,
+            a.c.created_at,
+            a.c.external_alert_id,
+            a.c.device_external_id,
+            a.c.condition_identity,
+            a.c.occurred_at,
+        ).where(a.c.integration_id == integration_id, a.c.status.in_(_HELD))
         return [
-            LocalAlert(row[0], row[1], AlertStatus(row[2]), _as_utc(row[3]))
+            LocalAlert(
+                row[0],
+                row[1],
+                AlertStatus(row[2]),
+                _as_utc(row[3]),
+                row[4],
+                row[5],
+                row[6],
+                _as_utc(row[7]),
+            )
             for row in self.conn.execute(query)
         ]
 
