@@ -528,6 +528,8 @@ class ProviderApi(Protocol):
 # The API of an integration, given its opened credentials; None when its provider
 # has no API Fleetward calls (generic, Alertmanager, agents) or it has no credentials.
 ProviderApiFactory = Callable[[Integration, Mapping[str, str]], ProviderApi | None]
+# An integration's opened API credentials (client_id, client_secret, api_key...), {} when none.
+CredentialsReader = Callable[[Integration], Mapping[str, str]]
 
 
 class UnitOfWork(Protocol):

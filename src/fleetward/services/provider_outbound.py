@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +25,7 @@ from fleetward.domain.tickets import Ticket
 from fleetward.services.outbox import JobRunner
 from fleetward.services.ports import (
     Clock,
+    CredentialsReader,
     ProviderApi,
     ProviderApiFactory,
     Repositories,
@@ -37,18 +38,6 @@ ACKNOWLEDGE = "provider.acknowledge"
 # agents) only send, so nothing is enqueued for their alerts.
 PROVIDERS_WITH_API = frozenset({Provider.NINJAONE, Provider.TACTICALRMM})
 TRACE_ATTEMPTS = 20  # attempts kept in the trace: a provider down for a day stays bounded
-
-# The opened credentials of an integration (client_id, client_secret, api_key...).
-CredentialsReader = Callable[[Integration], Mapping[str, str]]
-
-
-def no_api(_integration: Integration, _credentials: Mapping[str, str]) -> ProviderApi | None:
-    """The factory until provider clients are wired: no integration has an API."""
-    return None
-
-
-def no_credentials(_integration: Integration) -> Mapping[str, str]:
-    return {}
 
 
 def note_outbound(
@@ -159,7 +148,7 @@ class ProviderOutbound:
         uow: UnitOfWork,
         clock: Clock,
         apis: ProviderApiFactory,
-        credentials: CredentialsReader = no_credentials,
+        credentials: CredentialsReader,
     ) -> None:
         self.uow = uow
         self.clock = clock

@@ -18,7 +18,7 @@ import asyncio
 import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -42,15 +42,19 @@ from fleetward.domain.sync import (
 from fleetward.services.alert_pipeline import AlertPipeline
 from fleetward.services.audit import actor_of, record
 from fleetward.services.cross_tenant import CrossTenantProbes
-from fleetward.services.ports import Clock, ProviderApi, ProviderApiFactory, UnitOfWork
+from fleetward.services.ports import (
+    Clock,
+    CredentialsReader,
+    ProviderApi,
+    ProviderApiFactory,
+    UnitOfWork,
+)
 from fleetward.services.resources import ScopedResource
 
 log = structlog.get_logger("fleetward.sync")
 
 T = TypeVar("T")
 R = TypeVar("R")
-# The opened credentials of an integration (client_id, client_secret, api_key...).
-CredentialsReader = Callable[[Integration], Mapping[str, str]]
 
 ANSWER_WITHIN_SECONDS = 10.0
 LEASE = timedelta(minutes=10)
