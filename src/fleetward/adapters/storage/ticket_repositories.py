@@ -49,9 +49,11 @@ class TicketRepository(TenantRows[Ticket]):
                 t.c.dedup_key.is_not(None),
             )
 
+        # A person reopening a ticket asks this; a trigger asks latest_by_key.
+        statement = cached_statement(("ticket.open_by_key",), build)
         params = {"tenant_id": tenant_id, "key": key}
-        rows = hot_sql.fetch_all(self.conn, ("ticket.open_by_key",), build, params)
-        return _to(Ticket, rows[0]) if rows else None
+        row = self.conn.execute(statement, params).mappings().first()
+        return None if row is None else _to(Ticket, row)
 
     def latest_by_key(self, tenant_id: uuid.UUID, key: str) -> Ticket | None:
         """The key's open ticket, else its most recently closed one (which a trigger
