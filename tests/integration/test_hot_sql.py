@@ -8,10 +8,9 @@ goes through SQLAlchemy itself, where that comparison would prove nothing: there
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -21,10 +20,8 @@ from sqlalchemy.exc import IntegrityError
 
 from fleetward.adapters.storage import hot_sql, schema
 from fleetward.adapters.storage.database import json_text
-from fleetward.adapters.storage.ticket_repositories import TicketRepository
 from fleetward.bootstrap import Container
 from fleetward.domain.rules import RuleActions
-from fleetward.domain.tickets import Ticket
 from tests.conftest import TenantFixture
 from tests.support.pipeline import add_rule, make_client, make_integration, map_org, post, sample
 
@@ -208,35 +205,3 @@ def test_json_columns_store_what_the_stdlib_would_parse_back() -> None:
         text = json_text(value)
         expected = json.loads(json.dumps(value))
         assert json.loads(text) == expected, value
-
-
-def test_a_keys_open_ticket_wins_over_its_closed_ones_else_the_last_closed(
-    container: Container, triggered: dict[str, Any]
-) -> None:
-    """On both engines: the one statement a trigger asks (a UNION of two lookups)
-    answers the key's open ticket even with tickets closed later under the key; once
-    it closes, the most recently closed one (the higher number on a tie)."""
-    tenant_id = triggered["tenant_id"]
-    with container.db.read() as conn:
-        (opened,) = TicketRepository(conn).all_where(
-            schema.ticket.c.tenant_id == tenant_id, order_by=[schema.ticket.c.number]
-        )
-    assert opened.dedup_key is not None and not opened.is_closed
-    key = opened.dedup_key
-    base = datetime(2030, 1, 1, tzinfo=UTC)  # closed after the open ticket was created
-
-    def closed(number: int, minutes: int) -> Ticket:
-        at = base + timedelta(minutes=minutes)
-        return dataclasses.replace(
-            opened, id=uuid.uuid4(), number=number, is_closed=True, closed_at=at, updated_at=at
-        )
-
-    with container.db.write() as conn:
-        tickets = TicketRepository(conn)
-        for ticket in (closed(50, 5), closed(51, 9), closed(52, 9), closed(53, 1)):
-            tickets.insert(ticket)
-        assert tickets.latest_by_key(tenant_id, key) == opened
-        assert tickets.latest_by_key(tenant_id, key + "-other") is None
-        tickets.update(tenant_id, opened.id, is_closed=True, closed_at=base)
-        latest = tickets.latest_by_key(tenant_id, key)
-    assert latest is not None and latest.number == 52 and latest.is_closed
