@@ -62,3 +62,17 @@ def test_unknown_benchmark_is_refused() -> None:
     )
     assert done.returncode == 2
     assert "no_such_figure" in done.stderr
+
+
+def test_trigger_profile_lists_a_triggers_statements() -> None:
+    """bench.trigger_profile runs against the code on the path (numbers not checked)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.trigger_profile", "--triggers", "20", "--top", "3"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "statements for one trigger that opens a ticket" in done.stdout
+    assert "INSERT INTO ticket " in done.stdout and "COMMIT" in done.stdout

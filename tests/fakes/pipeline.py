@@ -212,7 +212,10 @@ class FakeTickets(FakeRows[Ticket]):
         found = self.of_tenant(tenant_id, dedup_key=key, is_closed=False)
         return found[0] if found else None
 
-    def last_closed_by_key(self, tenant_id: uuid.UUID, key: str) -> Ticket | None:
+    def latest_by_key(self, tenant_id: uuid.UUID, key: str) -> Ticket | None:
+        open_ = self.open_by_key(tenant_id, key)
+        if open_ is not None:
+            return open_
         closed = [t for t in self.of_tenant(tenant_id, dedup_key=key) if t.closed_at is not None]
         return max(closed, key=lambda t: (t.closed_at, t.number), default=None)
 

@@ -44,22 +44,22 @@ class FlapProtection:
         self,
         repos: Repositories,
         view: TenantView,
-        tenant_id: uuid.UUID,
-        key: str,
+        last: Ticket | None,
         now: datetime,
         trace: dict[str, Any],
     ) -> Ticket | None:
-        """The key's ticket a reset closed within the reopen window, reopened; else None.
+        """`last`, the key's most recently closed ticket (if any), reopened if a reset
+        closed it within the reopen window; else None.
 
         Called with the tenant lock held and no open ticket under the key, so
         reopening cannot make a second open ticket (uq_ticket_open_dedup_key).
         """
+        if last is None:
+            return None
         settings = view.flap_settings(repos)
-        if settings.reopen_window_minutes == 0:
+        if not may_reopen(last.auto_closed, last.closed_at, now, settings):
             return None
-        last = repos.tickets.last_closed_by_key(tenant_id, key)
-        if last is None or not may_reopen(last.auto_closed, last.closed_at, now, settings):
-            return None
+        tenant_id = last.tenant_id
         status_id = self._open_status(repos, view, last)
         if status_id is None:  # the board lost its open statuses: a new ticket says more
             return None

@@ -387,8 +387,9 @@ class TriggerIngest:
         tenant_id = integration.tenant_id
         rule, client_id, key = plan.rule, plan.client_id, plan.dedup_key
         repos.tenants.lock(tenant_id)  # one ticket per key, numbers without gaps
-        ticket: Ticket | None = repos.tickets.open_by_key(tenant_id, key)
-        if ticket is not None:
+        # The open ticket, else the last closed one flap protection may reopen.
+        ticket: Ticket | None = repos.tickets.latest_by_key(tenant_id, key)
+        if ticket is not None and not ticket.is_closed:
             count = repos.tickets.bump_occurrence(ticket.id, now)
             system_comment(repos, ticket, retrigger_comment(count), now)
             trace["dedup"] = f"open ticket #{ticket.number} re-triggered: occurrence {count}"
@@ -397,7 +398,7 @@ class TriggerIngest:
             notify_rule_users(repos, rule, event, client_id, retriggered, now)
             events.ticket_changed(repos, ticket, retriggered, now, by="alert")
             return ticket.id
-        reopened = self.flaps.reopen(repos, config.view, tenant_id, key, now, trace)
+        reopened = self.flaps.reopen(repos, config.view, ticket, now, trace)
         if reopened is not None:
             return reopened.id
         view = config.view

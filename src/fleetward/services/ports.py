@@ -217,8 +217,8 @@ class Windows(ScopedRows[MaintenanceWindow], Protocol):
 
 class Tickets(ScopedRows[Ticket], Protocol):
     def open_by_key(self, tenant_id: uuid.UUID, key: str) -> Ticket | None: ...
-    def last_closed_by_key(self, tenant_id: uuid.UUID, key: str) -> Ticket | None:
-        """The key's most recently closed ticket, if any."""
+    def latest_by_key(self, tenant_id: uuid.UUID, key: str) -> Ticket | None:
+        """The key's open ticket, else its most recently closed one, else None."""
         ...
 
     def next_number(self, tenant_id: uuid.UUID) -> int: ...

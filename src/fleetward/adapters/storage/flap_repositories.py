@@ -3,6 +3,7 @@
 Written on every trigger that opens or re-triggers a ticket, with one upsert
 (INSERT ... ON CONFLICT DO UPDATE on both engines), so a key's first two
 triggers in two transactions can never make two rows or fail on each other.
+Read and written on every such trigger, so both go through hot_sql.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from fleetward.adapters.storage import schema
-from fleetward.adapters.storage.hot_sql import cached_statement
+from fleetward.adapters.storage import hot_sql, schema
 from fleetward.domain.flapping import FlapState
 
 _F = schema.flap_state
@@ -32,14 +32,15 @@ class FlapStateRepository:
         self.conn = conn
 
     def get(self, tenant_id: uuid.UUID, key: str) -> FlapState | None:
-        statement = cached_statement(
+        rows = hot_sql.fetch_all(
+            self.conn,
             ("flap_state.get",),
             lambda: select(_F.c.recent, _F.c.flapping_since, _F.c.last_trigger_at).where(
                 _F.c.tenant_id == bindparam("tenant_id"), _F.c.dedup_key == bindparam("key")
             ),
+            {"tenant_id": tenant_id, "key": key},
         )
-        row = self.conn.execute(statement, {"tenant_id": tenant_id, "key": key}).mappings().first()
-        return None if row is None else _state(row)
+        return _state(rows[0]) if rows else None
 
     def of_keys(self, tenant_id: uuid.UUID, keys: Sequence[str]) -> dict[str, FlapState]:
         """The states of several keys at once (a page of tickets)."""
@@ -58,8 +59,10 @@ class FlapStateRepository:
 
     def save(self, tenant_id: uuid.UUID, key: str, state: FlapState) -> None:
         dialect = self.conn.dialect.name
-        self.conn.execute(
-            cached_statement(("flap_state.save", dialect), lambda: _upsert(dialect)),
+        hot_sql.execute(
+            self.conn,
+            ("flap_state.save", dialect),
+            lambda: _upsert(dialect),
             {
                 "tenant_id": tenant_id,
                 "dedup_key": key,

@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select
+from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.selectable import SelectBase
 from sqlalchemy.types import TypeEngine
 
 from fleetward.adapters.storage.schema import UTCDateTime
@@ -176,7 +177,7 @@ def _prepare(statement: Any, dialect: Dialect, keys: tuple[str, ...]) -> _Prepar
     names = tuple(compiled.positiontup or ())
     columns: tuple[str, ...] = ()
     results: tuple[Processor, ...] = ()
-    if isinstance(statement, Select):
+    if isinstance(statement, SelectBase):  # a SELECT, or a UNION of them
         selected = list(statement.selected_columns)
         columns = tuple(column.name for column in selected)
         results = tuple(_processor(column.type, dialect, bind=False) for column in selected)

@@ -8,7 +8,17 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, false, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    false,
+    func,
+    insert,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from fleetward.adapters.storage import hot_sql, schema
@@ -39,29 +49,40 @@ class TicketRepository(TenantRows[Ticket]):
                 t.c.dedup_key.is_not(None),
             )
 
+        # A person reopening a ticket asks this; a trigger asks latest_by_key.
+        statement = cached_statement(("ticket.open_by_key",), build)
         params = {"tenant_id": tenant_id, "key": key}
-        rows = hot_sql.fetch_all(self.conn, ("ticket.open_by_key",), build, params)
-        return _to(Ticket, rows[0]) if rows else None
+        row = self.conn.execute(statement, params).mappings().first()
+        return None if row is None else _to(Ticket, row)
 
-    def last_closed_by_key(self, tenant_id: uuid.UUID, key: str) -> Ticket | None:
-        """The key's most recently closed ticket (index ticket (tenant_id, dedup_key,
-        closed_at)): a trigger with no open ticket asks whether it may come back."""
+    def latest_by_key(self, tenant_id: uuid.UUID, key: str) -> Ticket | None:
+        """The key's open ticket, else its most recently closed one (which a trigger
+        may reopen), else None: one statement, each half on its own index (the open
+        key's partial unique index; ix_ticket_closed_dedup_key (closed tickets only) read
+        backwards for the last closed), so its cost does not grow with the key's
+        closed tickets."""
         t = schema.ticket
-        statement = cached_statement(
-            ("ticket.last_closed_by_key",),
-            lambda: (
+
+        def build() -> Any:
+            by_key = (t.c.tenant_id == bindparam("tenant_id"), t.c.dedup_key == bindparam("key"))
+            # Spelled as the partial index's predicate, so both engines use it.
+            open_ = select(*self._columns()).where(
+                *by_key, t.c.is_closed == false(), t.c.dedup_key.is_not(None)
+            )
+            last_closed = (
                 select(*self._columns())
-                .where(
-                    t.c.tenant_id == bindparam("tenant_id"),
-                    t.c.dedup_key == bindparam("key"),
-                    t.c.closed_at.is_not(None),
-                )
+                .where(*by_key, t.c.closed_at.is_not(None))
                 .order_by(t.c.closed_at.desc(), t.c.number.desc())
                 .limit(1)
-            ),
-        )
-        row = self.conn.execute(statement, {"tenant_id": tenant_id, "key": key}).mappings().first()
-        return None if row is None else _to(Ticket, row)
+                .subquery()
+            )
+            return union_all(open_, select(*last_closed.c))
+
+        params = {"tenant_id": tenant_id, "key": key}
+        rows = hot_sql.fetch_all(self.conn, ("ticket.latest_by_key",), build, params)
+        # The open ticket wins; a union's rows come in no promised order.
+        rows.sort(key=lambda row: bool(row["is_closed"]))
+        return _to(Ticket, rows[0]) if rows else None
 
     def next_number(self, tenant_id: uuid.UUID) -> int:
         t = schema.ticket

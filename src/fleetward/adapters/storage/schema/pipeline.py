@@ -161,7 +161,15 @@ ticket = Table(
     UniqueConstraint("tenant_id", "number"),
     Index(None, "tenant_id", "created_at", "id"),
     # A trigger with no open ticket looks up its key's last closed one (reopen window).
-    Index(None, "tenant_id", "dedup_key", "closed_at"),
+    # Closed tickets only: a new ticket's insert then writes no entry here.
+    Index(
+        "ix_ticket_closed_dedup_key",
+        "tenant_id",
+        "dedup_key",
+        "closed_at",
+        sqlite_where=text("closed_at IS NOT NULL"),
+        postgresql_where=text("closed_at IS NOT NULL"),
+    ),
     Index(
         "uq_ticket_open_dedup_key",
         "tenant_id",

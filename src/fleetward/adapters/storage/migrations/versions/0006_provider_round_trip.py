@@ -212,15 +212,21 @@ def upgrade() -> None:
             sa.Column("auto_closed", sa.Boolean(), server_default="0", nullable=False)
         )
         batch_op.create_index(
-            batch_op.f("ix_ticket_tenant_id_dedup_key_closed_at"),
+            "ix_ticket_closed_dedup_key",
             ["tenant_id", "dedup_key", "closed_at"],
             unique=False,
+            sqlite_where=sa.text("closed_at IS NOT NULL"),
+            postgresql_where=sa.text("closed_at IS NOT NULL"),
         )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("ticket", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_ticket_tenant_id_dedup_key_closed_at"))
+        batch_op.drop_index(
+            "ix_ticket_closed_dedup_key",
+            sqlite_where=sa.text("closed_at IS NOT NULL"),
+            postgresql_where=sa.text("closed_at IS NOT NULL"),
+        )
         batch_op.drop_column("auto_closed")
 
     with op.batch_alter_table("tenant", schema=None) as batch_op:
