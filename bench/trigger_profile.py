@@ -29,12 +29,9 @@ from sqlalchemy import event
 from sqlalchemy.pool import Pool
 
 from bench.pipeline_bodies import ninja_trigger
+from bench.pipeline_server import ninja_with_catch_all_rule
 from fleetward.bootstrap import build
 from fleetward.config import Settings
-from fleetward.domain.alerts import Provider
-from fleetward.domain.audit import SYSTEM_CLI
-from fleetward.domain.identity import Principal, Role
-from fleetward.domain.rules import RuleActions, RuleConditions
 
 WARM_UP = 200
 traced: list[str] | None = None  # the statements run while tracing, else None
@@ -64,22 +61,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         container = build(Settings(data_dir=Path(scratch) / "data"), migrate_schema=True)
         try:
-            tenant = container.identity.create_tenant("Bench")
-            user = container.identity.create_user(
-                SYSTEM_CLI, tenant.id, "bench@bench.test", Role.ADMIN, "bench-password-123"
-            )
-            admin = Principal(tenant.id, user.id, user.email, user.role)
-            client = container.clients.create_client(admin, "Contoso")
-            integration, secret = container.integrations.create(
-                admin, Provider.NINJAONE, "NinjaOne", {"default_client_id": str(client.id)}
-            )
-            container.rules.create(admin, "Everything", True, RuleConditions(), RuleActions())
-            headers = {"x-fleetward-token": secret}
+            integration_id, headers = ninja_with_catch_all_rule(container)
 
             async def send(first: int, count: int) -> None:
                 for seq in range(first, first + count):
                     answer = await container.webhooks.receive(
-                        integration.id, ninja_trigger(seq), headers
+                        integration_id, ninja_trigger(seq), headers
                     )
                     assert answer.outcome.result.value == "created", answer
 
