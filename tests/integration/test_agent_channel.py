@@ -44,6 +44,7 @@ from tests.support.agent_watches import (
 from tests.support.agents import EnrolledAgent, enroll, enrolled_agent, make_site, make_token
 from tests.support.api import assert_error
 from tests.support.channel import WAIT_SECONDS, AgentChannel
+from tests.support.clocks import ManualClock as Clock
 from tests.support.live_server import bind_local
 from tests.support.live_server import serve as live_server
 
@@ -337,17 +338,9 @@ def test_a_newer_connection_of_the_same_agent_replaces_the_older(
 # Heartbeats and the online state
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(datetime(2025, 3, 1, 8, 0, tzinfo=UTC))
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -22,14 +21,6 @@ from tests.support.pages import api, forms, trigger
 from tests.support.pipeline import add_rule, make_client, make_integration, post, sample
 
 pytestmark = pytest.mark.sqlite_only
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.ahead = timedelta()
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.ahead
 
 
 @pytest.fixture

@@ -13,16 +13,9 @@ from fleetward.services.outbox import JobRunner
 from fleetward.services.ports import Repositories
 from tests.conftest import TenantFixture
 from tests.support.aio import run_coroutine
+from tests.support.clocks import ManualClock as Clock
 
 T0 = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def enqueue(
@@ -73,7 +66,7 @@ def _runner(container: Container, clock: Clock) -> JobRunner:
 def test_a_failing_call_is_retried_with_backoff_then_succeeds(
     container: Container, tenant: TenantFixture
 ) -> None:
-    clock = Clock()
+    clock = Clock(T0)
     runner = _runner(container, clock)
     calls: list[uuid.UUID] = []
     failures: list[tuple[str, bool]] = []
@@ -106,7 +99,7 @@ def test_a_failing_call_is_retried_with_backoff_then_succeeds(
 def test_retry_after_is_honoured_and_a_job_is_given_up_at_its_deadline(
     container: Container, tenant: TenantFixture
 ) -> None:
-    clock = Clock()
+    clock = Clock(T0)
     runner = _runner(container, clock)
 
     async def refuses(job: Job) -> None:
@@ -131,7 +124,7 @@ def test_retry_after_is_honoured_and_a_job_is_given_up_at_its_deadline(
 def test_a_job_of_an_unknown_kind_fails_for_good_and_others_still_run(
     container: Container, tenant: TenantFixture
 ) -> None:
-    clock = Clock()
+    clock = Clock(T0)
     runner = _runner(container, clock)
     done: list[uuid.UUID] = []
 
@@ -153,7 +146,7 @@ def test_a_job_of_an_unknown_kind_fails_for_good_and_others_still_run(
 def test_replay_runs_a_finished_job_again_under_its_id(
     container: Container, tenant: TenantFixture
 ) -> None:
-    clock = Clock()
+    clock = Clock(T0)
     runner = _runner(container, clock)
     seen: list[uuid.UUID] = []
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from fleetward.domain.jobs import FIRST_RETRY, JobFailed
 from fleetward.domain.rules import RuleActions
 from tests.conftest import FAST_PASSWORDS, Actor, TenantFixture
 from tests.support.aio import run_coroutine
+from tests.support.clocks import ManualClock as Clock
 from tests.support.pipeline import add_rule, make_client, make_integration, map_org, post, sample
 from tests.support.receiver import Receiver, receiver
 from tests.support.smtp import SmtpServer, smtp_server
@@ -30,14 +31,6 @@ pytestmark = pytest.mark.sqlite_only
 
 BASE_URL = "https://fleet.example"
 DEVICE = "Zürich-ПК-東京"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -22,6 +22,7 @@ from fleetward.domain.rules import RuleActions
 from fleetward.entrypoints.http.app import create_app
 from tests.conftest import FAST_PASSWORDS, Actor, TenantFixture, make_tenant
 from tests.support.aio import run_coroutine
+from tests.support.clocks import AheadClock as Clock
 from tests.support.fake_provider import FakeProvider
 from tests.support.pipeline import (
     add_rule,
@@ -31,16 +32,6 @@ from tests.support.pipeline import (
     post,
     sample,
 )
-
-
-class Clock:
-    """Real time, moved forward by the test to make a retry due."""
-
-    def __init__(self) -> None:
-        self.ahead = timedelta()
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.ahead
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from fleetward.entrypoints.http.app import create_app
 from tests.conftest import FAST_PASSWORDS, TenantFixture, make_tenant
 from tests.support.aio import run_coroutine
 from tests.support.api import assert_error, cross_tenant_entries
+from tests.support.clocks import ManualClock as Clock
 from tests.support.receiver import Receiver, header, receiver, signature_verifies
 from tests.support.settings import loopback_settings
 
@@ -256,14 +257,6 @@ def test_a_delivery_sent_but_not_recorded_as_done_is_sent_again_with_its_id(
     assert first.body == again.body
     (logged,) = deliveries(client, tenant, subscription)
     assert (logged["status"], logged["attempts"]) == ("done", 2)
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def test_dispatch_enqueues_one_delivery_per_wanting_subscription_once(

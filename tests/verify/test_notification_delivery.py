@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from fleetward.config import Settings
 from fleetward.domain.rules import RuleActions
 from tests.conftest import FAST_PASSWORDS, TenantFixture
 from tests.support.aio import run_coroutine
+from tests.support.clocks import ManualClock as Clock
 from tests.support.pipeline import add_rule, make_client, make_integration, map_org, post, sample
 from tests.support.receiver import Receiver, receiver
 from tests.support.smtp import SmtpServer, smtp_server
@@ -52,14 +53,6 @@ PIECES = [
     "\u2028\u2029",
     "a" * 200,
 ]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
