@@ -21,6 +21,7 @@ from fleetward.domain.rules import RuleActions
 from fleetward.domain.sync import SyncTrigger
 from fleetward.entrypoints.http.app import create_app
 from tests.conftest import FAST_PASSWORDS, TenantFixture
+from tests.integration.test_domain_events import events
 from tests.integration.test_pages import log_in
 from tests.integration.test_webhook_pipeline import reset, trigger
 from tests.support.aio import run_coroutine
@@ -207,6 +208,13 @@ def test_an_alert_still_active_when_its_window_ended_gets_exactly_one_ticket(
         assert "window had ended" in now.trace["reevaluated"]
         assert now.trace["suppressed_by"] == ["Patch night"]
         assert now.trace["rules"][0]["result"] == "matched"
+    # Out of suppression each is alert.triggered, with the document every such event has.
+    triggered = [
+        p["alert"] for kind, p in events(container, tenant.id) if kind == "alert.triggered"
+    ]
+    assert [(a["id"], a["status"], a["ticket_id"]) for a in triggered] == [
+        (alert_id, "active", str(only.id)) for alert_id in (first["alert_id"], second["alert_id"])
+    ]
     log_in(client, tenant.admin.email)
     page = client.get(f"/alerts/{first['alert_id']}")
     assert page.status_code == 200 and "Patch night" in page.text

@@ -26,7 +26,7 @@ from fleetward.domain.ids import new_id
 from fleetward.domain.integrations import Integration
 from fleetward.domain.rules import AlertRule
 from fleetward.domain.tickets import Ticket
-from fleetward.domain.triggers import TicketPlan, Verdict, decide_trigger
+from fleetward.domain.triggers import TicketPlan, Verdict
 from fleetward.services.ingest_alerts import (
     JobConfig,
     Outcome,
@@ -213,17 +213,12 @@ class AlertPipeline:
         event = event_of(alert)
         asset = repos.assets.get(alert.tenant_id, alert.asset_id) if alert.asset_id else None
         mapped = view.mapped_client(repos, integration.id, alert.external_org_id)
-        decision = decide_trigger(
-            integration, event, asset, mapped, view.windows(repos), view.rule_book(repos)
+        decision, ticket_id = self._triggers.decide_again(
+            repos, config, integration, event, asset, mapped, now
         )
         if decision.verdict is Verdict.UNRESOLVED:
             return None
         trace = decision.trace
-        ticket_id = None
-        if decision.ticket is not None:
-            ticket_id = self._triggers.dedup_or_open(
-                repos, config, integration, event, asset, decision.ticket, now, trace
-            )
         trace["reprocessed"] = (
             f"{now.isoformat()}: run through the rules again once its client was known"
         )

@@ -45,7 +45,7 @@ from fleetward.domain.tickets import (
     default_title,
     retrigger_comment,
 )
-from fleetward.domain.triggers import TicketPlan, Verdict, decide_trigger
+from fleetward.domain.triggers import TicketPlan, TriggerDecision, Verdict, decide_trigger
 from fleetward.services import events
 from fleetward.services.flapping import FlapProtection
 from fleetward.services.memory import Memory
@@ -304,34 +304,26 @@ class TriggerIngest:
         if not alerts:
             return 0  # resolved, or re-evaluated by another run, meanwhile
         now = self.clock()
+        mapped = config.view.mapped_client(repos, integration.id, event.device.external_org_id)
+        asset = asset_for(repos, integration, event, mapped, now)
         # The window is asked about now, not the alert's time (which it covered).
         current = dataclasses.replace(event, occurred_at=now)
-        view = config.view
-        mapped = view.mapped_client(repos, integration.id, event.device.external_org_id)
-        asset = asset_for(repos, integration, event, mapped, now)
-        decision = decide_trigger(
-            integration, current, asset, mapped, view.windows(repos), view.rule_book(repos)
+        decision, ticket_id = self.decide_again(
+            repos, config, integration, current, asset, mapped, now
         )
         if decision.verdict is Verdict.SUPPRESSED:
             return 0
-        trace = decision.trace
-        ticket_id = None
-        if decision.ticket is not None:
-            ticket_id = self.dedup_or_open(
-                repos, config, integration, event, asset, decision.ticket, now, trace
-            )
         rule = decision.rule
         for alert in alerts:
-            repos.alerts.update(
-                tenant_id,
-                alert.id,
-                status=decision.status.value,
+            after = dataclasses.replace(
+                alert,
+                status=decision.status,
                 client_id=decision.client_id,
                 rule_id=rule.id if rule else None,
                 ticket_id=ticket_id,
                 # The decision now, as a trigger's trace reads, and what it replaced.
                 trace={
-                    **trace,
+                    **decision.trace,
                     "reevaluated": f"still active at {event.provider.value} when its "
                     f"maintenance window had ended (sync at {now.isoformat()})",
                     "suppressed_by": [
@@ -342,13 +334,42 @@ class TriggerIngest:
                 },
                 updated_at=now,
             )
-            repos.events.add(
+            repos.alerts.update(
                 tenant_id,
-                "alert.triggered",
-                {"alert_id": str(alert.id), "result": decision.result.value},
-                now,
+                alert.id,
+                status=after.status.value,
+                client_id=after.client_id,
+                rule_id=after.rule_id,
+                ticket_id=after.ticket_id,
+                trace=after.trace,
+                updated_at=now,
             )
+            events.alert_changed(repos, alert, after, now)
         return len(alerts)
+
+    def decide_again(
+        self,
+        repos: Repositories,
+        config: JobConfig,
+        integration: Integration,
+        event: NormalizedEvent,
+        asset: Asset | None,
+        mapped: uuid.UUID | None,
+        now: datetime,
+    ) -> tuple[TriggerDecision, uuid.UUID | None]:
+        """A stored alert decided again as its trigger would be now (windows, rules),
+        and the ticket that decision asks for: the open one under the dedup key,
+        re-triggered, else a new one. For reconciliation and reprocessing."""
+        view = config.view
+        decision = decide_trigger(
+            integration, event, asset, mapped, view.windows(repos), view.rule_book(repos)
+        )
+        ticket_id = None
+        if decision.ticket is not None:
+            ticket_id = self.dedup_or_open(
+                repos, config, integration, event, asset, decision.ticket, now, decision.trace
+            )
+        return decision, ticket_id
 
     def dry_run(
         self,
