@@ -114,6 +114,21 @@ def test_an_acknowledgement_from_the_sender_emits_alert_acknowledged(
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_people_acknowledging_and_resolving_an_alert_emit_the_same_documents(
+    client: TestClient, tenant: TenantFixture, container: Container, ninja: dict[str, Any]
+) -> None:
+    alert_id = post(client, ninja, ninja_event("condition_triggered", 1, "s1")).json()["alert_id"]
+    for action in ("acknowledge", "resolve"):
+        done = client.post(f"/api/v1/alerts/{alert_id}/{action}", headers=tenant.operator.headers)
+        assert done.status_code == 200, done.text
+    (ack_kind, acked), (resolve_kind, resolved) = events(container, tenant.id)[-2:]
+    assert (ack_kind, resolve_kind) == ("alert.acknowledged", "alert.resolved")
+    assert set(acked["alert"]) == set(resolved["alert"]) == set(ALERT_FIELDS)
+    assert acked["alert"]["acknowledged_by"] == str(tenant.operator.user_id)
+    assert resolved["alert"]["status"] == "resolved"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_people_changing_and_closing_a_ticket_emit_updated_and_closed(
     client: TestClient, tenant: TenantFixture, container: Container, ninja: dict[str, Any]
 ) -> None:

@@ -28,6 +28,7 @@ from fleetward.domain.identity import Access, Principal
 from fleetward.domain.integrations import Asset, Integration
 from fleetward.domain.jobs import Job
 from fleetward.domain.pagination import Page, clamp_limit
+from fleetward.services import events
 from fleetward.services.alert_pipeline import AlertPipeline
 from fleetward.services.audit import actor_of, record
 from fleetward.services.cross_tenant import CrossTenantProbes
@@ -171,7 +172,7 @@ class AlertActions:
             updated_at=now,
         )
         self._comment(repos, alert, f"Alert acknowledged by {principal.label}: {alert.title}", now)
-        repos.events.add(alert.tenant_id, "alert.acknowledged", {"alert_id": str(alert.id)}, now)
+        events.alert_changed(repos, alert, after, now)
         self._audit(repos, principal, "alert.acknowledge", alert, after)
         enqueue_acknowledge(repos, after, now)
         return after
@@ -184,9 +185,7 @@ class AlertActions:
         after = replace(alert, status=AlertStatus.RESOLVED, resolved_at=now, updated_at=now)
         repos.alerts.set_status(alert.id, AlertStatus.RESOLVED, now, resolved=True)
         self._comment(repos, alert, f"Alert resolved by {principal.label}: {alert.title}", now)
-        repos.events.add(
-            alert.tenant_id, "alert.resolved", {"alert_id": str(alert.id), "by": "user"}, now
-        )
+        events.alert_changed(repos, alert, after, now)
         self._audit(repos, principal, "alert.resolve", alert, after)
         return after
 
