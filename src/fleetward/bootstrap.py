@@ -176,7 +176,7 @@ def build(
     # Each turn of the runner first publishes waiting domain events as deliveries.
     jobs = JobRunner(uow, clock, feeders=[subscriptions.dispatch_in])
     jobs.register(DELIVER_KIND, subscriptions.deliver)
-    provider_outbound = ProviderOutbound(uow, clock, provider_apis, access.credentials_of)
+    provider_outbound = ProviderOutbound(uow, clock, access.api_for)
     provider_outbound.register(jobs)
     notifications = NotificationService(
         uow,
@@ -217,7 +217,7 @@ def build(
         provider_apis=provider_apis,
         subscriptions=subscriptions,
         tenant_settings=TenantSettingsService(uow, clock),
-        sync=SyncService(uow, clock, probes, pipeline, provider_apis, access.credentials_of),
+        sync=SyncService(uow, clock, probes, pipeline, access.api_for),
         provider_outbound=provider_outbound,
         notifications=notifications,
     )

@@ -19,6 +19,9 @@ API_CREDENTIALS: dict[Provider, frozenset[str]] = {
     Provider.TACTICALRMM: frozenset({"api_key"}),
 }
 MAX_CREDENTIAL_LENGTH = 4096
+# The providers whose API Fleetward calls (adapters/providers/<provider>/api.py): only
+# their integrations are synced, and their alerts reset and acknowledged there.
+API_PROVIDERS = frozenset(API_CREDENTIALS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,12 +8,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from fleetward.domain.alerts import AlertStatus, Provider
-from fleetward.domain.integrations import POLL_MINUTES_DEFAULT, Integration
-
-# The providers whose API Fleetward calls (adapters/providers/<provider>/api.py): only
-# their integrations can be synced, and only with credentials.
-API_PROVIDERS = frozenset({Provider.NINJAONE, Provider.TACTICALRMM})
+from fleetward.domain.alerts import AlertStatus
+from fleetward.domain.integrations import API_PROVIDERS, POLL_MINUTES_DEFAULT, Integration
 
 
 class SyncStatus(enum.StrEnum):

@@ -528,8 +528,9 @@ class ProviderApi(Protocol):
 # The API of an integration, given its opened credentials; None when its provider
 # has no API Fleetward calls (generic, Alertmanager, agents) or it has no credentials.
 ProviderApiFactory = Callable[[Integration, Mapping[str, str]], ProviderApi | None]
-# An integration's opened API credentials (client_id, client_secret, api_key...), {} when none.
-CredentialsReader = Callable[[Integration], Mapping[str, str]]
+# An integration's ProviderApi built with its opened credentials, or None (the factory's
+# answer); for Fleetward's own background work (reconciliation, provider calls).
+ApiOpener = Callable[[Integration], ProviderApi | None]
 
 
 class UnitOfWork(Protocol):

@@ -109,10 +109,11 @@ class ProviderAccess:
                 return None
             return integration, self.current(repos, tenant_id, integration_id)
 
-    def credentials_of(self, integration: Integration) -> dict[str, str]:
-        """The integration's opened credentials ({} when it has none)."""
-        found = self.opened(integration.tenant_id, integration.id)
-        return {} if found is None else found[1]
+    def api_for(self, integration: Integration) -> ProviderApi | None:
+        """`api()` for an integration the caller has read already."""
+        with self.uow.read() as repos:
+            credentials = self.current(repos, integration.tenant_id, integration.id)
+        return self.apis(integration, credentials)
 
     def api(self, tenant_id: uuid.UUID, integration_id: uuid.UUID) -> ProviderApi | None:
         """The integration's provider API, or None when it has none (no such

@@ -17,26 +17,22 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from fleetward.domain.alerts import Alert, Provider
+from fleetward.domain.alerts import Alert
 from fleetward.domain.errors import ProviderApiError
-from fleetward.domain.integrations import Integration
+from fleetward.domain.integrations import API_PROVIDERS, Integration
 from fleetward.domain.jobs import Job, JobFailed, NewJob
 from fleetward.domain.tickets import Ticket
 from fleetward.services.outbox import JobRunner
 from fleetward.services.ports import (
+    ApiOpener,
     Clock,
-    CredentialsReader,
     ProviderApi,
-    ProviderApiFactory,
     Repositories,
     UnitOfWork,
 )
 
 RESET = "provider.reset"
 ACKNOWLEDGE = "provider.acknowledge"
-# The providers whose API Fleetward calls; the others (generic, Alertmanager, the
-# agents) only send, so nothing is enqueued for their alerts.
-PROVIDERS_WITH_API = frozenset({Provider.NINJAONE, Provider.TACTICALRMM})
 TRACE_ATTEMPTS = 20  # attempts kept in the trace: a provider down for a day stays bounded
 
 
@@ -72,7 +68,7 @@ def enqueue_reset(
 ) -> bool:
     """In the closing transaction: the reset job for `alert`, or a note that its
     provider has no API. One job per alert whatever replays (the key)."""
-    if alert.provider not in PROVIDERS_WITH_API:
+    if alert.provider not in API_PROVIDERS:
         note_outbound(
             repos, alert, "reset", f"not reset: {alert.provider.value} has no API to call", now
         )
@@ -103,7 +99,7 @@ def enqueue_resets(
     for alert in alerts:
         series = (alert.integration_id, alert.series_key)
         first = first_of.setdefault(series, alert)
-        if first is not alert and alert.provider in PROVIDERS_WITH_API:
+        if first is not alert and alert.provider in API_PROVIDERS:
             note_outbound(
                 repos,
                 alert,
@@ -117,7 +113,7 @@ def enqueue_resets(
 
 
 def enqueue_acknowledge(repos: Repositories, alert: Alert, now: datetime) -> bool:
-    if alert.provider not in PROVIDERS_WITH_API:
+    if alert.provider not in API_PROVIDERS:
         note_outbound(
             repos,
             alert,
@@ -147,13 +143,11 @@ class ProviderOutbound:
         self,
         uow: UnitOfWork,
         clock: Clock,
-        apis: ProviderApiFactory,
-        credentials: CredentialsReader,
+        open_api: ApiOpener,
     ) -> None:
         self.uow = uow
         self.clock = clock
-        self.apis = apis
-        self.credentials = credentials
+        self.open_api = open_api
 
     def register(self, runner: JobRunner) -> None:
         runner.register(RESET, self._reset, self._failed("reset"))
@@ -173,7 +167,7 @@ class ProviderOutbound:
         if found is None:  # deleted since: nothing left to tell the provider about
             return None
         alert, integration = found
-        api = self.apis(integration, self.credentials(integration))
+        api = await asyncio.to_thread(self.open_api, integration)
         if api is None:
             raise JobFailed(
                 f"integration {integration.name!r} has no API credentials to call "

@@ -28,10 +28,9 @@ from fleetward.domain.alerts import AlertStatus, EventKind, IngestResult, Normal
 from fleetward.domain.errors import Conflict, NotFound, ProviderApiError, StorageUnavailable
 from fleetward.domain.identity import Access, Principal
 from fleetward.domain.ids import new_id
-from fleetward.domain.integrations import Integration
+from fleetward.domain.integrations import API_PROVIDERS, Integration
 from fleetward.domain.pagination import Page
 from fleetward.domain.sync import (
-    API_PROVIDERS,
     LocalAlert,
     SyncCounts,
     SyncRun,
@@ -43,10 +42,9 @@ from fleetward.services.alert_pipeline import AlertPipeline
 from fleetward.services.audit import actor_of, record
 from fleetward.services.cross_tenant import CrossTenantProbes
 from fleetward.services.ports import (
+    ApiOpener,
     Clock,
-    CredentialsReader,
     ProviderApi,
-    ProviderApiFactory,
     UnitOfWork,
 )
 from fleetward.services.resources import ScopedResource
@@ -88,8 +86,7 @@ class SyncService:
         clock: Clock,
         probes: CrossTenantProbes,
         pipeline: AlertPipeline,
-        apis: ProviderApiFactory,
-        credentials: CredentialsReader,
+        open_api: ApiOpener,
         *,
         answer_within_seconds: float = ANSWER_WITHIN_SECONDS,
         lease: timedelta = LEASE,
@@ -98,8 +95,7 @@ class SyncService:
         self.uow = uow
         self.clock = clock
         self.pipeline = pipeline
-        self.apis = apis
-        self.credentials = credentials
+        self.open_api = open_api
         self.answer_within_seconds = answer_within_seconds
         self.lease = lease
         self.batch_size = batch_size
@@ -181,7 +177,7 @@ class SyncService:
 
         ran = skipped = 0
         for integration in await asyncio.to_thread(due):
-            api = await asyncio.to_thread(self._api_or_none, integration)
+            api = await asyncio.to_thread(self.open_api, integration)
             if api is None:
                 skipped += 1
                 continue
@@ -208,9 +204,6 @@ class SyncService:
 
     # One run
 
-    def _api_or_none(self, integration: Integration) -> ProviderApi | None:
-        return self.apis(integration, self.credentials(integration))
-
     def _api_for(self, integration: Integration) -> ProviderApi:
         if not integration.enabled:
             raise Conflict("this integration is disabled: enable it to sync")
@@ -219,7 +212,7 @@ class SyncService:
                 f"{integration.provider.value} integrations have no API to sync from: "
                 "their alerts arrive by webhook only"
             )
-        api = self._api_or_none(integration)
+        api = self.open_api(integration)
         if api is None:
             raise Conflict("this integration has no API credentials yet: add them before syncing")
         return api

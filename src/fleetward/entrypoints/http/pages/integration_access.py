@@ -18,11 +18,11 @@ from fleetward.domain.errors import Conflict, InvalidInput
 from fleetward.domain.identity import Principal
 from fleetward.domain.integrations import (
     API_CREDENTIALS,
+    API_PROVIDERS,
     POLL_MINUTES_DEFAULT,
     POLL_MINUTES_RANGE,
     Integration,
 )
-from fleetward.domain.sync import API_PROVIDERS
 from fleetward.entrypoints.http.pages.lookups import FieldErrors
 
 CREDENTIAL_LABELS = {

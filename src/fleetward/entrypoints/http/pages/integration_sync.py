@@ -15,8 +15,8 @@ from fastapi.responses import Response
 from fleetward.bootstrap import Container
 from fleetward.domain.errors import Conflict
 from fleetward.domain.identity import Principal
-from fleetward.domain.integrations import Integration
-from fleetward.domain.sync import API_PROVIDERS, SyncRun, SyncStatus, poll_enabled, poll_interval
+from fleetward.domain.integrations import API_PROVIDERS, Integration
+from fleetward.domain.sync import SyncRun, SyncStatus, poll_enabled, poll_interval
 from fleetward.entrypoints.http.deps import ContainerDep
 from fleetward.entrypoints.http.pages.common import FormSessionDep, PageRoute, parse_id, redirect
 
