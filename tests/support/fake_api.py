@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,8 +37,8 @@ class Answer:
     headers: tuple[tuple[str, str], ...] = ()
 
 
-class FakeApi:
-    """One fake vendor API. Subclasses implement `handle`."""
+class FakeApi(ABC):
+    """One fake vendor API (or receiver). Subclasses implement `handle`."""
 
     def __init__(self) -> None:
         self.url = ""
@@ -66,8 +67,9 @@ class FakeApi:
                 r for r in self.requests if r.method == method and r.path.startswith(path_prefix)
             ]
 
+    @abstractmethod
     def handle(self, request: Request) -> Answer:
-        raise NotImplementedError
+        """The answer to a request no injected failure took."""
 
     def _answer(self, request: Request) -> Answer:
         with self.lock:
