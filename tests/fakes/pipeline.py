@@ -8,14 +8,22 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from fleetward.domain.alerts import OPEN_STATUSES, Alert, AlertFilter, AlertStatus
+from fleetward.domain.alerts import (
+    ALERT_DEFAULT_SORT,
+    OPEN_STATUSES,
+    Alert,
+    AlertFilter,
+    AlertStatus,
+)
 from fleetward.domain.integrations import (
     Asset,
     Integration,
     OrgMapping,
     SealedCredentials,
 )
+from fleetward.domain.listing import Sort
 from fleetward.domain.maintenance import MaintenanceWindow
+from fleetward.domain.pagination import Page
 from fleetward.domain.rules import AlertRule
 from fleetward.domain.tickets import Board, Comment, Priority, Ticket, TicketStatus, TimeEntry
 from tests.fakes.rows import (
@@ -157,8 +165,14 @@ class FakeAlerts(FakeRows[Alert]):
         )
 
     def search(
-        self, tenant_id: uuid.UUID, where: AlertFilter, limit: int, cursor: str | None
-    ) -> tuple[list[Alert], str | None]:
+        self,
+        tenant_id: uuid.UUID,
+        where: AlertFilter,
+        limit: int,
+        cursor: str | None,
+        sort: Sort = ALERT_DEFAULT_SORT,
+        count: bool = False,
+    ) -> Page[Alert]:
         raise NotImplementedError
 
     def on_ticket(self, tenant_id: uuid.UUID, ticket_id: uuid.UUID) -> list[Alert]:

@@ -68,8 +68,7 @@ class Fleetward:
     def alerts(self) -> list[Alert]:
         where = AlertFilter(integration_id=uuid.UUID(self.integration["id"]))
         with self.container.pipeline.uow.read() as repos:
-            found, _ = repos.alerts.search(self.tenant.id, where, 500, None)
-        return list(found)
+            return repos.alerts.search(self.tenant.id, where, 500, None).items
 
     def tickets(self) -> list[Ticket]:
         return tickets(self.container, self.tenant.id)

@@ -272,6 +272,11 @@ def test_another_tenants_objects_are_404_pages(
     )
 
 
+def titles(page: str) -> list[str]:
+    """The alert titles a list page shows, in its order."""
+    return re.findall(r'<a href="/alerts/[^"]+" class="strong[^"]*"[^>]*>(T\d+)<', page)
+
+
 def test_alert_filters_and_pages(client: TestClient, tenant: TenantFixture) -> None:
     client_id = make_client(client, tenant, "Contoso")
     integration = make_integration(client, tenant, "generic", {"default_client_id": client_id})
@@ -283,19 +288,19 @@ def test_alert_filters_and_pages(client: TestClient, tenant: TenantFixture) -> N
     log_in(client, tenant.admin.email)
 
     minor = client.get("/alerts", params={"severity": "minor"})
-    assert re.findall(r'class="strong">(T\d+)<', minor.text) == ["T0"]
+    assert titles(minor.text) == ["T0"]
     early = client.get("/alerts", params={"until": "2026-01-15T00:00"})
-    assert re.findall(r'class="strong">(T\d+)<', early.text) == ["T0"]
+    assert titles(early.text) == ["T0"]
     late = client.get("/alerts", params={"since": "2026-01-15T00:00", "status": "active"})
-    assert len(re.findall(r'class="strong">(T\d+)<', late.text)) == 50
+    assert len(titles(late.text)) == 50
     assert 'rel="next"' not in late.text
 
     first = client.get("/alerts", params={"client_id": client_id})
-    assert len(re.findall(r'class="strong">(T\d+)<', first.text)) == 50
+    assert len(titles(first.text)) == 50
     next_url = html.unescape(find(r'<a href="([^"]+)" rel="next"', first.text))
     assert f"client_id={client_id}" in next_url
     second = client.get(next_url)
-    assert re.findall(r'class="strong">(T\d+)<', second.text) == ["T0"]
+    assert titles(second.text) == ["T0"]
 
     bad = client.get("/alerts", params={"since": "yesterday"})
     assert bad.status_code == 422
@@ -305,6 +310,47 @@ def test_alert_filters_and_pages(client: TestClient, tenant: TenantFixture) -> N
     )
     assert backwards.status_code == 422
     assert client.get("/alerts", params={"severity": "apocalyptic"}).status_code == 422
+
+
+def test_alerts_sort_by_any_column_with_a_total_and_page_size(
+    client: TestClient, tenant: TenantFixture
+) -> None:
+    integration = make_integration(client, tenant, "generic", {})
+    for n, (severity, day) in enumerate(
+        [("minor", "03"), ("critical", "01"), ("major", "04"), ("critical", "02")]
+    ):
+        body = trigger(f"s{n}", severity=severity, occurred_at=f"2026-03-{day}T10:00:00Z")
+        assert post(client, integration, {**body, "title": f"T{n}"}).status_code == 200
+    log_in(client, tenant.admin.email)
+
+    by_time = client.get("/alerts", params={"sort": "occurred_at"})
+    assert titles(by_time.text) == ["T1", "T3", "T0", "T2"]
+    assert 'aria-sort="ascending"' in by_time.text
+    assert "4 alerts" in by_time.text
+    worst_first = client.get("/alerts", params={"sort": "-severity"})
+    assert titles(worst_first.text)[:2] == ["T3", "T1"]  # equal severity: later id first
+    assert titles(worst_first.text)[2:] == ["T2", "T0"]
+
+    # Two per page, sorted by occurrence: the next page continues that order, and
+    # keeps the sort and size in its link.
+    first = client.get("/alerts", params={"sort": "-occurred_at", "limit": "2"})
+    assert titles(first.text) == ["T2", "T0"]
+    next_url = html.unescape(find(r'<a href="([^"]+)" rel="next"', first.text))
+    assert "sort=-occurred_at" in next_url and "limit=2" in next_url
+    assert titles(client.get(next_url).text) == ["T3", "T1"]
+    # A cursor of one order is refused under another, naming the field.
+    cursor = next_url.split("cursor=")[1]
+    wrong = client.get("/alerts", params={"sort": "title", "cursor": cursor})
+    assert wrong.status_code == 422 and "cursor" in wrong.text
+
+    assert client.get("/alerts", params={"sort": "colour"}).status_code == 422
+    assert client.get("/alerts", params={"limit": "100000"}).status_code == 422
+
+    listed = api(client, tenant, "GET", "/api/v1/alerts?sort=-occurred_at&limit=3")
+    assert [a["title"] for a in listed["items"]] == ["T2", "T0", "T3"]
+    assert listed["total"] == 4
+    refused = client.get("/api/v1/alerts?sort=colour", headers=tenant.admin.headers)
+    assert refused.status_code == 422 and refused.json()["error"]["field"] == "sort"
 
 
 def test_a_ticket_gets_comments_time_and_is_closed(

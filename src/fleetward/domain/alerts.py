@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
+from fleetward.domain.listing import Sort
+
 
 class Severity(enum.StrEnum):
     CRITICAL = "critical"
@@ -163,3 +165,10 @@ class AlertFilter:
     external_org_id: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+
+
+# What alert lists sort by; the default is newest arrival first (the API's order).
+ALERT_SORTS = ("created_at", "occurred_at", "severity", "status", "title", "device")
+ALERT_DEFAULT_SORT = Sort("created_at", descending=True)
+# Worst first when sorted descending.
+SEVERITY_RANK = {s: rank for rank, s in enumerate(reversed(Severity))}

@@ -20,6 +20,8 @@ MAX_LIMIT = 500
 class Page(Generic[T]):
     items: list[T]
     next: str | None
+    # How many items the whole list holds under its filters, where it was counted.
+    total: int | None = None
 
 
 def encode_cursor(*key: str | int) -> str:

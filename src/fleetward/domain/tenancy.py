@@ -29,6 +29,7 @@ class User:
     disabled: bool
     created_at: datetime
     updated_at: datetime
+    time_zone: str = ""  # IANA name; empty: the browser's (domain/display_time.py)
 
 
 @dataclass(frozen=True, slots=True)

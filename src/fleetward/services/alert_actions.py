@@ -236,10 +236,9 @@ class AlertActions:
         """Every alert of one device, newest first."""
         self.assets.get(principal, asset_id)
         with self.uow.read() as repos:
-            items, next_cursor = repos.alerts.search(
+            return repos.alerts.search(
                 principal.tenant_id, AlertFilter(asset_id=asset_id), clamp_limit(limit), cursor
             )
-        return Page(items, next_cursor)
 
     # Triage: alerts recorded without a client
 
@@ -260,10 +259,7 @@ class AlertActions:
             unmapped=True,
         )
         with self.uow.read() as repos:
-            items, next_cursor = repos.alerts.search(
-                principal.tenant_id, where, clamp_limit(limit), cursor
-            )
-        return Page(items, next_cursor)
+            return repos.alerts.search(principal.tenant_id, where, clamp_limit(limit), cursor)
 
     def reprocess(
         self, principal: Principal, integration: Integration, external_org_id: str
@@ -281,7 +277,8 @@ class AlertActions:
                 external_org_id=external_org_id,
                 unmapped=True,
             )
-            found, more = repos.alerts.search(tenant_id, where, REPROCESS_MAX, None)
+            searched = repos.alerts.search(tenant_id, where, REPROCESS_MAX, None)
+            found, more = searched.items, searched.next
             config = JobConfig(TenantView(tenant_id, None))
             now = self.clock()
             results: dict[str, int] = {}

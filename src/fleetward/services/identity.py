@@ -47,6 +47,7 @@ class NewSession:
 class SessionInfo:
     principal: Principal
     csrf_token: str
+    time_zone: str = ""  # the person's profile setting; empty: their browser's
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,7 +377,9 @@ class IdentityService:
         if session is None or user is None or user.disabled or session.expires_at <= self.clock():
             raise Unauthenticated("session expired; log in again")
         return SessionInfo(
-            Principal(user.tenant_id, user.id, user.email, user.role), session.csrf_token
+            Principal(user.tenant_id, user.id, user.email, user.role),
+            session.csrf_token,
+            user.time_zone,
         )
 
     def logout(self, token: str) -> None:

@@ -21,6 +21,7 @@ from fleetward.domain.integrations import (
     SealedCredentials,
 )
 from fleetward.domain.jobs import Job, JobStatus, NewJob
+from fleetward.domain.listing import Sort
 from fleetward.domain.maintenance import MaintenanceWindow
 from fleetward.domain.notifications import Channel, ChannelPreference, Notification
 from fleetward.domain.pagination import Page
@@ -185,8 +186,17 @@ class Alerts(ScopedRows[Alert], Protocol):
     ) -> None: ...
     def count_open_on_ticket(self, ticket_id: uuid.UUID, excluding: Sequence[uuid.UUID]) -> int: ...
     def search(
-        self, tenant_id: uuid.UUID, where: AlertFilter, limit: int, cursor: str | None
-    ) -> tuple[list[Alert], str | None]: ...
+        self,
+        tenant_id: uuid.UUID,
+        where: AlertFilter,
+        limit: int,
+        cursor: str | None,
+        sort: Sort = ...,
+        count: bool = False,
+    ) -> Page[Alert]:
+        """In `sort` order (default: newest arrival first); `count` fills the total."""
+        ...
+
     def on_ticket(self, tenant_id: uuid.UUID, ticket_id: uuid.UUID) -> list[Alert]: ...
 
 

@@ -8,13 +8,26 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    bindparam,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from fleetward.adapters.storage import hot_sql, schema
 from fleetward.adapters.storage.hot_sql import cached_statement
-from fleetward.adapters.storage.repositories import TenantRows, _to, time_id_cursor, values_of
+from fleetward.adapters.storage.listing import sorted_page
+from fleetward.adapters.storage.repositories import TenantRows, _to, values_of
 from fleetward.domain.alerts import (
+    ALERT_DEFAULT_SORT,
     OPEN_STATUSES,
+    SEVERITY_RANK,
     Alert,
     AlertFilter,
     AlertStatus,
@@ -22,7 +35,8 @@ from fleetward.domain.alerts import (
     Severity,
 )
 from fleetward.domain.ids import new_id
-from fleetward.domain.pagination import encode_cursor
+from fleetward.domain.listing import Sort
+from fleetward.domain.pagination import Page
 
 
 def _alert(row: Mapping[Any, Any]) -> Alert:
@@ -98,9 +112,15 @@ class AlertRepository(TenantRows[Alert]):
         )
 
     def search(
-        self, tenant_id: uuid.UUID, where: AlertFilter, limit: int, cursor: str | None
-    ) -> tuple[list[Alert], str | None]:
-        return search_alerts(self.conn, tenant_id, where, limit, cursor)
+        self,
+        tenant_id: uuid.UUID,
+        where: AlertFilter,
+        limit: int,
+        cursor: str | None,
+        sort: Sort = ALERT_DEFAULT_SORT,
+        count: bool = False,
+    ) -> Page[Alert]:
+        return search_alerts(self.conn, tenant_id, where, limit, cursor, sort, count)
 
     def on_ticket(self, tenant_id: uuid.UUID, ticket_id: uuid.UUID) -> list[Alert]:
         t = schema.alert
@@ -146,10 +166,29 @@ class ReceiptRepository:
         )
 
 
+def _alert_sorts() -> dict[str, ColumnElement[Any]]:
+    t = schema.alert
+    rank = case(*((t.c.severity == s.value, r) for s, r in SEVERITY_RANK.items()), else_=-1)
+    return {
+        "created_at": t.c.created_at,
+        "occurred_at": t.c.occurred_at,
+        "severity": rank,
+        "status": t.c.status,
+        "title": func.lower(t.c.title),
+        "device": func.lower(t.c.device_name),
+    }
+
+
 def search_alerts(
-    conn: Connection, tenant_id: uuid.UUID, where: AlertFilter, limit: int, cursor: str | None
-) -> tuple[list[Alert], str | None]:
-    """Newest first by arrival, keyset on (created_at, id)."""
+    conn: Connection,
+    tenant_id: uuid.UUID,
+    where: AlertFilter,
+    limit: int,
+    cursor: str | None,
+    sort: Sort = ALERT_DEFAULT_SORT,
+    count: bool = False,
+) -> Page[Alert]:
+    """In `sort` order (newest arrival first by default), keyset on (sort value, id)."""
     t = schema.alert
     columns = [t.c[f.name] for f in dataclasses.fields(Alert)]
     query = select(*columns).where(t.c.tenant_id == tenant_id)
@@ -177,19 +216,7 @@ def search_alerts(
         query = query.where(t.c.occurred_at >= where.since)
     if where.until:
         query = query.where(t.c.occurred_at < where.until)
-    if cursor:
-        before_at, before_id = time_id_cursor(cursor)
-        query = query.where(
-            or_(t.c.created_at < before_at, and_(t.c.created_at == before_at, t.c.id < before_id))
-        )
-    rows = (
-        conn.execute(query.order_by(t.c.created_at.desc(), t.c.id.desc()).limit(limit + 1))
-        .mappings()
-        .all()
+    rows, next_cursor, total = sorted_page(
+        conn, query, _alert_sorts(), t.c.id, sort, limit, cursor, count=count
     )
-    items = [_alert(r) for r in rows[:limit]]
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor(last["created_at"].isoformat(), str(last["id"]))
-    return items, next_cursor
+    return Page([_alert(r) for r in rows], next_cursor, total)

@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Table,
     and_,
@@ -29,11 +30,13 @@ from sqlalchemy.exc import IntegrityError
 
 from fleetward.adapters.storage import hot_sql, schema
 from fleetward.adapters.storage.hot_sql import cached_statement
+from fleetward.adapters.storage.listing import sorted_page
 from fleetward.adapters.storage.login_throttle import LoginThrottleRepository
 from fleetward.domain.audit import GENESIS_HASH, AuditEntry, entry_hash
 from fleetward.domain.errors import Conflict, InvalidInput
 from fleetward.domain.identity import Role
 from fleetward.domain.ids import new_id
+from fleetward.domain.listing import Sort
 from fleetward.domain.pagination import Page, decode_cursor, encode_cursor
 from fleetward.domain.tenancy import ApiKey, Client, Site, Tenant, User
 
@@ -168,6 +171,23 @@ class TenantRows(Generic[T]):
             last = rows[limit - 1]
             next_cursor = encode_cursor(last["created_at"].isoformat(), str(last["id"]))
         return Page(items, next_cursor)
+
+    def sorted(
+        self,
+        tenant_id: uuid.UUID,
+        sortable: Mapping[str, ColumnElement[Any]],
+        sort: Sort,
+        limit: int,
+        cursor: str | None,
+        *conditions: ColumnElement[bool],
+    ) -> Page[T]:
+        """One page in `sort` order (a key of `sortable`), counted, filtered by
+        `conditions` on this table (adapters/storage/listing.py)."""
+        query = select(*self._columns()).where(self.table.c.tenant_id == tenant_id, *conditions)
+        rows, next_cursor, total = sorted_page(
+            self.conn, query, sortable, self.table.c.id, sort, limit, cursor
+        )
+        return Page([self._convert(row) for row in rows], next_cursor, total)
 
     def insert(self, obj: T) -> T:
         table = self.table

@@ -84,6 +84,9 @@ class Out(BaseModel):
 class Page(BaseModel, Generic[T]):
     items: list[T]
     next: str | None = Field(description="Cursor for the next page, null on the last one")
+    total: int | None = Field(
+        default=None, description="How many items match the filters, on lists that count them"
+    )
 
 
 class ClientIn(In):

@@ -52,6 +52,8 @@ app_user = Table(
     Column("disabled", Boolean, nullable=False, server_default="0"),
     created_column(),
     Column("updated_at", UTCDateTime, nullable=False),
+    # An IANA name for the times the dashboard shows; empty: the browser's.
+    Column("time_zone", String(64), nullable=False, server_default=""),
     Index(None, "tenant_id", "created_at", "id"),
 )
 

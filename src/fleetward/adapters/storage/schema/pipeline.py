@@ -279,7 +279,9 @@ alert = Table(
     UniqueConstraint("integration_id", "external_alert_id"),
     Index(None, "integration_id", "series_key", "status"),
     Index(None, "tenant_id", "created_at", "id"),
+    Index(None, "tenant_id", "occurred_at", "id"),
     Index(None, "ticket_id"),
+    Index(None, "asset_id"),
 )
 
 # Resets and acknowledgements that were processed, so a replayed one is a no-op

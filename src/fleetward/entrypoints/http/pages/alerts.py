@@ -4,17 +4,31 @@ from __future__ import annotations
 
 import contextlib
 import json
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from fleetward.domain.alerts import OPEN_STATUSES, Alert, AlertFilter, AlertStatus, Severity
+from fleetward.domain.alerts import (
+    ALERT_DEFAULT_SORT,
+    ALERT_SORTS,
+    OPEN_STATUSES,
+    Alert,
+    AlertFilter,
+    AlertStatus,
+    Severity,
+)
 from fleetward.domain.errors import InvalidInput, NotFound
-from fleetward.domain.pagination import Page
+from fleetward.domain.pagination import DEFAULT_LIMIT, Page
 from fleetward.entrypoints.http.deps import ContainerDep
 from fleetward.entrypoints.http.pages import lookups
-from fleetward.entrypoints.http.pages.common import PageRoute, SessionDep, parse_id, render
+from fleetward.entrypoints.http.pages.common import (
+    PageRoute,
+    SessionDep,
+    parse_id,
+    reader_zone,
+    render,
+)
+from fleetward.entrypoints.http.pages.listing import ListView, list_params
 
 router = APIRouter(route_class=PageRoute)
 
@@ -27,10 +41,10 @@ def _choice(value: str, allowed: type[AlertStatus] | type[Severity], field: str)
     return (value,)
 
 
-def _filter(form: dict[str, str]) -> AlertFilter:
-    """The query's filters; times are datetime-local inputs read as UTC."""
-    since = lookups.local_to_utc(form["since"], "UTC", "since")
-    until = lookups.local_to_utc(form["until"], "UTC", "until")
+def _filter(form: dict[str, str], zone_name: str) -> AlertFilter:
+    """The query's filters; times are datetime-local inputs on the reader's clock."""
+    since = lookups.local_to_utc(form["since"], zone_name, "since")
+    until = lookups.local_to_utc(form["until"], zone_name, "until")
     if since and until and until <= since:
         raise InvalidInput("until must be after since", field="until")
     return AlertFilter(
@@ -56,6 +70,8 @@ def list_alerts(
     device: str = "",
     since: str = "",
     until: str = "",
+    sort: str = "",
+    limit: str = "",
     cursor: str = "",
 ) -> Response:
     who = session.principal
@@ -68,29 +84,28 @@ def list_alerts(
         "since": since,
         "until": until,
     }
-    chosen = {key: value for key, value in form.items() if value}
-    page: Page[Alert] = Page([], None)
+    zone = reader_zone(request, session)
+    page: Page[Alert] = Page([], None, 0)
     error, status_code = None, 200
+    order, size = ALERT_DEFAULT_SORT, DEFAULT_LIMIT
     try:
-        page = c.alerts.search(who, _filter(form), None, cursor or None)
+        order, size = list_params(sort, limit, ALERT_SORTS, ALERT_DEFAULT_SORT)
+        page = c.alerts.search(who, _filter(form, zone.key), size, cursor or None, order)
     except InvalidInput as exc:
         # The filter form comes back with the reason, rather than a bare error page.
         error, status_code = exc.message, 422
+    view = ListView("/alerts", form, order, ALERT_DEFAULT_SORT, size, cursor, page, "alerts")
     clients, integrations = lookups.clients(c, who), lookups.integrations(c, who)
-    next_url = f"/alerts?{urlencode({**chosen, 'cursor': page.next})}" if page.next else None
     return render(
         request,
         "alerts.html",
         session,
         status_code,
         error=error,
+        view=view,
         page=page,
         form=form,
-        filtered=bool(chosen),
-        cursor=cursor,
-        first_url="/alerts" + (f"?{urlencode(chosen)}" if chosen else ""),
-        here=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
-        next_url=next_url,
+        zone_name=zone.key,
         statuses=list(AlertStatus),
         severities=list(Severity),
         clients=clients,

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, unquote, urlencode, urlsplit
+from zoneinfo import ZoneInfo
 
 import jinja2
 from fastapi import Depends, Form, Request
@@ -22,6 +23,7 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
 from fleetward.bootstrap import Container
+from fleetward.domain.display_time import relative, wall_clock, zone_or_none
 from fleetward.domain.errors import FleetwardError, InvalidInput, NotFound, StorageUnavailable
 from fleetward.domain.identity import Access
 from fleetward.domain.text import line_feeds, text_problem
@@ -33,6 +35,8 @@ from fleetward.services.identity import SessionInfo
 # the path is computed here rather than taken from app.WEB_DIR.
 TEMPLATES_DIR = Path(__file__).resolve().parents[3] / "web" / "templates"
 FLASH_COOKIE = "fw_flash"
+UTC_ZONE = ZoneInfo("UTC")
+ZONE_COOKIE = "fw_tz"  # the browser's IANA time zone, for people with none in their profile
 LANDING = "/clients"
 
 # Pages show tenant data: keep them out of caches, frames and other origins' forms.
@@ -56,10 +60,22 @@ ERROR_TITLES = {
 }
 
 
-def _when(value: datetime) -> str:
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%d %H:%M UTC")
+@jinja2.pass_context
+def _when(context: jinja2.runtime.Context, value: datetime) -> str:
+    """On the reader's clock (`tz`, which render() sets)."""
+    return wall_clock(value, context.get("tz") or UTC)
+
+
+@jinja2.pass_context
+def _ago(context: jinja2.runtime.Context, value: datetime) -> str:
+    return relative(value, context.get("now") or datetime.now(UTC))
+
+
+def reader_zone(request: Request, session: SessionInfo | None) -> ZoneInfo:
+    """The profile's time zone, else the one the browser reported (static/app.js sets
+    the cookie), else UTC. Forms' date-time fields are read on this clock too."""
+    chosen = session.time_zone if session else ""
+    return zone_or_none(chosen) or zone_or_none(request.cookies.get(ZONE_COOKIE)) or UTC_ZONE
 
 
 def _environment() -> jinja2.Environment:
@@ -73,6 +89,7 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["when"] = _when
+    env.filters["ago"] = _ago
     return env
 
 
@@ -135,6 +152,9 @@ def render(
         "error": None,
         # Which navigation entry to mark; page templates set their own.
         "active": "",
+        # Times as this reader reads them (the `when` and `ago` filters).
+        "tz": reader_zone(request, session),
+        "now": datetime.now(UTC),
         **context,
     }
     response = templates.TemplateResponse(

@@ -9,15 +9,24 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import AfterValidator, Field
 
-from fleetward.domain.alerts import Alert, AlertFilter, AlertStatus, Severity
+from fleetward.domain.alerts import (
+    ALERT_DEFAULT_SORT,
+    ALERT_SORTS,
+    Alert,
+    AlertFilter,
+    AlertStatus,
+    Severity,
+)
 from fleetward.domain.errors import InvalidInput
 from fleetward.domain.jobs import Job
+from fleetward.domain.listing import parse_sort
 from fleetward.domain.pagination import Page as DomainPage
 from fleetward.entrypoints.http.deps import ContainerDep, PrincipalDep
 from fleetward.entrypoints.http.routers.common import (
     CursorQuery,
     FilterQuery,
     Limit,
+    SortQuery,
     out_model,
     page_model,
 )
@@ -90,10 +99,13 @@ def list_alerts(
     unmapped: Annotated[
         bool, Query(description="only alerts recorded without a client (see /triage)")
     ] = False,
+    sort: SortQuery = None,
     limit: Limit = None,
     cursor: CursorQuery = None,
 ) -> DomainPage[Alert]:
-    """Newest first. `status` and `severity` may repeat; `device` is an id or a name."""
+    """Newest arrival first unless `sort` says otherwise (`occurred_at`, `created_at`,
+    `severity`, `status`, `title` or `device`, `-` before it for descending); `total`
+    counts every match. `status` and `severity` may repeat; `device` is an id or a name."""
     if since and until and until <= since:
         raise InvalidInput("until must be after since", field="until")
     where = AlertFilter(
@@ -107,7 +119,8 @@ def list_alerts(
         until=until,
         unmapped=unmapped,
     )
-    return c.alerts.search(who, where, limit, cursor)
+    order = parse_sort(sort, ALERT_SORTS, ALERT_DEFAULT_SORT)
+    return c.alerts.search(who, where, limit, cursor, order)
 
 
 @router.get("/triage", response_model=page_model(AlertOut))

@@ -25,6 +25,10 @@ Limit = Annotated[int | None, Query(ge=1, le=MAX_LIMIT, description="Page size (
 CursorQuery = Annotated[
     Text | None, Query(max_length=500, description="The `next` value of the previous page")
 ]
+SortQuery = Annotated[
+    Text | None,
+    Query(max_length=50, description="A key to sort by; `-key` sorts it descending"),
+]
 # A text filter compared with stored values: NUL would make PostgreSQL fail (a 5xx).
 FilterQuery = Annotated[Text | None, Query(max_length=100)]
 
@@ -54,7 +58,7 @@ def out_model(
 
 def page_of(page: DomainPage[Item], shown: Callable[[Item], Any]) -> dict[str, Any]:
     """A page whose items the API shows as something other than the domain object."""
-    return {"items": [shown(item) for item in page.items], "next": page.next}
+    return {"items": [shown(item) for item in page.items], "next": page.next, "total": page.total}
 
 
 _PATH_IDS = re.compile(r"{(\w+)}")
