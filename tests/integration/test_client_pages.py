@@ -151,6 +151,9 @@ def test_deleting_a_site_says_what_goes_with_it_and_takes_its_agents_and_tokens(
     assert "2 enrolment tokens: they no longer enrol machines" in said
     assert "no agents" in html.unescape(client.get(empty_site).text)
 
+    whole = html.unescape(client.get(f"/clients/{client_id}/delete").text)
+    assert "with its sites and their agents and enrolment tokens" in whole
+
     deleted = client.post(f"/clients/{client_id}/sites/{site_id}/delete", data={"csrf_token": csrf})
     assert flash(deleted) == "Site “HQ” deleted."
     assert f'id="site-{site_id}"' not in deleted.text and f'id="site-{kept_id}"' in deleted.text
