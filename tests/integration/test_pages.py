@@ -330,7 +330,11 @@ def test_next_page_link_walks_the_clients(client: TestClient, tenant: TenantFixt
     assert link, "the first page has no Next page link"
     second = client.get(html.unescape(link.group(1)))
     assert second.status_code == 200
-    shown = re.findall(r'<td class="name">([^<]+)</td>', first.text + second.text)
+    # Each name links to the client's page.
+    shown = re.findall(
+        r'<td class="name"><a href="/clients/[0-9a-f-]{36}">([^<]+)</a></td>',
+        first.text + second.text,
+    )
     assert sorted(shown) == names
     assert 'href="/clients">First page<' in second.text
     assert "Next page" not in second.text

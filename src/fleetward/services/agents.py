@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -35,6 +37,16 @@ BAD_AGENT_KEY = "unknown or revoked agent key"
 
 VERSION_MAX = 50  # the agent.agent_version column
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class SiteHoldings:
+    agents: int
+    tokens: int
+
+
+def _site(site_id: uuid.UUID | None) -> dict[str, uuid.UUID]:
+    return {} if site_id is None else {"site_id": site_id}
 
 
 class AgentService:
@@ -93,9 +105,14 @@ class AgentService:
         return token, secret
 
     def page_tokens(
-        self, principal: Principal, limit: int | None, cursor: str | None
+        self,
+        principal: Principal,
+        limit: int | None,
+        cursor: str | None,
+        site_id: uuid.UUID | None = None,
     ) -> Page[EnrollmentToken]:
-        return self.tokens.page(principal, limit, cursor)
+        """The tenant's tokens, or one site's (the caller checked the site is theirs)."""
+        return self.tokens.page(principal, limit, cursor, **_site(site_id))
 
     def get_token(self, principal: Principal, token_id: uuid.UUID) -> EnrollmentToken:
         return self.tokens.get(principal, token_id)
@@ -163,9 +180,28 @@ class AgentService:
     # Agents
 
     def page_agents(
-        self, principal: Principal, limit: int | None, cursor: str | None
+        self,
+        principal: Principal,
+        limit: int | None,
+        cursor: str | None,
+        site_id: uuid.UUID | None = None,
     ) -> Page[Agent]:
-        return self.agents.page(principal, limit, cursor)
+        return self.agents.page(principal, limit, cursor, **_site(site_id))
+
+    def holdings(
+        self, principal: Principal, site_ids: Iterable[uuid.UUID]
+    ) -> dict[uuid.UUID, SiteHoldings]:
+        """What each site holds, which deleting it deletes with it (the schema cascades)."""
+        principal.require(Access.READ)
+        tenant_id = principal.tenant_id
+        with self.uow.read() as repos:
+            return {
+                site_id: SiteHoldings(
+                    repos.agents.count(tenant_id, site_id=site_id),
+                    repos.enrollment_tokens.count(tenant_id, site_id=site_id),
+                )
+                for site_id in site_ids
+            }
 
     def get_agent(self, principal: Principal, agent_id: uuid.UUID) -> Agent:
         return self.agents.get(principal, agent_id)

@@ -200,6 +200,12 @@ class TicketService(WritingService):
             )
             return Page(self._view(repos, items) if items else [], next_cursor)
 
+    def count(self, principal: Principal, **where: Any) -> int:
+        """How many tickets meet `where` (exact filters, as search takes them)."""
+        principal.require(Access.READ)
+        with self.uow.read() as repos:
+            return repos.tickets.count(principal.tenant_id, **where)
+
     def get(self, principal: Principal, ticket_id: uuid.UUID) -> TicketView:
         ticket = self.tickets.get(principal, ticket_id)
         with self.uow.read() as repos:

@@ -68,18 +68,25 @@ def _list_page(
     cursor: str = "",
     form: TokenForm | None = None,
     errors: dict[str, str] | None = None,
+    client_id: str = "",
 ) -> Response:
     who = session.principal
     if state and state not in STATES:
         raise InvalidInput(f"state must be one of {', '.join(STATES)}", field="state")
+    # Another tenant's client is a 404, audited by the service like any other probe.
+    cid = lookups.optional_id(client_id, "client_id")
+    client = c.clients.get_client(who, cid) if cid else None
     page: Page[Agent] = c.agents.page_agents(who, AGENTS_PER_PAGE, cursor or None)
     rows = fleet.agent_rows(c, who, page.items)
+    if client is not None:  # on this page, as the state filter is
+        rows = [r for r in rows if r.site is not None and r.site.client_id == client.id]
     shown = [r for r in rows if not state or r.state == state]
     sites = fleet.sites(c, who)
     site_names = {s.id: s.label for s in sites}
     tokens = c.agents.page_tokens(who, MAX_LIMIT, None).items
     now = c.agents.clock()
-    query = {"state": state} if state else {}
+    kept = {"client_id": str(client.id)} if client else {}
+    query = {"state": state, **kept} if state else kept
     return render(
         request,
         "agents.html",
@@ -94,6 +101,8 @@ def _list_page(
         now=now,
         ago=fleet.ago,
         cursor=cursor,
+        client=client,
+        state_url=lambda s: f"/agents?{urlencode({'state': s, **kept})}" if s else _all(kept),
         first_url="/agents" + (f"?{urlencode(query)}" if query else ""),
         next_url=f"/agents?{urlencode({**query, 'cursor': page.next})}" if page.next else None,
         tokens=sorted(tokens, key=lambda t: t.created_at, reverse=True),
@@ -105,11 +114,20 @@ def _list_page(
     )
 
 
+def _all(kept: dict[str, str]) -> str:
+    return "/agents" + (f"?{urlencode(kept)}" if kept else "")
+
+
 @router.get("/agents")
 def list_agents(
-    request: Request, c: ContainerDep, session: SessionDep, state: str = "", cursor: str = ""
+    request: Request,
+    c: ContainerDep,
+    session: SessionDep,
+    state: str = "",
+    cursor: str = "",
+    client_id: str = "",
 ) -> Response:
-    return _list_page(request, c, session, state, cursor)
+    return _list_page(request, c, session, state, cursor, client_id=client_id)
 
 
 @router.post("/agents/tokens")

@@ -95,7 +95,12 @@ CLIENTS: crud.Kind[Client] = crud.Kind(
         title="Delete",
         heading="Delete client?",
         before="This deletes ",
-        after=" and its sites. It cannot be undone.",
+        # What the schema's cascades take with it, and what stays.
+        after=(
+            " with its sites and their agents and enrolment tokens, and the maintenance"
+            " windows and integration mappings that name it. Its alerts and tickets stay,"
+            " without a client. It cannot be undone."
+        ),
     ),
 )
 

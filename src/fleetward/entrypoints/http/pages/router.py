@@ -13,6 +13,7 @@ from fleetward.entrypoints.http.pages import (
     alert_actions,
     alerts,
     auth,
+    client_detail,
     clients,
     integration_sync,
     integrations,
@@ -32,6 +33,7 @@ router = APIRouter(include_in_schema=False)
 for _area in (
     auth.router,
     clients.router,
+    client_detail.router,
     users.router,
     alert_actions.router,
     alerts.router,
