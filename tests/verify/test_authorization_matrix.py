@@ -168,6 +168,12 @@ PAGES: dict[Key, PageCall] = {
     ("POST", "/tickets/{ticket_id}/status"): PageCall(
         pipeline.ticket_target, lambda _: {"status_id": ""}
     ),
+    ("POST", "/tickets/{ticket_id}/assign"): PageCall(
+        pipeline.ticket_target, lambda _: {"me": "1"}
+    ),
+    ("POST", "/tickets/{ticket_id}/edit"): PageCall(
+        pipeline.ticket_target, lambda _: {"title": unique("Renamed"), "description": ""}
+    ),
     ("GET", "/rules"): PageCall(pipeline.rule_target),
     ("GET", "/rules/new"): PageCall(pipeline.rule_target),
     ("POST", "/rules/new"): PageCall(pipeline.rule_target, lambda _: RULE_FORM),
