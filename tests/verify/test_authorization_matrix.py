@@ -212,6 +212,10 @@ PAGES: dict[Key, PageCall] = {
     ),
     ("GET", "/maintenance/{window_id}/delete"): PageCall(pipeline.window_target),
     ("POST", "/maintenance/{window_id}/delete"): PageCall(pipeline.window_target, lambda _: {}),
+    ("POST", "/maintenance/{window_id}/end-now"): PageCall(pipeline.window_target, lambda _: {}),
+    ("POST", "/maintenance/{window_id}/extend"): PageCall(
+        pipeline.window_target, lambda _: {"by": "30"}
+    ),
     ("GET", "/integrations"): PageCall(pipeline.integration_target),
     ("POST", "/integrations"): PageCall(
         pipeline.integration_target, lambda _: {"provider": "generic", "name": "New one"}

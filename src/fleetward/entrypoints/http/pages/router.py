@@ -26,6 +26,7 @@ from fleetward.entrypoints.http.pages import (
     timeline,
     users,
     watches,
+    window_actions,
     windows,
 )
 
@@ -41,6 +42,7 @@ for _area in (
     rule_editor.router,
     rules.router,
     windows.router,
+    window_actions.router,
     integrations.router,
     integration_sync.router,
     agents.router,
