@@ -237,6 +237,17 @@ PAGES: dict[Key, PageCall] = {
     ("POST", "/integrations/{integration_id}/dead-letters/{letter_id}/replay"): PageCall(
         pipeline.letter_target, lambda _: {}
     ),
+    ("POST", "/integrations/{integration_id}/enabled"): PageCall(
+        pipeline.integration_target, lambda _: {"enabled": "false"}
+    ),
+    ("GET", "/integrations/{integration_id}/edit"): PageCall(pipeline.integration_target),
+    ("POST", "/integrations/{integration_id}/edit"): PageCall(
+        pipeline.integration_target, lambda _: {"name": unique("Renamed")}
+    ),
+    ("GET", "/integrations/{integration_id}/delete"): PageCall(pipeline.integration_target),
+    ("POST", "/integrations/{integration_id}/delete"): PageCall(
+        pipeline.integration_target, lambda _: {}
+    ),
     ("GET", "/webhook-subscriptions"): PageCall(pipeline.subscription_target),
     ("POST", "/webhook-subscriptions"): PageCall(
         pipeline.subscription_target,
