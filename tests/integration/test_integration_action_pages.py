@@ -167,7 +167,11 @@ def test_another_tenants_integration_is_404(
     client: TestClient, tenant: TenantFixture, other_tenant: TenantFixture
 ) -> None:
     theirs = make_integration(client, other_tenant, "generic")["id"]
+    mine = make_integration(client, tenant, "generic")["id"]
     token = log_in(client, tenant.admin.email)
+    # The same pages of one's own integration answer: only the owner differs.
+    assert client.get(f"/integrations/{mine}/edit").status_code == 200
+    assert client.get(f"/integrations/{mine}/delete").status_code == 200
     for method, path, data in (
         ("POST", f"/integrations/{theirs}/enabled", {"enabled": "false"}),
         ("GET", f"/integrations/{theirs}/edit", None),

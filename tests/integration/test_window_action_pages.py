@@ -196,7 +196,14 @@ def test_another_tenants_window_is_404(
     client: TestClient, tenant: TenantFixture, other_tenant: TenantFixture
 ) -> None:
     theirs = one_off(client, other_tenant, -timedelta(hours=1), timedelta(hours=1))
+    mine = one_off(client, tenant, -timedelta(hours=1), timedelta(hours=1))
     token = log_in(client, tenant.admin.email)
+    # The same posts on one's own window do what they say: only the owner differs.
+    for action, data in (("extend", {"by": "30"}), ("end-now", {})):
+        done = client.post(
+            f"/maintenance/{mine['id']}/{action}", data={**data, "csrf_token": token}
+        )
+        assert done.status_code == 200 and flash(done), action
     for action, data in (("end-now", {}), ("extend", {"by": "30"})):
         refused = client.post(
             f"/maintenance/{theirs['id']}/{action}", data={**data, "csrf_token": token}
