@@ -17,7 +17,7 @@ from tests.conftest import FAST_PASSWORDS, TenantFixture
 from tests.integration.test_pages import log_in
 from tests.support.aio import run_coroutine
 from tests.support.fake_provider import FakeProvider
-from tests.support.pages import api, forms, trigger
+from tests.support.pages import api, flash, forms, trigger
 from tests.support.pipeline import add_rule, make_client, make_integration, post, sample
 
 pytestmark = pytest.mark.sqlite_only
@@ -188,3 +188,44 @@ def test_a_device_page_lists_its_alerts(
     client.cookies.clear()
     log_in(client, other_tenant.admin.email)
     assert client.get(f"/assets/{asset_id}").status_code == 404
+
+
+def test_open_ticket_for_the_checked_alerts_of_the_list(
+    client: TestClient, tenant: TenantFixture
+) -> None:
+    """No rule made tickets for them: the list's "Open ticket" opens one per condition,
+    and says why an alert that has one already was left alone."""
+    client_id = make_client(client, tenant, "Contoso")
+    integration = make_integration(client, tenant, "generic", {"default_client_id": client_id})
+    ids = []
+    for n in range(3):
+        answer = post(client, integration, trigger(f"a{n}", title=f"Disk {n} full"))
+        ids.append(answer.json()["alert_id"])
+    assert all(api(client, tenant, "GET", f"/api/v1/alerts/{i}")["ticket_id"] is None for i in ids)
+    token = log_in(client, tenant.operator.email)
+    assert 'name="action" value="ticket"' in client.get("/alerts").text
+
+    data: dict[str, Any] = {"csrf_token": token, "action": "ticket", "alert_ids": ids[:2]}
+    done = client.post("/alerts/bulk", data=data)
+    assert flash(done) == "Tickets opened: 2 ticketed."
+    tickets = [api(client, tenant, "GET", f"/api/v1/alerts/{i}")["ticket_id"] for i in ids]
+    assert tickets[0] and tickets[1] and tickets[0] != tickets[1] and tickets[2] is None
+
+    again = client.post("/alerts/bulk", data={**data, "alert_ids": ids})
+    assert flash(again).startswith("Tickets opened: 2 conflict, 1 ticketed. Not changed: ")
+    assert "the alert has a ticket already" in flash(again)
+
+
+def test_acknowledging_from_the_list_says_why_some_were_not(
+    client: TestClient, tenant: TenantFixture, container: Container
+) -> None:
+    ids = generic_alerts(client, tenant, container, count=2)
+    api(client, tenant, "POST", f"/api/v1/alerts/{ids[1]}/resolve")
+    token = log_in(client, tenant.operator.email)
+    data = {"csrf_token": token, "action": "acknowledge", "alert_ids": ids}
+    done = client.post("/alerts/bulk", data=data)
+    assert flash(done) == (
+        "Acknowledged: 1 acknowledged, 1 conflict. Not changed: "
+        "the alert is resolved: only an active alert is acknowledged."
+    )
+    assert [status_of(client, tenant, i) for i in ids] == ["acknowledged", "resolved"]

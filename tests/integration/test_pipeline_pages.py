@@ -83,7 +83,7 @@ def test_every_page_shows_what_the_api_made(
     assert f'href="/alerts/{alert["id"]}"' in ticket.text
     assert set(forms(ticket)) == {
         f"/tickets/{alert['ticket_id']}/{action}"
-        for action in ("status", "comments", "time-entries")
+        for action in ("status", "assign", "edit", "comments", "time-entries")
     }
 
     rules = client.get("/rules")

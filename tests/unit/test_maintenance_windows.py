@@ -319,3 +319,17 @@ def test_every_day_all_day_covers_everything_but_each_local_days_last_minute(
     w = weekly(set(range(7)), "00:00", "23:59", tz)
     wall = at.astimezone(ZoneInfo(tz))
     assert w.active_at(at) is not (wall.hour == 23 and wall.minute == 59)
+
+
+def test_the_end_of_the_occurrence_covering_an_instant() -> None:
+    """What End now and Extend of a weekly window count from (services/maintenance.py)."""
+    # Saturday 22:00 to 06:00 in Berlin, which leaves summer time that night (27 Oct 2024).
+    night = WeeklyRecurrence(frozenset({6}), time(22, 0), time(6, 0), "Europe/Berlin")
+    saturday_23h = utc(2024, 10, 26, 21)  # 23:00 CEST
+    assert night.occurrence_end(saturday_23h) == utc(2024, 10, 27, 5)  # 06:00 CET
+    sunday_3h = utc(2024, 10, 27, 2)  # 03:00 CET, past the change, yesterday's occurrence
+    assert night.occurrence_end(sunday_3h) == utc(2024, 10, 27, 5)
+    assert night.occurrence_end(utc(2024, 10, 27, 6)) is None  # 07:00: over
+    day = WeeklyRecurrence(frozenset({SUNDAY}), time(2, 0), time(4, 0), "UTC")
+    assert day.occurrence_end(utc(2024, 10, 27, 3, 59)) == utc(2024, 10, 27, 4)
+    assert day.occurrence_end(utc(2024, 10, 27, 4)) is None

@@ -168,6 +168,12 @@ PAGES: dict[Key, PageCall] = {
     ("POST", "/tickets/{ticket_id}/status"): PageCall(
         pipeline.ticket_target, lambda _: {"status_id": ""}
     ),
+    ("POST", "/tickets/{ticket_id}/assign"): PageCall(
+        pipeline.ticket_target, lambda _: {"me": "1"}
+    ),
+    ("POST", "/tickets/{ticket_id}/edit"): PageCall(
+        pipeline.ticket_target, lambda _: {"title": unique("Renamed"), "description": ""}
+    ),
     ("GET", "/rules"): PageCall(pipeline.rule_target),
     ("GET", "/rules/new"): PageCall(pipeline.rule_target),
     ("POST", "/rules/new"): PageCall(pipeline.rule_target, lambda _: RULE_FORM),
@@ -206,6 +212,10 @@ PAGES: dict[Key, PageCall] = {
     ),
     ("GET", "/maintenance/{window_id}/delete"): PageCall(pipeline.window_target),
     ("POST", "/maintenance/{window_id}/delete"): PageCall(pipeline.window_target, lambda _: {}),
+    ("POST", "/maintenance/{window_id}/end-now"): PageCall(pipeline.window_target, lambda _: {}),
+    ("POST", "/maintenance/{window_id}/extend"): PageCall(
+        pipeline.window_target, lambda _: {"by": "30"}
+    ),
     ("GET", "/integrations"): PageCall(pipeline.integration_target),
     ("POST", "/integrations"): PageCall(
         pipeline.integration_target, lambda _: {"provider": "generic", "name": "New one"}
@@ -226,6 +236,17 @@ PAGES: dict[Key, PageCall] = {
     ),
     ("POST", "/integrations/{integration_id}/dead-letters/{letter_id}/replay"): PageCall(
         pipeline.letter_target, lambda _: {}
+    ),
+    ("POST", "/integrations/{integration_id}/enabled"): PageCall(
+        pipeline.integration_target, lambda _: {"enabled": "false"}
+    ),
+    ("GET", "/integrations/{integration_id}/edit"): PageCall(pipeline.integration_target),
+    ("POST", "/integrations/{integration_id}/edit"): PageCall(
+        pipeline.integration_target, lambda _: {"name": unique("Renamed")}
+    ),
+    ("GET", "/integrations/{integration_id}/delete"): PageCall(pipeline.integration_target),
+    ("POST", "/integrations/{integration_id}/delete"): PageCall(
+        pipeline.integration_target, lambda _: {}
     ),
     ("GET", "/webhook-subscriptions"): PageCall(pipeline.subscription_target),
     ("POST", "/webhook-subscriptions"): PageCall(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -77,6 +77,17 @@ class WeeklyRecurrence:
         return (day in self.days and clock >= self.start) or (
             yesterday in self.days and clock < self.end
         )
+
+    def occurrence_end(self, at: datetime) -> datetime | None:
+        """The UTC end of the occurrence covering the UTC instant `at` (None: none does)."""
+        if not self.covers(at):
+            return None
+        tz = zone(self.timezone)
+        local = at.astimezone(tz)
+        day = local.date()
+        if self.start > self.end and local.time().replace(tzinfo=None) >= self.start:
+            day += timedelta(days=1)  # an overnight occurrence that began today
+        return datetime.combine(day, self.end, tzinfo=tz).astimezone(UTC)
 
     def document(self) -> dict[str, Any]:
         """As JSON values: how it is stored, shown by the API and recorded in the audit log."""

@@ -40,13 +40,15 @@ from fleetward.services.tenant_config import TenantView
 
 BULK_MAX = 500  # ids in one bulk request: one transaction, bounded
 REPROCESS_MAX = 1000  # alerts one reprocess runs; the answer says how many remain
-BULK_ACTIONS = ("acknowledge", "resolve")
+BULK_ACTIONS = ("acknowledge", "resolve", "ticket")
 
 
 @dataclass(frozen=True, slots=True)
 class BulkResult:
     alert_id: uuid.UUID
-    result: str  # "acknowledged", "resolved", "unchanged", "not_found", "conflict"
+    # "acknowledged", "resolved", "ticketed" (it has a ticket now, opened or joined),
+    # "unchanged", "not_found", "conflict" (refused: `message` says why)
+    result: str
     status: AlertStatus | None
     message: str | None = None
 
@@ -139,7 +141,10 @@ class AlertActions:
                 except Conflict as refused:
                     results.append(BulkResult(alert_id, "conflict", alert.status, refused.message))
                     continue
-                done = "unchanged" if after == alert else after.status.value
+                if after == alert:
+                    done = "unchanged"
+                else:
+                    done = "ticketed" if action == "ticket" else after.status.value
                 results.append(BulkResult(alert_id, done, after.status))
         for alert_id in missing:  # after the commit: the probe queue audits the owner's log
             self.alerts.missing(principal, alert_id)

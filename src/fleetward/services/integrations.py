@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from fleetward.domain.alerts import WEBHOOK_PROVIDERS, Provider
@@ -247,6 +248,17 @@ class IntegrationService:
         """The integration's provider API (close it with aclose()), or None when it has
         none: no such integration, a provider without an API, no api_base_url or credentials."""
         return self.access.api(tenant_id, integration_id)
+
+    def last_received(
+        self, principal: Principal, integrations: list[Integration]
+    ) -> dict[uuid.UUID, datetime]:
+        """When each integration last took in a webhook (missing: never), from the rows
+        webhooks leave (storage's last_received says which), not a write per webhook."""
+        principal.require(Access.READ)
+        with self.uow.read() as repos:
+            return repos.integrations.last_received(
+                principal.tenant_id, [i.id for i in integrations]
+            )
 
     def delete(self, principal: Principal, integration_id: uuid.UUID) -> None:
         self._managed(principal, integration_id)

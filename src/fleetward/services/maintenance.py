@@ -5,21 +5,22 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from fleetward.domain.errors import InvalidInput
+from fleetward.domain.errors import Conflict, InvalidInput
 from fleetward.domain.identity import Access, Principal
 from fleetward.domain.ids import new_id
 from fleetward.domain.maintenance import MaintenanceWindow, WeeklyRecurrence, parse_hhmm
 from fleetward.domain.pagination import Page
-from fleetward.domain.tenancy import clean_name
+from fleetward.domain.tenancy import NAME_MAX, clean_name
 from fleetward.services.audit import actor_of, record
 from fleetward.services.cross_tenant import CrossTenantProbes
 from fleetward.services.ports import Clock, Repositories, ScopedRows, UnitOfWork
 from fleetward.services.resources import ScopedResource
 
 OBJECT_TYPE = "maintenance_window"
+EXTEND_MAX = timedelta(days=31)  # one extension; a longer window is an edit
 # What a PATCH may change; each replaces the stored value (null clears a scope or bound).
 FIELDS = frozenset(
     {"name", "integration_id", "client_id", "asset_id", "starts_at", "ends_at", "recurrence"}
@@ -175,6 +176,121 @@ class MaintenanceService:
 
     def delete(self, principal: Principal, window_id: uuid.UUID) -> None:
         self.windows.delete(principal, window_id)
+
+    # Ending and extending: what a person does to a window while the work runs
+
+    def end_now(self, principal: Principal, window_id: uuid.UUID) -> MaintenanceWindow:
+        """Stop a window that is on now; alerts from now on are not covered by it.
+
+        A one-off window ends now. A weekly window skips the rest of the current
+        occurrence and keeps its schedule: it starts again with the next one (its
+        `starts_at` moves to the current occurrence's end), unless this was its
+        last occurrence before its own end, which then becomes now. 409 when the
+        window is not on now.
+        """
+        principal.require(Access.ADMIN)
+        with self.uow.write() as repos:
+            before: MaintenanceWindow | None = repos.windows.get(principal.tenant_id, window_id)
+            if before is not None:
+                now = self.clock()
+                if not before.active_at(now):
+                    raise Conflict("the window is not on now: there is nothing to end")
+                changes: dict[str, Any] = {"ends_at": now}
+                if before.recurrence is not None:
+                    occurrence_end = before.recurrence.occurrence_end(now)
+                    assert occurrence_end is not None  # active_at said it covers now
+                    if before.ends_at is None or before.ends_at > occurrence_end:
+                        changes = {"starts_at": occurrence_end}
+                after = dataclasses.replace(before, **changes)
+                self._save(repos, principal, "end_now", before, after)
+                return after
+        raise self.windows.missing(principal, window_id)
+
+    def extend(
+        self,
+        principal: Principal,
+        window_id: uuid.UUID,
+        by: timedelta | None = None,
+        until: datetime | None = None,
+    ) -> MaintenanceWindow:
+        """Make a window last longer: `by` an amount, or `until` a chosen end (after now).
+
+        A one-off window's end moves (`by` counts from its end, or from now when it
+        has ended: "one more hour" from an ended window is an hour from now). A weekly
+        window keeps its schedule: the current occurrence runs on in a new one-off
+        window with the same scope, from now to the occurrence's end plus `by` (or
+        `until`), which is returned and can itself be ended or extended. 409 when a
+        weekly window is not on now.
+        """
+        principal.require(Access.ADMIN)
+        if (by is None) == (until is None):
+            raise InvalidInput("give either by or until", field="by")
+        if by is not None and not timedelta(0) < by <= EXTEND_MAX:
+            raise InvalidInput(f"by must be more than 0 and at most {EXTEND_MAX.days} days", "by")
+        with self.uow.write() as repos:
+            before: MaintenanceWindow | None = repos.windows.get(principal.tenant_id, window_id)
+            if before is not None:
+                now = self.clock()
+                if until is not None and until <= now:
+                    raise InvalidInput("until must be in the future", field="until")
+                if before.recurrence is not None:
+                    return self._extend_occurrence(repos, principal, before, now, by, until)
+                assert before.ends_at is not None  # a one-off window has both bounds
+                ends_at = until or max(before.ends_at, now) + (by or timedelta(0))
+                after = dataclasses.replace(before, ends_at=ends_at)
+                self._save(repos, principal, "extend", before, after)
+                return after
+        raise self.windows.missing(principal, window_id)
+
+    def _extend_occurrence(
+        self,
+        repos: Repositories,
+        principal: Principal,
+        weekly_window: MaintenanceWindow,
+        now: datetime,
+        by: timedelta | None,
+        until: datetime | None,
+    ) -> MaintenanceWindow:
+        assert weekly_window.recurrence is not None
+        occurrence_end = weekly_window.recurrence.occurrence_end(now)
+        if occurrence_end is None or not weekly_window.active_at(now):
+            raise Conflict(
+                "a weekly window is extended while it is on: change its schedule "
+                "(Edit) or create a one-off window"
+            )
+        suffix = " (extended)"
+        ends_at = until or occurrence_end + (by or timedelta(0))
+        extension = dataclasses.replace(
+            weekly_window,
+            id=new_id(),
+            name=weekly_window.name[: NAME_MAX - len(suffix)] + suffix,
+            starts_at=now,
+            ends_at=ends_at,
+            recurrence=None,
+        )
+        repos.windows.save(extension, self.clock(), created=True)
+        self._record(repos, principal, "create", extension.id, after=window_document(extension))
+        self._record(
+            repos,
+            principal,
+            "extend",
+            weekly_window.id,
+            after={"extension_id": str(extension.id), "ends_at": ends_at.isoformat()},
+        )
+        return extension
+
+    def _save(
+        self,
+        repos: Repositories,
+        principal: Principal,
+        verb: str,
+        before: MaintenanceWindow,
+        after: MaintenanceWindow,
+    ) -> None:
+        _check_bounds(after)
+        repos.windows.save(after, self.clock(), created=False)
+        document = window_document
+        self._record(repos, principal, verb, after.id, document(before), document(after))
 
     def _record(
         self,

@@ -127,6 +127,9 @@ class AuditLog(Protocol):
         action: str | None = None,
         object_id: str | None = None,
     ) -> Page[tuple[AuditEntry, uuid.UUID, str]]: ...
+    def of_object(
+        self, tenant_id: uuid.UUID, object_type: str, object_id: str, limit: int
+    ) -> list[AuditEntry]: ...
     def chain(self, tenant_id: uuid.UUID) -> list[tuple[AuditEntry, str]]: ...
 
 
@@ -159,6 +162,9 @@ class Integrations(ScopedRows[Integration], Protocol):
         integration_id: uuid.UUID,
         credentials: SealedCredentials | None,
     ) -> None: ...
+    def last_received(
+        self, tenant_id: uuid.UUID, integration_ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, datetime]: ...
 
 
 class OrgMappings(ScopedRows[OrgMapping], Protocol):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from fleetward.domain.audit import snapshot
+from fleetward.domain.audit import AuditEntry, snapshot
 from fleetward.domain.errors import Conflict, InvalidInput, NotFound
 from fleetward.domain.identity import Access, Principal
 from fleetward.domain.ids import new_id
@@ -43,7 +43,9 @@ from fleetward.services.ticket_defaults import ensure_defaults
 T = TypeVar("T")
 
 TITLE_MAX = 500  # the column's size
+DESCRIPTION_MAX = 10_000  # as the API's long text
 MINUTES_RANGE = (1, 1440)  # one time entry is at most a day
+HISTORY_MAX = 200  # a ticket's history entries shown on its page
 
 
 def ticket_title(value: str) -> str:
@@ -53,6 +55,14 @@ def ticket_title(value: str) -> str:
     if len(title) > TITLE_MAX:
         raise InvalidInput(f"title must be at most {TITLE_MAX} characters", field="title")
     return title
+
+
+def ticket_description(value: str) -> str:
+    if len(value) > DESCRIPTION_MAX:
+        raise InvalidInput(
+            f"description must be at most {DESCRIPTION_MAX} characters", field="description"
+        )
+    return value
 
 
 def present(found: T | None, object_type: str, object_id: uuid.UUID) -> T:
@@ -282,7 +292,7 @@ class TicketService(WritingService):
             if "title" in changes:
                 values["title"] = ticket_title(changes["title"])
             if "description" in changes:
-                values["description"] = changes["description"]
+                values["description"] = ticket_description(changes["description"])
             refs: dict[str, Any] = {
                 k: changes[k] for k in ("priority_id", "assignee_id") if k in changes
             }
@@ -357,6 +367,14 @@ class TicketService(WritingService):
         repos.comments.insert(
             Comment(new_id(), ticket.tenant_id, ticket.id, "system", None, body, now)
         )
+
+    def history(self, principal: Principal, ticket_id: uuid.UUID) -> list[AuditEntry]:
+        """What people changed on the ticket (opened, fields, status, assignee, close,
+        reopen), oldest first: its own audit entries, each with who, when and the
+        fields before and after. The newest HISTORY_MAX when there are more."""
+        self.tickets.get(principal, ticket_id)
+        with self.uow.read() as repos:
+            return repos.audit.of_object(principal.tenant_id, "ticket", str(ticket_id), HISTORY_MAX)
 
     # Comments and time entries: work on a ticket, which makes it "touched"
 

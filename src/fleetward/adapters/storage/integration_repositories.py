@@ -6,9 +6,10 @@ import dataclasses
 import json
 import uuid
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from fleetward.adapters.storage import hot_sql, schema
@@ -130,6 +131,39 @@ class IntegrationRepository(TenantRows[Integration]):
             .where(t.c.tenant_id == tenant_id, t.c.id == integration_id)
             .values(credentials=_stored(credentials))
         )
+
+    def last_received(
+        self, tenant_id: uuid.UUID, integration_ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, datetime]:
+        """When each integration last took in a webhook, from what webhooks leave behind:
+        its newest alert (a trigger), receipt (a reset or acknowledgement) and dead
+        letter (a body it could not read). A duplicate leaves nothing, so it does not
+        count. Each is one seek on an (integration, created_at) index, so nothing is
+        written on the webhook path for this."""
+        if not integration_ids:
+            return {}
+        i, a, r, d = schema.integration, schema.alert, schema.alert_receipt, schema.dead_letter
+        newest = [
+            select(func.max(a.c.created_at)).where(a.c.integration_id == i.c.id),
+            select(func.max(r.c.created_at)).where(r.c.integration_id == i.c.id),
+            select(func.max(d.c.created_at)).where(
+                d.c.tenant_id == i.c.tenant_id, d.c.integration_id == i.c.id
+            ),
+        ]
+        query = select(i.c.id, *(q.scalar_subquery() for q in newest)).where(
+            i.c.tenant_id == tenant_id, i.c.id.in_(integration_ids)
+        )
+        found: dict[uuid.UUID, datetime] = {}
+        for integration_id, *times in self.conn.execute(query):
+            known = [_as_utc(t) for t in times if t is not None]
+            if known:
+                found[integration_id] = max(known)
+        return found
+
+
+def _as_utc(value: datetime) -> datetime:
+    # A column type's conversion does not always survive an aggregate in a subquery.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class OrgMappingRepository(TenantRows[OrgMapping]):

@@ -474,6 +474,24 @@ class AuditRepository:
         next_cursor = encode_cursor(rows[limit - 1]["seq"]) if len(rows) > limit else None
         return Page(items, next_cursor)
 
+    def of_object(
+        self, tenant_id: uuid.UUID, object_type: str, object_id: str, limit: int
+    ) -> list[AuditEntry]:
+        """An object's newest `limit` entries, oldest first (index tenant, object, seq)."""
+        t = schema.audit_log
+        query = (
+            select(t)
+            .where(
+                t.c.tenant_id == tenant_id,
+                t.c.object_id == object_id,
+                t.c.object_type == object_type,
+            )
+            .order_by(t.c.seq.desc())
+            .limit(limit)
+        )
+        rows = self.conn.execute(query).mappings().all()
+        return [_audit_entry(row) for row in reversed(rows)]
+
     def chain(self, tenant_id: uuid.UUID) -> list[tuple[AuditEntry, str]]:
         t = schema.audit_log
         rows = (

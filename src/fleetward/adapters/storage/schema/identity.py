@@ -144,4 +144,6 @@ audit_log = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     UniqueConstraint("tenant_id", "seq"),
+    # One object's entries (a ticket's history on its page, ?object_id= of the API).
+    Index(None, "tenant_id", "object_id", "seq"),
 )

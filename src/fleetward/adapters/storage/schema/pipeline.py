@@ -282,6 +282,8 @@ alert = Table(
     Index(None, "tenant_id", "occurred_at", "id"),
     Index(None, "ticket_id"),
     Index(None, "asset_id"),
+    # An integration's newest alert: when its last webhook came (the integrations page).
+    Index(None, "integration_id", "created_at"),
 )
 
 # Resets and acknowledgements that were processed, so a replayed one is a no-op
@@ -298,6 +300,7 @@ alert_receipt = Table(
     Column("external_id", String(300), nullable=False),
     created_column(),
     UniqueConstraint("integration_id", "kind", "external_id"),
+    Index(None, "integration_id", "created_at"),
 )
 
 # --- Reconciliation: one row per sync run of an integration ---------------------

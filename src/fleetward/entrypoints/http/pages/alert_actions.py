@@ -36,7 +36,7 @@ from fleetward.services.alert_actions import BULK_MAX
 router = APIRouter(route_class=PageRoute)
 
 TextForm = Annotated[str, Form()]
-DONE = {"acknowledge": "acknowledged", "resolve": "resolved"}
+DONE = {"acknowledge": "acknowledged", "resolve": "resolved", "ticket": "tickets opened"}
 
 
 @router.post("/alerts/bulk")
@@ -51,7 +51,7 @@ def bulk(
     session.principal.require(Access.WRITE)  # before anything, an empty form included
     target = safe_next(back) if back.startswith("/alerts") else "/alerts"
     if action not in DONE:
-        raise InvalidInput("action must be acknowledge or resolve", field="action")
+        raise InvalidInput("action must be acknowledge, resolve or ticket", field="action")
     chosen = alert_ids or []
     if not chosen:
         return redirect(request, target, flash="No alerts were checked: nothing changed.")
@@ -61,7 +61,12 @@ def bulk(
     results = c.alert_actions.bulk(session.principal, [i for i in ids if i], action)
     counts = Counter(r.result for r in results)
     parts = [f"{n} {result.replace('_', ' ')}" for result, n in sorted(counts.items())]
-    return redirect(request, target, flash=f"{DONE[action].capitalize()}: {', '.join(parts)}.")
+    flash = f"{DONE[action].capitalize()}: {', '.join(parts)}."
+    # Why the first refused one was refused: the reader sees what to do about it.
+    refused = next((r.message for r in results if r.result == "conflict" and r.message), None)
+    if refused:
+        flash += f" Not changed: {refused[:200]}."
+    return redirect(request, target, flash=flash)
 
 
 def _act(

@@ -94,13 +94,15 @@ def _list_page(
 ) -> Response:
     who = session.principal
     clients = lookups.clients(c, who)
+    integrations = lookups.integrations(c, who)
     return render(
         request,
         "integrations.html",
         session,
         status_code,
         error=error,
-        integrations=lookups.integrations(c, who),
+        integrations=integrations,
+        last_received=c.integrations.last_received(who, integrations),
         providers=PROVIDER_LABELS,
         # The agent integration is built in: listed, never offered to create.
         creatable={p: label for p, label in PROVIDER_LABELS.items() if p in WEBHOOK_PROVIDERS},
@@ -190,6 +192,7 @@ def _detail_page(
         integration=integration,
         provider_label=PROVIDER_LABELS[integration.provider],
         webhook_url=lookups.webhook_url(request, c, integration.id),
+        last_received=c.integrations.last_received(who, [integration]).get(integration.id),
         clients=clients,
         client_names=lookups.names(clients),
         mappings=c.integrations.list_mappings(who, integration_id, MAX_LIMIT, None).items,

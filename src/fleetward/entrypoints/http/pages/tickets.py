@@ -20,7 +20,7 @@ from fleetward.domain.pagination import MAX_LIMIT
 from fleetward.domain.tickets import StatusKind, TicketStatus
 from fleetward.entrypoints.http.deps import ContainerDep
 from fleetward.entrypoints.http.errors import STATUS
-from fleetward.entrypoints.http.pages import lookups
+from fleetward.entrypoints.http.pages import lookups, ticket_history
 from fleetward.entrypoints.http.pages.common import (
     FormSessionDep,
     PageRoute,
@@ -90,6 +90,7 @@ def list_tickets(
         clients=clients,
         client_names=lookups.names(clients),
         priority_names=lookups.names(c.boards.list_priorities(who)),
+        assignee_names=ticket_history.assignee_names(c, who),
     )
 
 
@@ -120,6 +121,13 @@ def _ticket_page(
     user_names = {u.id: u.display_name or u.email for u in users}
     # Only admins may list users; everyone else still recognises their own work.
     user_names.setdefault(who.user_id, who.email)
+    priorities = c.boards.list_priorities(who)
+    history = ticket_history.history_lines(
+        c.tickets.history(who, ticket_id),
+        {s.id: s.name for s in statuses},
+        lookups.names(priorities),
+        user_names,
+    )
     return render(
         request,
         "ticket_detail.html",
@@ -132,13 +140,15 @@ def _ticket_page(
         statuses=statuses,
         status=next((s for s in statuses if s.id == ticket.status_id), None),
         closed_kind=StatusKind.CLOSED,
-        priorities=c.boards.list_priorities(who),
+        priorities=priorities,
         client_name=client_name,
         comments=comments,
         entries=entries,
         total_minutes=sum(e.minutes for e in entries.items),
         alerts=alerts,
         user_names=user_names,
+        users=[u for u in users if not u.disabled],
+        history=history,
         form=form or {"body": "", "minutes": "", "note": ""},
     )
 

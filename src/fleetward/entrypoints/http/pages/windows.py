@@ -141,6 +141,7 @@ def _page(
         error="The window was not saved: correct the fields marked below." if errors else None,
         windows=[(w, w.active_at(now)) for w in windows],
         window=window,
+        window_active=bool(window and window.active_at(now)),
         form=form,
         errors=errors or {},
         names=names,

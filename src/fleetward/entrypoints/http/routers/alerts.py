@@ -50,13 +50,13 @@ AlertDetailOut = out_model("AlertDetailOut", Alert, hidden=("tenant_id",), base=
 
 class BulkIn(In):
     alert_ids: list[uuid.UUID] = Field(min_length=1, max_length=BULK_MAX)
-    action: Literal["acknowledge", "resolve"]
+    action: Literal["acknowledge", "resolve", "ticket"]
 
 
 class BulkItemOut(Out):
     alert_id: uuid.UUID
     result: str = Field(
-        description="acknowledged or resolved (changed), unchanged (done already), "
+        description="acknowledged, resolved or ticketed (changed), unchanged (done already), "
         "not_found, or conflict (e.g. acknowledging a resolved alert; see message)"
     )
     status: AlertStatus | None
@@ -140,8 +140,10 @@ def triage(
 
 @router.post("/bulk", response_model=BulkOut)
 def bulk(body: BulkIn, c: ContainerDep, who: PrincipalDep) -> dict[str, Any]:
-    """Acknowledge or resolve up to 500 alerts in one transaction, each answered on its
-    own; an id the tenant does not hold is `not_found`."""
+    """Acknowledge, resolve or open a ticket for (`ticket`: the open ticket of the
+    alert's condition, else a new one) up to 500 alerts in one transaction, each
+    answered on its own; an id the tenant does not hold is `not_found`, an alert with
+    a ticket already or without a client is `conflict`."""
     return {"items": c.alert_actions.bulk(who, body.alert_ids, body.action)}
 
 
