@@ -65,6 +65,11 @@ class FakeIntegrations(FakeRows[Integration]):
         found = self.get(tenant_id, integration_id)
         return None if found is None else self.credentials.get(integration_id)
 
+    def last_received(
+        self, tenant_id: uuid.UUID, integration_ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, datetime]:
+        raise NotImplementedError  # read from alerts, receipts and dead letters: storage tests
+
     def credential_names(
         self, tenant_id: uuid.UUID, integration_ids: list[uuid.UUID]
     ) -> dict[uuid.UUID, tuple[str, ...]]:
