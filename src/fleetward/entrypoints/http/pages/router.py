@@ -17,6 +17,7 @@ from fleetward.entrypoints.http.pages import (
     integration_sync,
     integrations,
     notifications,
+    overview,
     rule_editor,
     rules,
     subscriptions,
@@ -31,6 +32,7 @@ from fleetward.entrypoints.http.pages import (
 router = APIRouter(include_in_schema=False)
 for _area in (
     auth.router,
+    overview.router,
     clients.router,
     users.router,
     alert_actions.router,
