@@ -152,7 +152,8 @@ def test_response_times_are_medians_over_what_was_created_in_each_window(
         is_closed=True,
     )
 
-    week, month = figures(container, tenant, now).response_times
+    queries = SqlOverviewQueries(container.pipeline.uow)  # type: ignore[arg-type]
+    week, month = queries.response_times(tenant.id, now)
 
     assert (week.days, month.days) == (7, 30)
     # SQLite reckons in fractional days: exact to well under a second.

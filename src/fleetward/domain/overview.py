@@ -132,9 +132,9 @@ class OverviewFigures:
     agents_offline: int
     agents_active: int  # not revoked
     integrations: list[IntegrationHealth]
-    response_times: list[ResponseTimes]
     alerts_per_day: list[tuple[date, int]]  # oldest first, CHART_DAYS of them
     tickets_per_day: list[tuple[date, int]]
+    response_times: list[ResponseTimes] = field(default_factory=list)  # per RESPONSE_WINDOWS
     severity_totals: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -24,7 +24,7 @@ from fleetward.domain.jobs import Job, JobStatus, NewJob
 from fleetward.domain.listing import Sort
 from fleetward.domain.maintenance import MaintenanceWindow
 from fleetward.domain.notifications import Channel, ChannelPreference, Notification
-from fleetward.domain.overview import IntegrationHealth, OverviewFigures
+from fleetward.domain.overview import IntegrationHealth, OverviewFigures, ResponseTimes
 from fleetward.domain.pagination import Page
 from fleetward.domain.rules import AlertRule
 from fleetward.domain.sync import LocalAlert, SyncRun, SyncStatus
@@ -345,7 +345,14 @@ class OverviewQueries(Protocol):
         now: datetime,
         zone: tzinfo,
         provider_call_kinds: Sequence[str],
-    ) -> OverviewFigures: ...
+    ) -> OverviewFigures:
+        """Every figure but the response times."""
+        ...
+
+    def response_times(self, tenant_id: uuid.UUID, now: datetime) -> list[ResponseTimes]:
+        """Median times to acknowledge and resolve, one per RESPONSE_WINDOWS."""
+        ...
+
     def integrations(
         self, tenant_id: uuid.UUID, now: datetime, provider_call_kinds: Sequence[str]
     ) -> list[IntegrationHealth]:

@@ -1,7 +1,8 @@
 """The OverviewQueries port: the overview's figures, counted by the database.
 
 Every figure is one aggregate statement (COUNT, SUM over CASE, GROUP BY, a
-median by window functions), scoped to the tenant, in one read snapshot: the
+median by window functions), scoped to the tenant, in one read snapshot (the
+response times in one of their own, which the service keeps a while): the
 work grows with the rows the database scans, never with Python loops over
 them, and what comes back is a few dozen numbers. Windows of time (30 days of
 alerts and tickets, 7 days of arrivals) run on the (tenant_id, created_at) and
@@ -105,12 +106,13 @@ class SqlOverviewQueries:
                 agents_offline=offline,
                 agents_active=active,
                 integrations=_integrations(conn, tenant_id, now, provider_call_kinds),
-                response_times=[
-                    _response_times(conn, tenant_id, now, days) for days in RESPONSE_WINDOWS
-                ],
                 alerts_per_day=_per_day(conn, tenant_id, schema.alert.c.occurred_at, bounds, zone),
                 tickets_per_day=_per_day(conn, tenant_id, schema.ticket.c.created_at, bounds, zone),
             )
+
+    def response_times(self, tenant_id: uuid.UUID, now: datetime) -> list[ResponseTimes]:
+        with self.uow.read() as repos:
+            return [_response_times(repos.conn, tenant_id, now, days) for days in RESPONSE_WINDOWS]
 
     def integrations(
         self, tenant_id: uuid.UUID, now: datetime, provider_call_kinds: Sequence[str]

@@ -6,7 +6,8 @@ Create Date: 2026-12-07
 
 A person's time zone for every time the dashboard shows (empty: the browser's),
 and the indexes the dashboard's lists and pages read by: alerts by occurrence
-time (the default order of a shift's alert list) and a device's alerts.
+time (the default order of a shift's alert list), a device's alerts, and open
+alerts by status, severity and client (the overview's counts).
 """
 
 from __future__ import annotations
@@ -32,10 +33,16 @@ def upgrade() -> None:
             unique=False,
         )
         batch_op.create_index(batch_op.f("ix_alert_asset_id"), ["asset_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_alert_tenant_id_status_severity_client_id"),
+            ["tenant_id", "status", "severity", "client_id"],
+            unique=False,
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("alert", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_alert_tenant_id_status_severity_client_id"))
         batch_op.drop_index(batch_op.f("ix_alert_asset_id"))
         batch_op.drop_index(batch_op.f("ix_alert_tenant_id_occurred_at_id"))
     with op.batch_alter_table("app_user", schema=None) as batch_op:
