@@ -20,6 +20,7 @@ from fleetward.adapters.security.secretbox import FernetSecretBox, load_or_creat
 from fleetward.adapters.storage import migrate
 from fleetward.adapters.storage.database import Database, SqlUnitOfWork
 from fleetward.adapters.storage.outbox_purge import SqlOutboxPurge
+from fleetward.adapters.storage.overview_queries import SqlOverviewQueries
 from fleetward.adapters.webhook_poster import OutboundPoster
 from fleetward.config import Settings
 from fleetward.domain.forwarding import parse_networks
@@ -43,6 +44,7 @@ from fleetward.services.maintenance import MaintenanceService
 from fleetward.services.notification_center import NotificationService
 from fleetward.services.outbox import JobRunner
 from fleetward.services.outbox_retention import OutboxRetention
+from fleetward.services.overview import OverviewService
 from fleetward.services.ports import Clock, PasswordHasher, ProviderApiFactory
 from fleetward.services.provider_access import ProviderAccess
 from fleetward.services.provider_outbound import ProviderOutbound
@@ -94,6 +96,7 @@ class Container:
     sync: SyncService
     provider_outbound: ProviderOutbound
     notifications: NotificationService
+    overview: OverviewService
 
     def close(self) -> None:
         self.probes.stop()
@@ -220,6 +223,7 @@ def build(
         sync=SyncService(uow, clock, probes, pipeline, access.api_for),
         provider_outbound=provider_outbound,
         notifications=notifications,
+        overview=OverviewService(SqlOverviewQueries(uow), clock),
     )
 
 

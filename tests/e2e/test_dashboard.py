@@ -13,6 +13,10 @@ from tests.e2e.conftest import LiveServer, log_in
 pytestmark = pytest.mark.browser
 
 
+# The login form that goes on to the clients page, where these tests start.
+CLIENTS_LOGIN = "/login?next=%2Fclients"
+
+
 def unique(prefix: str) -> str:
     # The server and its database last the whole session: names must not collide.
     return f"{prefix} {uuid.uuid4().hex[:6]}"
@@ -40,17 +44,17 @@ def test_wrong_password_shows_the_error_and_stays_on_login(
     expect(page.get_by_role("button", name="Log out")).to_have_count(0)
 
 
-def test_admin_lands_on_clients_with_navigation(page: Page, live_server: LiveServer) -> None:
+def test_admin_lands_on_the_overview_with_navigation(page: Page, live_server: LiveServer) -> None:
     log_in(page, live_server.tenant.admin.email)
-    expect(page).to_have_url(path_is("/clients"))
-    expect(page.get_by_role("heading", name="Clients", exact=True)).to_be_visible()
+    expect(page).to_have_url(path_is("/"))
+    expect(page.get_by_role("heading", name="Overview", exact=True)).to_be_visible()
     expect(page.get_by_test_id("whoami")).to_have_text(re.compile(r"admin@acme-msp\.test\s+admin"))
     nav = page.get_by_role("navigation", name="Main")
     expect(nav.get_by_role("link", name="Users")).to_be_visible()
 
 
 def test_create_edit_and_delete_a_client(page: Page, live_server: LiveServer) -> None:
-    log_in(page, live_server.tenant.operator.email)
+    log_in(page, live_server.tenant.operator.email, path=CLIENTS_LOGIN)
     name = unique("Contoso")
     create_client(page, name, "Key account\nCall before 10:00")
     expect(page.get_by_role("status")).to_have_text(f"Client “{name}” created.")
@@ -76,7 +80,7 @@ def test_create_edit_and_delete_a_client(page: Page, live_server: LiveServer) ->
 def test_a_duplicate_client_name_shows_the_error_and_keeps_the_input(
     page: Page, live_server: LiveServer
 ) -> None:
-    log_in(page, live_server.tenant.admin.email)
+    log_in(page, live_server.tenant.admin.email, path=CLIENTS_LOGIN)
     name = unique("Initech")
     create_client(page, name)
     expect(page.get_by_role("status")).to_be_visible()
@@ -108,7 +112,8 @@ def test_admin_creates_an_operator_who_can_then_log_in(page: Page, live_server: 
 
     page.get_by_role("button", name="Log out").click()
     log_in(page, email, "a long enough password", path="")
-    expect(page).to_have_url(path_is("/clients"))
+    expect(page).to_have_url(path_is("/"))
+    page.goto("/clients")
     expect(page.get_by_role("form", name="New client")).to_be_visible()
     # Operators write but do not administer: no Users entry.
     nav = page.get_by_role("navigation", name="Main")
@@ -118,7 +123,7 @@ def test_admin_creates_an_operator_who_can_then_log_in(page: Page, live_server: 
 def test_readonly_sees_no_create_form_and_is_refused_the_users_page(
     page: Page, live_server: LiveServer
 ) -> None:
-    log_in(page, live_server.tenant.readonly.email)
+    log_in(page, live_server.tenant.readonly.email, path=CLIENTS_LOGIN)
     expect(page.get_by_role("heading", name="Clients", exact=True)).to_be_visible()
     expect(page.get_by_role("form", name="New client")).to_have_count(0)
     expect(page.get_by_role("link", name="Users")).to_have_count(0)
@@ -131,7 +136,7 @@ def test_readonly_sees_no_create_form_and_is_refused_the_users_page(
 def test_logout_returns_to_login_and_clients_needs_login_again(
     page: Page, live_server: LiveServer
 ) -> None:
-    log_in(page, live_server.tenant.admin.email)
+    log_in(page, live_server.tenant.admin.email, path=CLIENTS_LOGIN)
     expect(page).to_have_url(path_is("/clients"))
     page.get_by_role("button", name="Log out").click()
     expect(page).to_have_url(path_is("/login"))
@@ -145,7 +150,7 @@ def test_logout_returns_to_login_and_clients_needs_login_again(
 def test_login_brings_you_back_to_the_page_you_asked_for(
     page: Page, live_server: LiveServer
 ) -> None:
-    # /users rather than /clients: /clients is where a login lands anyway.
+    # /users rather than /: / is where a login lands anyway.
     page.goto("/users")
     expect(page).to_have_url(path_is("/login?next=%2Fusers"))
     log_in(page, live_server.tenant.admin.email, path="")

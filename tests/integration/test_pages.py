@@ -58,9 +58,8 @@ def alert(page: Response) -> str:
 
 
 def test_pages_need_a_session_and_send_you_to_login(client: TestClient) -> None:
-    home = client.get("/", follow_redirects=False)
-    assert (home.status_code, home.headers["location"]) == (303, "/clients")
     for path, next_path in [
+        ("/", "%2F"),  # the overview, where a login lands
         ("/clients", "%2Fclients"),
         ("/users?cursor=x", "%2Fusers%3Fcursor%3Dx"),
     ]:
@@ -181,12 +180,12 @@ def test_wrong_password_is_401_and_the_sixth_failure_of_an_account_is_rate_limit
 )
 def test_next_never_leads_off_site(client: TestClient, tenant: TenantFixture, attempt: str) -> None:
     form = client.get("/login", params={"next": attempt})
-    assert 'name="next" value="/clients"' in form.text
+    assert 'name="next" value="/"' in form.text
     response = post_login(client, tenant.admin.email, next_path=attempt)
-    assert (response.status_code, response.headers["location"]) == (303, "/clients")
+    assert (response.status_code, response.headers["location"]) == (303, "/")
     # Already logged in, /login passes straight on: still not off site.
     again = client.get("/login", params={"next": attempt}, follow_redirects=False)
-    assert again.headers["location"] == "/clients"
+    assert again.headers["location"] == "/"
 
 
 def test_next_leads_to_a_local_page(client: TestClient, tenant: TenantFixture) -> None:

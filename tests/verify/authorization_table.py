@@ -137,7 +137,7 @@ GET    /healthz                                                         ok  ok  
 GET    /metrics                                                         ok  ok  ok  ok  ok  ok
 GET    /static/{path}                                                   ok  ok  ok  ok  ok  ok
 
-GET    /                                                                ok  ok  ok  ok  ok  ok
+GET    /                                                                ok  ok  ok  own login login
 GET    /login                                                           ok  ok  ok  ok  ok  ok
 POST   /login                                                           ok  ok  ok  ok  ok  ok
 POST   /logout                                                          ok  ok  ok  ok  login login

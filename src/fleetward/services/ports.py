@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any, Protocol, TypeVar
 
 from fleetward.domain.agents import Agent, EnrollmentToken, StoredEvent, TimelineFilter
@@ -24,6 +24,7 @@ from fleetward.domain.jobs import Job, JobStatus, NewJob
 from fleetward.domain.listing import Sort
 from fleetward.domain.maintenance import MaintenanceWindow
 from fleetward.domain.notifications import Channel, ChannelPreference, Notification
+from fleetward.domain.overview import IntegrationHealth, OverviewFigures, ResponseTimes
 from fleetward.domain.pagination import Page
 from fleetward.domain.rules import AlertRule
 from fleetward.domain.sync import LocalAlert, SyncRun, SyncStatus
@@ -334,6 +335,34 @@ class OutboxPurge(Protocol):
 
     def delete_finished_jobs(self, before: datetime, limit: int) -> int:
         """Jobs done or given up before `before`; how many went."""
+        ...
+
+
+class OverviewQueries(Protocol):
+    """The overview's figures for one tenant, counted by the database in one read
+    snapshot (adapters/storage/overview_queries.py; their meaning: domain/overview.py).
+    `user_id` is the reader (their tickets); `zone` their calendar (the charts' days);
+    `provider_call_kinds` the outbox job kinds that call an alert's provider."""
+
+    def figures(
+        self,
+        tenant_id: uuid.UUID,
+        user_id: uuid.UUID,
+        now: datetime,
+        zone: tzinfo,
+        provider_call_kinds: Sequence[str],
+    ) -> OverviewFigures:
+        """Every figure but the response times."""
+        ...
+
+    def response_times(self, tenant_id: uuid.UUID, now: datetime) -> list[ResponseTimes]:
+        """Median times to acknowledge and resolve, one per RESPONSE_WINDOWS."""
+        ...
+
+    def integrations(
+        self, tenant_id: uuid.UUID, now: datetime, provider_call_kinds: Sequence[str]
+    ) -> list[IntegrationHealth]:
+        """Only the integrations' health (the integrations list's filter)."""
         ...
 
 

@@ -117,13 +117,25 @@ class TicketRepository(TenantRows[Ticket]):
         return int(comments), int(entries)
 
     def search(
-        self, tenant_id: uuid.UUID, limit: int, cursor: str | None, **where: Any
+        self,
+        tenant_id: uuid.UUID,
+        limit: int,
+        cursor: str | None,
+        opened_after: datetime | None = None,
+        opened_until: datetime | None = None,
+        **where: Any,
     ) -> tuple[list[Ticket], str | None]:
-        """Newest first, keyset on the ticket number (per tenant, rising with creation)."""
+        """Newest first, keyset on the ticket number (per tenant, rising with creation).
+        `where` holds exact filters; opened_after/opened_until bound created_at
+        (after, at or before: the overview's ticket ages)."""
         t = schema.ticket
         query = select(*self._columns()).where(t.c.tenant_id == tenant_id)
         for key, value in where.items():
             query = query.where(t.c[key] == value)
+        if opened_after is not None:
+            query = query.where(t.c.created_at > opened_after)
+        if opened_until is not None:
+            query = query.where(t.c.created_at <= opened_until)
         if cursor:
             query = query.where(t.c.number < seq_cursor(cursor))
         rows = (

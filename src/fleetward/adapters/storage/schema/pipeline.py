@@ -280,6 +280,9 @@ alert = Table(
     Index(None, "integration_id", "series_key", "status"),
     Index(None, "tenant_id", "created_at", "id"),
     Index(None, "tenant_id", "occurred_at", "id"),
+    # Open alerts by status, severity and client (the overview, the alert list's
+    # status filter and its total): read from the index alone, never the history.
+    Index(None, "tenant_id", "status", "severity", "client_id"),
     Index(None, "ticket_id"),
     Index(None, "asset_id"),
     # An integration's newest alert: when its last webhook came (the integrations page).

@@ -33,9 +33,14 @@ from fleetward.entrypoints.http.pages.listing import ListView, list_params
 router = APIRouter(route_class=PageRoute)
 
 
+OPEN = "open"  # ?status=open: active or acknowledged (the overview's open alerts)
+
+
 def _choice(value: str, allowed: type[AlertStatus] | type[Severity], field: str) -> tuple[str, ...]:
     if not value:
         return ()
+    if allowed is AlertStatus and value == OPEN:
+        return tuple(sorted(s.value for s in OPEN_STATUSES))
     if value not in {member.value for member in allowed}:
         raise InvalidInput(f"{field} {value!r} is not one of the choices", field=field)
     return (value,)

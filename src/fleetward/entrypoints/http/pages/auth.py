@@ -19,7 +19,6 @@ from fleetward.entrypoints.http.deps import (
     session_of,
 )
 from fleetward.entrypoints.http.pages.common import (
-    LANDING,
     FormSessionDep,
     PageRoute,
     clear_cookie,
@@ -67,11 +66,6 @@ def _login_page(
     set_cookie(request, response, LOGIN_CSRF_COOKIE, token, max_age=None)
     response.headers.update(headers or {})
     return response
-
-
-@router.get("/")
-def home() -> Response:
-    return RedirectResponse(LANDING, status_code=303)
 
 
 @router.get("/login")

@@ -37,7 +37,7 @@ TEMPLATES_DIR = Path(__file__).resolve().parents[3] / "web" / "templates"
 FLASH_COOKIE = "fw_flash"
 UTC_ZONE = ZoneInfo("UTC")
 ZONE_COOKIE = "fw_tz"  # the browser's IANA time zone, for people with none in their profile
-LANDING = "/clients"
+LANDING = "/"  # the overview
 
 # Pages show tenant data: keep them out of caches, frames and other origins' forms.
 PAGE_HEADERS = {

@@ -84,6 +84,9 @@ TACTICAL_RESOLVED_BODY = """{
 }"""
 
 
+HEALTH_STATES = ("failing", "silent")
+
+
 def _list_page(
     request: Request,
     c: Container,
@@ -91,18 +94,25 @@ def _list_page(
     status_code: int = 200,
     error: str | None = None,
     form: dict[str, str] | None = None,
+    health: str = "",
 ) -> Response:
     who = session.principal
     clients = lookups.clients(c, who)
-    integrations = lookups.integrations(c, who)
+    shown = lookups.integrations(c, who)
+    if health:  # the overview's failing or silent integrations (domain/overview.py)
+        if health not in HEALTH_STATES:
+            raise InvalidInput("health must be failing or silent", field="health")
+        chosen = {i.id for i in c.overview.integration_health(who, health)}
+        shown = [i for i in shown if i.id in chosen]
     return render(
         request,
         "integrations.html",
         session,
         status_code,
         error=error,
-        integrations=integrations,
-        last_received=c.integrations.last_received(who, integrations),
+        integrations=shown,
+        health=health,
+        last_received=c.integrations.last_received(who, shown),
         providers=PROVIDER_LABELS,
         # The agent integration is built in: listed, never offered to create.
         creatable={p: label for p, label in PROVIDER_LABELS.items() if p in WEBHOOK_PROVIDERS},
@@ -128,8 +138,10 @@ def _secret_page(
 
 
 @router.get("/integrations")
-def list_integrations(request: Request, c: ContainerDep, session: SessionDep) -> Response:
-    return _list_page(request, c, session)
+def list_integrations(
+    request: Request, c: ContainerDep, session: SessionDep, health: str = ""
+) -> Response:
+    return _list_page(request, c, session, health=health)
 
 
 @router.post("/integrations")

@@ -19,6 +19,7 @@ from fleetward.entrypoints.http.pages import (
     integration_sync,
     integrations,
     notifications,
+    overview,
     rule_editor,
     rules,
     subscriptions,
@@ -35,6 +36,7 @@ from fleetward.entrypoints.http.pages import (
 router = APIRouter(include_in_schema=False)
 for _area in (
     auth.router,
+    overview.router,
     clients.router,
     client_detail.router,
     users.router,

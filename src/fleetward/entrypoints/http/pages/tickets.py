@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from fleetward.bootstrap import Container
 from fleetward.domain.alerts import AlertFilter
 from fleetward.domain.errors import Conflict, InvalidInput, NotFound
+from fleetward.domain.overview import age_bucket
 from fleetward.domain.pagination import MAX_LIMIT
 from fleetward.domain.tickets import StatusKind, TicketStatus
 from fleetward.entrypoints.http.deps import ContainerDep
@@ -35,6 +36,7 @@ router = APIRouter(route_class=PageRoute)
 
 TextForm = Annotated[str, Form()]
 STATES = {"open": False, "closed": True, "all": None}
+ASSIGNEES = ("", "me")  # "me": the reader's own tickets
 
 
 def _statuses(c: Container, session: SessionInfo) -> tuple[list[Any], list[TicketStatus]]:
@@ -54,23 +56,39 @@ def list_tickets(
     board_id: str = "",
     status_id: str = "",
     client_id: str = "",
+    assignee: str = "",
+    age: str = "",
     cursor: str = "",
 ) -> Response:
     who = session.principal
     if state not in STATES:
         raise InvalidInput("state must be open, closed or all", field="state")
+    if assignee not in ASSIGNEES:
+        raise InvalidInput("assignee must be me or empty", field="assignee")
     where: dict[str, Any] = {
         "is_closed": STATES[state],
         "board_id": lookups.optional_id(board_id, "board_id"),
         "status_id": lookups.optional_id(status_id, "status_id"),
         "client_id": lookups.optional_id(client_id, "client_id"),
+        "assignee_id": who.user_id if assignee == "me" else None,
     }
+    if age:  # the overview's age buckets: opened that long ago
+        where["opened_after"], where["opened_until"] = age_bucket(age).opened_between(
+            c.tickets.clock()
+        )
     page = c.tickets.search(
         who, None, cursor or None, **{k: v for k, v in where.items() if v is not None}
     )
     boards, statuses = _statuses(c, session)
     clients = lookups.clients(c, who)
-    form = {"state": state, "board_id": board_id, "status_id": status_id, "client_id": client_id}
+    form = {
+        "state": state,
+        "board_id": board_id,
+        "status_id": status_id,
+        "client_id": client_id,
+        "assignee": assignee,
+        "age": age,
+    }
     chosen = {k: v for k, v in form.items() if v and not (k == "state" and v == "open")}
     next_url = f"/tickets?{urlencode({**chosen, 'cursor': page.next})}" if page.next else None
     return render(
@@ -91,6 +109,7 @@ def list_tickets(
         client_names=lookups.names(clients),
         priority_names=lookups.names(c.boards.list_priorities(who)),
         assignee_names=ticket_history.assignee_names(c, who),
+        age_label=age_bucket(age).label if age else "",
     )
 
 

@@ -6,10 +6,11 @@ Create Date: 2026-12-07
 
 A person's time zone for every time the dashboard shows (empty: the browser's),
 and the indexes the dashboard's lists and pages read by: alerts by occurrence
-time (the default order of a shift's alert list) and a device's alerts; one
-object's audit entries (a ticket's history on its page), and an integration's
-newest alert and receipt (when its last webhook came, read without a write on
-the webhook path).
+time (the default order of a shift's alert list), a device's alerts, open
+alerts by status, severity and client (the overview's counts); one object's
+audit entries (a ticket's history on its page), and an integration's newest
+alert and receipt (when its last webhook came, read without a write on the
+webhook path).
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ def upgrade() -> None:
             unique=False,
         )
         batch_op.create_index(batch_op.f("ix_alert_asset_id"), ["asset_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_alert_tenant_id_status_severity_client_id"),
+            ["tenant_id", "status", "severity", "client_id"],
+            unique=False,
+        )
     # Plain CREATE INDEX: nothing here needs SQLite's table copy (and the audit log's
     # triggers refuse the copy's DELETE).
     op.create_index(
@@ -53,6 +59,7 @@ def downgrade() -> None:
     op.drop_index("ix_alert_integration_id_created_at", table_name="alert")
     op.drop_index("ix_audit_log_tenant_id_object_id_seq", table_name="audit_log")
     with op.batch_alter_table("alert", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_alert_tenant_id_status_severity_client_id"))
         batch_op.drop_index(batch_op.f("ix_alert_asset_id"))
         batch_op.drop_index(batch_op.f("ix_alert_tenant_id_occurred_at_id"))
     with op.batch_alter_table("app_user", schema=None) as batch_op:
