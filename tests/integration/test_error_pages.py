@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from fleetward.bootstrap import Container
+from fleetward.domain.errors import StorageUnavailable
 from fleetward.entrypoints.http.app import create_app
 from fleetward.entrypoints.http.pages.common import PageRoute
 from tests.conftest import TenantFixture
@@ -39,6 +40,11 @@ def failing_route() -> None:
     raise RuntimeError(SECRET_DETAIL)
 
 
+def storage_gone() -> None:
+    """What the storage adapters raise when the database cannot be reached."""
+    raise StorageUnavailable("storage unavailable, try again", detail=SECRET_DETAIL)
+
+
 @pytest.fixture
 def app(container: Container) -> FastAPI:
     """The real app, plus a page and an API route that fail unexpectedly (and, for the
@@ -46,9 +52,11 @@ def app(container: Container) -> FastAPI:
     app = create_app(container)
     pages = APIRouter(route_class=PageRoute)
     pages.add_api_route("/boom", failing_page)
+    pages.add_api_route("/busy", storage_gone)
     plain = APIRouter()
     plain.add_api_route("/plain-boom", failing_route)
     plain.add_api_route("/api/v1/boom", failing_route)
+    plain.add_api_route("/api/v1/busy", storage_gone)
     app.router.routes.extend([*pages.routes, *plain.routes])
     return app
 
@@ -126,6 +134,21 @@ def test_an_unexpected_failure_on_a_page_is_a_500_page_without_a_trace(
         assert SECRET_DETAIL not in page.text and "Traceback" not in page.text
         assert has_navigation(page)
         assert ("/", "Go to the overview") in ways_back(page)
+
+
+def test_storage_that_cannot_be_reached_is_a_503_page_for_a_person(
+    browser: TestClient, tenant: TenantFixture
+) -> None:
+    log_in(browser, tenant.operator.email)
+    page = browser.get("/busy")
+    assert page.status_code == 503
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Try again shortly" in page.text and "storage unavailable, try again" in page.text
+    assert SECRET_DETAIL not in page.text
+    answer = browser.get("/api/v1/busy")
+    assert answer.status_code == 503
+    assert answer.json()["error"]["code"] == "storage_unavailable"
+    assert SECRET_DETAIL not in answer.text
 
 
 def test_the_api_keeps_its_json_errors_even_for_a_browser(

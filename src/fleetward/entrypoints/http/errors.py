@@ -128,7 +128,7 @@ async def _page_or(
     except Exception as exc:
         log.error("error_page_failed", exc_info=exc)
         return fallback
-    for name in ("allow", "www-authenticate"):
+    for name in ("allow", "retry-after", "www-authenticate"):
         if name in fallback.headers:
             page.headers[name] = fallback.headers[name]
     return page
@@ -151,8 +151,10 @@ def install(app: FastAPI, render_page: PageRenderer | None = None) -> None:
     an HTML page for a person's browser on any other address (an unknown page's 404)."""
 
     @app.exception_handler(errors.FleetwardError)
-    async def _domain(_: Request, exc: errors.FleetwardError) -> JSONResponse:
-        return response_for(exc)
+    async def _domain(request: Request, exc: errors.FleetwardError) -> Response:
+        # Pages answer their own domain errors (PageRoute); what reaches here from a
+        # page is the storage's 503, shown to a person as a page too.
+        return await _page_or(response_for(exc), render_page, request, exc.message)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
