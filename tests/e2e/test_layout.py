@@ -112,6 +112,9 @@ def objects(live_server: LiveServer) -> dict[str, str]:
     )
     return {
         "client_id": client["id"],
+        "site_id": site["id"],
+        "token_id": token["id"],
+        "user_id": str(live_server.tenant.operator.user_id),
         "asset_id": alert["asset_id"],
         "alert_id": alert["id"],
         "ticket_id": alert["ticket_id"],
@@ -161,7 +164,7 @@ def test_no_page_is_wider_than_a_phone(
         if document_width(page) > PHONE["width"]:
             too_wide["/login"] = document_width(page)
         log_in(page, live_server.tenant.admin.email, path="")
-        page.wait_for_url(re.compile(r"/clients"))
+        page.wait_for_url(lambda url: "/login" not in url)
         for path in [*paths, "/nope"]:
             response = page.goto(path)
             assert response is not None
@@ -199,7 +202,6 @@ def test_the_menu_button_opens_the_navigation_on_a_phone(
         menu.click()
         nav.get_by_role("link", name="Tickets").click()
         expect(page).to_have_url(re.compile(r"/tickets$"))
-        expect(page.get_by_role("heading", name="Tickets", exact=True)).to_be_visible()
     finally:
         ctx.close()
 
