@@ -14,9 +14,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fleetward import __version__
 from fleetward.bootstrap import Container
-from fleetward.entrypoints.http import errors, openapi
+from fleetward.entrypoints.http import api_docs, errors, openapi
 from fleetward.entrypoints.http.metrics import CrossTenantCollector
 from fleetward.entrypoints.http.middleware import BodySizeLimit, RequestMetrics
+from fleetward.entrypoints.http.pages import common as page_common
 from fleetward.entrypoints.http.pages import router as pages
 from fleetward.entrypoints.http.routers import (
     agent_channel,
@@ -75,7 +76,7 @@ def create_app(container: Container) -> FastAPI:
         title="Fleetward",
         version=__version__,
         description="Operations platform for managed service providers.",
-        docs_url="/docs",
+        docs_url=None,  # api_docs serves /docs from the package's own Swagger UI
         redoc_url=None,
         openapi_url="/openapi.json",
     )
@@ -88,8 +89,9 @@ def create_app(container: Container) -> FastAPI:
         "Write jobs waiting for the database's writer (SQLite's group commit)",
         registry=app.state.metrics,
     ).set_function(lambda: container.db.write_queue_depth)
-    errors.install(app)
+    errors.install(app, render_page=page_common.error_page)
     openapi.install(app)
+    api_docs.install(app)
     # Routes are copied onto the app rather than include_router()'d: FastAPI then
     # matches one flat list instead of asking every included router in turn, which
     # cost about a millisecond a request with this many routes. The hottest routes

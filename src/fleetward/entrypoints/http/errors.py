@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fleetward.domain import errors
@@ -91,6 +92,47 @@ def validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
 
 log = structlog.get_logger("fleetward.http")
 
+UNEXPECTED = "Fleetward met an error it did not expect. It has been logged; try again shortly."
+# Where the machines talk: these answer JSON whatever the client accepts.
+MACHINE_PREFIXES = ("/api/", "/static/")
+MACHINE_PATHS = frozenset({"/openapi.json", "/healthz", "/metrics"})
+
+# What a person reads for Starlette's terse details ("Not Found").
+PAGE_MESSAGES = {
+    404: "There is no page at this address. It may have moved, or the link was mistyped.",
+    405: "This address does not take that kind of request.",
+}
+
+# pages.common.error_page: (request, status, message) -> an HTML page with the navigation.
+PageRenderer = Callable[[Request, int, str], Response]
+
+
+def wants_page(request: Request) -> bool:
+    """A person's browser asking for a page (it accepts HTML), not a machine or the API."""
+    path = request.url.path
+    if path.startswith(MACHINE_PREFIXES) or path in MACHINE_PATHS:
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+async def _page_or(
+    fallback: Response, render_page: PageRenderer | None, request: Request, message: str
+) -> Response:
+    """The error as a page for a person, else the JSON answer; a page that cannot be
+    made (the database gone, say) falls back to the JSON rather than fail twice."""
+    if render_page is None or not wants_page(request):
+        return fallback
+    try:
+        # On a worker thread: the page reads the session and the unread count.
+        page = await run_in_threadpool(render_page, request, fallback.status_code, message)
+    except Exception as exc:
+        log.error("error_page_failed", exc_info=exc)
+        return fallback
+    for name in ("allow", "retry-after", "www-authenticate"):
+        if name in fallback.headers:
+            page.headers[name] = fallback.headers[name]
+    return page
+
 
 def response_for(exc: Exception) -> JSONResponse:
     """The answer to an exception a route let through: a domain error's status,
@@ -104,10 +146,15 @@ def response_for(exc: Exception) -> JSONResponse:
     return error_response(500, "internal", "internal error")
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, render_page: PageRenderer | None = None) -> None:
+    """The app's error handlers: JSON for the API and machines; with `render_page`,
+    an HTML page for a person's browser on any other address (an unknown page's 404)."""
+
     @app.exception_handler(errors.FleetwardError)
-    async def _domain(_: Request, exc: errors.FleetwardError) -> JSONResponse:
-        return response_for(exc)
+    async def _domain(request: Request, exc: errors.FleetwardError) -> Response:
+        # Pages answer their own domain errors (PageRoute); what reaches here from a
+        # page is the storage's 503, shown to a person as a page too.
+        return await _page_or(response_for(exc), render_page, request, exc.message)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -115,14 +162,16 @@ def install(app: FastAPI) -> None:
         return error_response(422, "invalid", message, field)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
             # FastAPI's "error parsing the body" for JSON that is not UTF-8: say which.
             return error_response(422, "invalid", "body: is not UTF-8 encoded JSON", "body")
         code = HTTP_CODES.get(exc.status_code, "error")
         # Keep the exception's headers: Allow on a 405, Connection: close on a 413.
-        return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
+        answer = error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
+        message = PAGE_MESSAGES.get(exc.status_code, str(exc.detail))
+        return await _page_or(answer, render_page, request, message)
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        return response_for(exc)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        return await _page_or(response_for(exc), render_page, request, UNEXPECTED)

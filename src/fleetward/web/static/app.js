@@ -1,10 +1,13 @@
 // The dashboard's one script. Every page works without it; it adds what a shift
 // needs on top: lists that refresh themselves, copy buttons, page-size menus that
-// apply at once, and the browser's time zone for people who set none.
+// apply at once, the browser's time zone for people who set none, the narrow
+// screen's menu button and keyboard shortcuts.
 (function () {
   "use strict";
   if (window.fleetward) return; // hx-boost may run a page's scripts again
   var fleetward = (window.fleetward = {});
+  // CSS shows the menu and shortcut buttons only where this script runs.
+  document.documentElement.classList.add("js");
 
   // --- The browser's time zone, for times shown on the server's pages -----------
   try {
@@ -123,4 +126,79 @@
   document.addEventListener("DOMContentLoaded", start);
   document.addEventListener("htmx:afterSettle", start); // a boosted navigation
   if (document.readyState !== "loading") start();
+
+  // --- The menu button: on a narrow screen the navigation folds behind it -------
+  function menuButton() { return document.querySelector("[data-menu-button]"); }
+  function setMenu(open) {
+    var button = menuButton();
+    if (!button) return;
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    var nav = document.getElementById(button.getAttribute("aria-controls"));
+    if (nav) nav.classList.toggle("open", open);
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-menu-button]");
+    if (button) setMenu(button.getAttribute("aria-expanded") !== "true");
+  });
+  document.addEventListener("htmx:afterSettle", function () { setMenu(false); });
+
+  // --- Keyboard shortcuts (listed in the dialog #keyboard-shortcuts) -----------
+  // "/" search, "?" this list, "g" then "o", "a" or "t" to go somewhere, Escape
+  // closes. None fires while the reader types in a field or holds a modifier.
+  var GO = { o: "/", a: "/alerts", t: "/tickets" };
+  var pendingG = 0;
+
+  function typing(target) {
+    if (!target || !target.tagName) return false;
+    if (target.isContentEditable) return true;
+    if (/^(TEXTAREA|SELECT)$/.test(target.tagName)) return true;
+    if (target.tagName !== "INPUT") return false;
+    return !/^(checkbox|radio|button|submit|reset|file|range|color|image)$/i.test(target.type);
+  }
+
+  function shortcuts() { return document.getElementById("keyboard-shortcuts"); }
+  function openShortcuts() {
+    var dialog = shortcuts();
+    if (dialog && !dialog.open) dialog.showModal();
+  }
+  fleetward.openShortcuts = openShortcuts;
+
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-shortcuts-open]")) openShortcuts();
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.key === "Escape") {
+      var button = menuButton();
+      if (button && button.getAttribute("aria-expanded") === "true") {
+        setMenu(false);
+        button.focus();
+      }
+      return; // an open dialog closes itself on Escape
+    }
+    if (typing(event.target)) return;
+    var dialog = shortcuts();
+    if (dialog && dialog.open && event.key !== "?") return;
+    if (pendingG && Date.now() - pendingG < 1500 && GO[event.key]) {
+      pendingG = 0;
+      event.preventDefault();
+      window.location.assign(GO[event.key]);
+      return;
+    }
+    pendingG = 0;
+    if (event.key === "g") {
+      pendingG = Date.now();
+    } else if (event.key === "?") {
+      event.preventDefault();
+      if (dialog && dialog.open) dialog.close(); else openShortcuts();
+    } else if (event.key === "/") {
+      var search = document.getElementById("global-search");
+      if (search) {
+        event.preventDefault();
+        search.focus();
+        if (search.select) search.select();
+      }
+    }
+  });
 })();

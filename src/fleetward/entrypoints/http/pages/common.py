@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException
 
 from fleetward.bootstrap import Container
 from fleetward.domain.display_time import relative, wall_clock, zone_or_none
@@ -28,7 +29,7 @@ from fleetward.domain.errors import FleetwardError, InvalidInput, NotFound, Stor
 from fleetward.domain.identity import Access
 from fleetward.domain.text import line_feeds, text_problem
 from fleetward.entrypoints.http.deps import ContainerDep, check_csrf, session_of
-from fleetward.entrypoints.http.errors import STATUS
+from fleetward.entrypoints.http.errors import STATUS, UNEXPECTED, log
 from fleetward.services.identity import SessionInfo
 
 # pages/ -> http/ -> entrypoints/ -> fleetward/; app.py imports this package, so
@@ -54,9 +55,32 @@ ERROR_TITLES = {
     401: "Please log in",
     403: "Not allowed",
     404: "Not found",
+    405: "Not allowed here",
     409: "Conflict",
     422: "Invalid request",
     429: "Too many attempts",
+    500: "Something went wrong",
+    503: "Try again shortly",
+}
+# An error page leads back to the list its address belongs to (by the path's first
+# part), so a missing ticket offers the tickets, not some fixed page.
+SECTIONS = {
+    "alerts": ("/alerts", "alerts"),
+    "assets": ("/alerts", "alerts"),
+    "triage": ("/triage", "triage"),
+    "tickets": ("/tickets", "tickets"),
+    "clients": ("/clients", "clients"),
+    "rules": ("/rules", "rules"),
+    "maintenance": ("/maintenance", "maintenance windows"),
+    "integrations": ("/integrations", "integrations"),
+    "agents": ("/agents", "agents"),
+    "timeline": ("/timeline", "the timeline"),
+    "watches": ("/watches", "log watches"),
+    "users": ("/users", "users"),
+    "webhook-subscriptions": ("/webhook-subscriptions", "webhook subscriptions"),
+    "notifications": ("/notifications", "notifications"),
+    "settings": ("/settings", "settings"),
+    "search": ("/search", "search"),
 }
 
 
@@ -174,10 +198,40 @@ def redirect(request: Request, url: str, flash: str | None = None) -> Response:
     return response
 
 
-def error_page(request: Request, status_code: int, message: str) -> Response:
+def back_link(path: str) -> tuple[str, str] | None:
+    """(href, what) of the list `path` belongs to; None outside any, or on the list itself."""
+    section = SECTIONS.get(path.strip("/").split("/", 1)[0])
+    if section is None or path.rstrip("/") == section[0]:
+        return None
+    return section
+
+
+def _session_if_any(request: Request) -> SessionInfo | None:
+    """The page's session; for an address no page matched, looked up from the cookie."""
     session: SessionInfo | None = getattr(request.state, "session", None)
+    if session is not None:
+        return session
+    try:
+        return session_of(request, container_of(request))
+    except FleetwardError:
+        return None  # the error page goes on without the navigation
+
+
+def error_page(request: Request, status_code: int, message: str) -> Response:
+    """The HTML page for an error a person met, with the navigation if they are logged in
+    and a way back: the list the address belongs to, and the overview."""
+    session = _session_if_any(request)
     title = ERROR_TITLES.get(status_code, "Something went wrong")
-    return render(request, "error.html", session, status_code, title=title, message=message)
+    return render(
+        request,
+        "error.html",
+        session,
+        status_code,
+        title=title,
+        message=message,
+        status=status_code,
+        back=back_link(request.url.path),
+    )
 
 
 def safe_next(value: str | None) -> str:
@@ -225,6 +279,12 @@ class PageRoute(APIRoute):
                 return error_page(request, STATUS.get(type(exc), 400), exc.message)
             except RequestValidationError:
                 return error_page(request, 422, "The form was incomplete or malformed.")
+            except HTTPException:
+                raise  # the app's handlers answer these (errors.install)
+            except Exception as exc:
+                # A person gets a page saying so, never a trace; the log gets the trace.
+                log.error("unhandled_error", exc_info=exc, path=request.url.path)
+                return error_page(request, 500, UNEXPECTED)
 
         return page_handler
 
