@@ -19,7 +19,7 @@ def test_a_new_client_onboarded_in_the_browser_from_creation_to_an_enrolment_tok
 ) -> None:
     # The server lasts the whole session: names must not collide with other tests'.
     name = f"Umbrella {uuid.uuid4().hex[:6]}"
-    log_in(page, live_server.tenant.admin.email)
+    log_in(page, live_server.tenant.admin.email, path="/login?next=%2Fclients")
 
     form = page.get_by_role("form", name="New client")
     form.get_by_label("Name").fill(name)
