@@ -370,19 +370,33 @@ class Runner:
     def query(self, query: EventLogQuery) -> list[EventRecord]:
         """The on-demand viewer: every collector that holds the log, newest first.
 
-        A log none of them reads is answered with what this agent does read, not with
-        an empty list that would look like "nothing happened".
+        On Windows any channel can be asked for, collected or not (Get-WinEvent reads
+        it once). A log this agent cannot read is answered with what it does read, not
+        with an empty list that would look like "nothing happened".
         """
         holders = [c for c in self.active() if c.holds(query.log)]
+        if not holders and self._may_read_once(query.log):
+            try:
+                return WinEventCollector(query.log, self.options.powershell).query(query)
+            except OSError as error:
+                raise self._not_collected(query.log, f" ({error})") from None
         if not holders:
-            reads = ", ".join(self.sources()) or "no logs, only its own events"
-            raise LogNotCollected(
-                f"this agent does not collect {query.log}; it reads: {reads}", field="log"
-            )
+            raise self._not_collected(query.log)
         found: list[EventRecord] = []
         for collector in holders:
             found.extend(collector.query(query))
         return newest(found, query.limit)
+
+    def _may_read_once(self, log_name: str) -> bool:
+        return (
+            self.options.reads_windows_logs and not is_journal_log(log_name) and "'" not in log_name
+        )
+
+    def _not_collected(self, log_name: str, why: str = "") -> LogNotCollected:
+        reads = ", ".join(self.sources()) or "no logs, only its own events"
+        return LogNotCollected(
+            f"this agent does not collect {log_name}; it reads: {reads}{why}", field="log"
+        )
 
     def _ship(self, shipper: Shipper) -> None:
         while not self.stop.is_set():

@@ -3,6 +3,7 @@ timeline need, and a query of a log it does not read says what it does read."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from fleetward.agent.collectors.evtx_folder import EvtxFolderCollector
 from fleetward.agent.collectors.winevent import WinEventCollector
 from fleetward.agent.runner import AgentOptions, LogNotCollected, Runner
 from fleetward.domain.agent_config import EventLogQuery
+from tests.support import agent_powershell_logs
 from tests.support.components import evtx_fixtures
 
 
@@ -69,3 +71,25 @@ def test_a_query_of_a_log_the_agent_does_not_read_names_what_it_reads(tmp_path: 
     found = r.query(EventLogQuery.from_args({"log": "security", "event_id": 4625, "limit": 5}))
     assert found and {x.event_id for x in found} == {4625}
     assert isinstance(r.collectors[0], EvtxFolderCollector)
+
+
+def test_on_windows_a_channel_not_collected_is_asked_for_once_and_a_missing_one_says_why(
+    tmp_path: Path,
+) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    name = "omerbenamram-evtx_Security_short_selected.evtx"
+    (logs / name).write_bytes((evtx_fixtures() / name).read_bytes())
+    fake = (sys.executable, str(Path(agent_powershell_logs.__file__)), str(logs))
+    r = windows_runner(tmp_path, powershell=fake)
+    r.rules.replace({"watches": []})
+    # No rule names Security: the timeline's need is enough for it to be read.
+    found = r.query(EventLogQuery.from_args({"log": "Security"}))
+    assert found and {x.log_name for x in found} == {"Security"}
+    # A channel nothing reads is asked of Get-WinEvent once; this machine has none such.
+    with pytest.raises(LogNotCollected) as refused:
+        r.query(EventLogQuery.from_args({"log": "Application"}))
+    assert (logs / "asked.txt").read_text().split() == ["Security", "Application"]
+    message = refused.value.message
+    assert message.startswith("this agent does not collect Application; it reads: System, Security")
+    assert "There is not an event log" in message
