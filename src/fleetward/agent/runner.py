@@ -129,6 +129,7 @@ class Runner:
         # The sources given at start; Windows logs the rules name join them (active()).
         self.collectors = list(options.collectors() if collectors is None else collectors)
         self._winevent: dict[str, WinEventCollector] = {}
+        self._winevent_lock = threading.Lock()  # active() runs on the channel's threads too
         self.stop = stop or threading.Event()
         self.wake = threading.Event()  # the shipper's nudge: new items in the outbox
         self.revoked = False
@@ -307,12 +308,13 @@ class Runner:
                 continue  # read already, journald's, or no name Get-WinEvent could take
             wanted.setdefault(folded, name)
         extra: list[Collector] = []
-        for folded, name in wanted.items():
-            collector = self._winevent.get(folded)
-            if collector is None:
-                collector = WinEventCollector(name, self.options.powershell)
-                self._winevent[folded] = collector
-            extra.append(collector)
+        with self._winevent_lock:
+            for folded, name in wanted.items():
+                collector = self._winevent.get(folded)
+                if collector is None:
+                    collector = WinEventCollector(name, self.options.powershell)
+                    self._winevent[folded] = collector
+                extra.append(collector)
         return [*self.collectors, *extra]
 
     def sources(self) -> list[str]:
