@@ -118,7 +118,14 @@ def test_a_watch_rule_made_through_the_form_is_listed(page: Page, live_server: L
     option = agent_select.locator("option", has_text=machine).get_attribute("value")
     assert option
     agent_select.select_option(option)
+    hint = form.get_by_test_id("level-hint")
+    expect(hint).to_have_text("")
+    form.get_by_label("Log name").fill("System")
+    expect(hint).to_contain_text("System: Events here use Critical, Error, Warning")
+    # Chosen, the Security log says its audit failures are Information: any level fits.
     form.get_by_label("Log name").fill("Security")
+    expect(hint).to_contain_text("Audit Failure")
+    expect(form.get_by_label("Minimum level")).to_have_value("verbose")
     form.get_by_label("Event ids").fill("4625, lots")
     form.get_by_label("Alert severity").select_option("major")
     form.get_by_role("button", name="Create rule").click()
@@ -141,6 +148,7 @@ def test_a_watch_rule_made_through_the_form_is_listed(page: Page, live_server: L
         if w["name"] == name
     ]
     assert len(stored) == 1 and stored[0]["event_ids"] == [4625, 4740]
+    assert stored[0]["min_level"] == "verbose", "any level, as the API's default"
 
 
 def _events(now: datetime) -> list[dict[str, Any]]:

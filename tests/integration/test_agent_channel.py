@@ -295,6 +295,12 @@ BAD_HELLOS: list[tuple[str, str, str]] = [
     ("a text version", '{"type": "hello", "config_version": "3"}', "hello.config_version"),
     ("a negative version", '{"type": "hello", "config_version": -1}', "hello.config_version"),
     ("no version", '{"type": "hello"}', "hello.config_version"),
+    (
+        "sources not a list",
+        '{"type": "hello", "config_version": 1, "sources": "System"}',
+        "hello.sources",
+    ),
+    ("a blank source", '{"type": "hello", "config_version": 1, "sources": [""]}', "hello.sources"),
 ]
 
 

@@ -46,8 +46,10 @@ class AgentChannel:
         key: str,
         config_version: int | None = FIRST_CONFIG_VERSION,
         answer: Answer | None = None,
+        sources: list[str] | None = None,
     ) -> None:
         self.client = client
+        self.sources = sources  # the logs the hello says the agent reads; None: not said
         self.key = key
         self.hello_version = config_version
         self.answer = answer
@@ -68,6 +70,8 @@ class AgentChannel:
                 "config_version": self.hello_version,
                 "agent_version": "0.1.0",
             }
+            if self.sources is not None:
+                hello["sources"] = self.sources
             self.send(hello)
         return self
 

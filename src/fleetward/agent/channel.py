@@ -31,6 +31,7 @@ log = logging.getLogger("fleetward.agent.channel")
 PATH = "/api/v1/agent/ws"
 HEARTBEAT_DEFAULT = 30.0
 REVOKED_CLOSE_CODE = 4401
+MAX_SOURCES = 200  # logs named in the hello; the server takes no more
 RECV_SLICE = 0.5  # seconds: how often a quiet connection checks whether the agent stops
 
 QueryRunner = Callable[[EventLogQuery], list[EventRecord]]
@@ -55,6 +56,7 @@ class Channel:
         *,
         on_config: Callable[[Mapping[str, Any]], None] | None = None,
         backoff: Backoff | None = None,
+        sources: Callable[[], list[str]] | None = None,
     ) -> None:
         self.url = ws_url(server)
         self.key = key
@@ -63,6 +65,7 @@ class Channel:
         self.agent_version = agent_version
         self.stop = stop
         self.on_config = on_config
+        self.sources = sources
         self.backoff = backoff or Backoff()
         self.connected = threading.Event()
         self._send_lock = threading.Lock()
@@ -98,14 +101,15 @@ class Channel:
                 return
 
     def _session(self, ws: ClientConnection) -> None:
-        self._send(
-            ws,
-            {
-                "type": "hello",
-                "config_version": int(self.outbox.get("config_version") or 0),
-                "agent_version": self.agent_version,
-            },
-        )
+        hello: dict[str, Any] = {
+            "type": "hello",
+            "config_version": int(self.outbox.get("config_version") or 0),
+            "agent_version": self.agent_version,
+        }
+        if self.sources is not None:
+            # What the dashboard's viewer offers: the logs this agent actually reads.
+            hello["sources"] = self.sources()[:MAX_SOURCES]
+        self._send(ws, hello)
         last_beat = time.monotonic()
         while not self.stop.is_set():
             # Read every time round: a config that arrives changes the interval at once.

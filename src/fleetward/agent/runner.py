@@ -31,7 +31,7 @@ from fleetward.agent.channel import Channel
 from fleetward.agent.collectors.base import Collector, Damage, Failure, Read, Step, newest
 from fleetward.agent.collectors.evtx_folder import EvtxFolderCollector
 from fleetward.agent.collectors.journald import JournaldCollector
-from fleetward.agent.collectors.winevent import WinEventCollector
+from fleetward.agent.collectors.winevent import POWERSHELL, WinEventCollector
 from fleetward.agent.items import damaged_item, event_item, match_items, rules_from_config
 from fleetward.agent.outbox import (
     DEFAULT_CAPACITY,
@@ -45,7 +45,8 @@ from fleetward.agent.outbox import (
 from fleetward.agent.shipper import MAX_BATCH, HttpTransport, Revoked, Shipper
 from fleetward.agent.version import agent_version
 from fleetward.domain.agent_config import EventLogQuery
-from fleetward.domain.eventlog import EventRecord, WatchRule
+from fleetward.domain.errors import InvalidInput
+from fleetward.domain.eventlog import EventRecord, WatchRule, is_journal_log
 
 log = logging.getLogger("fleetward.agent")
 
@@ -54,6 +55,13 @@ EXIT_ENROLMENT_REFUSED = 2
 # How long a new agent waits for its first config before it reads anything.
 FIRST_CONFIG_WAIT_S = 15.0
 EXIT_REVOKED = 3
+# The Windows logs the timeline's moments come from (boots and power in System,
+# people's logons in Security): read on Windows whatever the rules name.
+TIMELINE_LOGS = ("System", "Security")
+
+
+class LogNotCollected(InvalidInput):
+    """An on-demand query of a log this agent does not read: answered with what it reads."""
 
 
 class EnrolmentRefused(Exception):
@@ -69,6 +77,10 @@ class AgentOptions:
     journald: bool = False
     journalctl: Sequence[str] = ("journalctl",)
     winevent_logs: Sequence[str] = ()
+    # Read the Windows logs the timeline and the watch rules need, besides
+    # `winevent_logs`: on Windows, or wherever a Windows log is asked for.
+    windows_logs: bool = field(default_factory=lambda: platform.system() == "Windows")
+    powershell: Sequence[str] = POWERSHELL
     poll_seconds: float = 10.0
     batch_size: int = MAX_BATCH
     capacity: int = DEFAULT_CAPACITY
@@ -81,8 +93,12 @@ class AgentOptions:
         found: list[Collector] = [EvtxFolderCollector(Path(d)) for d in self.evtx_dirs]
         if self.journald:
             found.append(JournaldCollector(self.journalctl))
-        found.extend(WinEventCollector(name) for name in self.winevent_logs)
+        found.extend(WinEventCollector(name, self.powershell) for name in self.winevent_logs)
         return found
+
+    @property
+    def reads_windows_logs(self) -> bool:
+        return self.windows_logs or bool(self.winevent_logs)
 
 
 class _Rules:
@@ -110,7 +126,10 @@ class Runner:
         stop: threading.Event | None = None,
     ) -> None:
         self.options = options
+        # The sources given at start; Windows logs the rules name join them (active()).
         self.collectors = list(options.collectors() if collectors is None else collectors)
+        self._winevent: dict[str, WinEventCollector] = {}
+        self._winevent_lock = threading.Lock()  # active() runs on the channel's threads too
         self.stop = stop or threading.Event()
         self.wake = threading.Event()  # the shipper's nudge: new items in the outbox
         self.revoked = False
@@ -164,6 +183,7 @@ class Runner:
                 self.options.agent_version,
                 self.stop,
                 on_config=self.rules.replace,
+                sources=self.sources,
             )
             threads.append(threading.Thread(target=channel.run, name="agent-channel"))
         for thread in threads:
@@ -270,9 +290,49 @@ class Runner:
 
     # --- work -----------------------------------------------------------------
 
+    def active(self) -> list[Collector]:
+        """The collectors of this pass: those given at start, and on Windows one for each
+        log the timeline needs or a current watch rule names (the rules decide what is read).
+
+        A log no rule names any more is no longer read; its watermark stays, so a rule
+        naming it again reads on from where it stopped.
+        """
+        if not self.options.reads_windows_logs:
+            return list(self.collectors)
+        given = {c.log_name.casefold() for c in self.collectors if isinstance(c, WinEventCollector)}
+        wanted: dict[str, str] = {}
+        names = [*TIMELINE_LOGS, *(r.log_name for r in self.rules.current())]
+        for name in names:
+            folded = name.casefold()
+            if folded in given or is_journal_log(name) or "'" in name:
+                continue  # read already, journald's, or no name Get-WinEvent could take
+            wanted.setdefault(folded, name)
+        extra: list[Collector] = []
+        with self._winevent_lock:
+            for folded, name in wanted.items():
+                collector = self._winevent.get(folded)
+                if collector is None:
+                    collector = WinEventCollector(name, self.options.powershell)
+                    self._winevent[folded] = collector
+                extra.append(collector)
+        return [*self.collectors, *extra]
+
+    def sources(self) -> list[str]:
+        """Every log this agent reads now, as the hello reports it and the viewer offers."""
+        found: dict[str, str] = {}
+        for collector in self.active():
+            try:
+                names = collector.logs()
+            except Exception as error:  # a folder gone: the others still count
+                log.warning("cannot list the logs of %s: %s", collector.source, error)
+                continue
+            for name in names:
+                found.setdefault(name.casefold(), name)
+        return list(found.values())
+
     def collect(self) -> None:
         """One pass over every collector; a failing one is reported and the others go on."""
-        for collector in self.collectors:
+        for collector in self.active():
             if self.stop.is_set():
                 return
             source = collector.source
@@ -310,11 +370,35 @@ class Runner:
         return items
 
     def query(self, query: EventLogQuery) -> list[EventRecord]:
-        """The on-demand viewer: every collector that holds the log, newest first."""
+        """The on-demand viewer: every collector that holds the log, newest first.
+
+        On Windows any channel can be asked for, collected or not (Get-WinEvent reads
+        it once). A log this agent cannot read is answered with what it does read, not
+        with an empty list that would look like "nothing happened".
+        """
+        holders = [c for c in self.active() if c.holds(query.log)]
+        if not holders and self._may_read_once(query.log):
+            try:
+                return WinEventCollector(query.log, self.options.powershell).query(query)
+            except OSError as error:
+                raise self._not_collected(query.log, f" ({error})") from None
+        if not holders:
+            raise self._not_collected(query.log)
         found: list[EventRecord] = []
-        for collector in self.collectors:
+        for collector in holders:
             found.extend(collector.query(query))
         return newest(found, query.limit)
+
+    def _may_read_once(self, log_name: str) -> bool:
+        return (
+            self.options.reads_windows_logs and not is_journal_log(log_name) and "'" not in log_name
+        )
+
+    def _not_collected(self, log_name: str, why: str = "") -> LogNotCollected:
+        reads = ", ".join(self.sources()) or "no logs, only its own events"
+        return LogNotCollected(
+            f"this agent does not collect {log_name}; it reads: {reads}{why}", field="log"
+        )
 
     def _ship(self, shipper: Shipper) -> None:
         while not self.stop.is_set():

@@ -8,12 +8,25 @@ record came from.
 from __future__ import annotations
 
 import enum
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from fleetward.domain.alerts import Severity
 from fleetward.domain.errors import InvalidInput
+
+JOURNAL = "journal"  # on Linux, the log name that means the whole systemd journal
+# A systemd unit's name ends in its type; a Windows channel's never does.
+_UNIT = re.compile(
+    r"[\w@:.\\-]+\.(service|socket|scope|timer|mount|automount|slice|target|path|device|swap)",
+    re.IGNORECASE,
+)
+
+
+def is_journal_log(log_name: str) -> bool:
+    """`journal` or a systemd unit: the names journald answers for, never a Windows channel."""
+    return log_name.casefold() == JOURNAL or _UNIT.fullmatch(log_name) is not None
 
 
 class Level(enum.IntEnum):

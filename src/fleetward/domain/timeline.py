@@ -33,7 +33,24 @@ class TimelineKind(enum.StrEnum):
     DIAGNOSTIC = "diagnostic"
 
 
+KNOWN_KINDS = frozenset(k.value for k in TimelineKind)
+# Kinds are open-ended: a newer agent may send moments this server has no name
+# for, and they are kept and shown as sent. A short lower-case identifier (the
+# obs_event.kind column holds 30 characters) keeps them fit for a URL and a CSS class.
+KIND_MAX = 30
+_KIND = re.compile(rf"[a-z][a-z0-9_.-]{{0,{KIND_MAX - 1}}}")
 _SOURCE = re.compile(r"[a-z][a-z0-9_-]*:\S.*")
+
+
+def timeline_kind(value: object) -> str:
+    """`value` as a timeline kind, or InvalidInput naming `kind`; unknown kinds are fine."""
+    if isinstance(value, str) and (value in KNOWN_KINDS or _KIND.fullmatch(value)):
+        return value
+    raise InvalidInput(
+        f"kind must be a short identifier (a lower-case letter, then up to {KIND_MAX - 1}"
+        " lower-case letters, digits, _ . or -), such as logon or boot",
+        field="kind",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +58,7 @@ class Observation:
     """A timeline moment read from a log, before it is tied to a machine."""
 
     at: datetime
-    kind: TimelineKind
+    kind: str  # a TimelineKind, or one this code has no name for (timeline_kind)
     source: str  # scheme:detail, e.g. winlog:System, journald:systemd-logind
     event_record_id: str | None
     payload: dict[str, Any] | None
@@ -53,7 +70,7 @@ class Observation:
         """As an agent sends it to /api/v1/agent/events (docs/agent-protocol.md)."""
         body: dict[str, Any] = {
             "at": self.at.isoformat().replace("+00:00", "Z"),
-            "kind": self.kind.value,
+            "kind": str(self.kind),
             "source": self.source,
             "payload": self.payload,
         }
@@ -72,7 +89,7 @@ class TimelineEvent:
 
     pc_id: uuid.UUID
     at: datetime  # when the source recorded it, UTC
-    kind: TimelineKind
+    kind: str  # a TimelineKind, or one this code has no name for
     source: str
     event_record_id: str | None
     payload: dict[str, Any] | None

@@ -281,3 +281,42 @@ def build_lanes(events: Iterable[Moment], since: datetime, until: datetime, now:
     for interval in clipped(sessions.raw):
         by_user.setdefault(interval.label, []).append(interval)
     return Lanes(since, end, clipped(power.raw), clipped(sleep.raw), by_user)
+
+
+def short_labels(names: list[str], width: int) -> list[str]:
+    """Each name in at most `width` characters, and no two alike where the names differ.
+
+    A long name loses its middle, not its end: user names and SIDs of one machine
+    share their beginning (the domain, S-1-5-21-<machine>) and differ at the end,
+    so cutting the end gives every lane the same label. Where two cut names still
+    read the same, more of the end is kept, and as a last resort a number tells them apart.
+    """
+    width = max(width, 3)
+    shown = [_middle_cut(name, width, head=(width - 1) // 3) for name in names]
+    for head in range((width - 1) // 3 - 1, -1, -1):
+        clashing = _clashes(names, shown)
+        if not clashing:
+            return shown
+        for i in clashing:
+            shown[i] = _middle_cut(names[i], width, head)
+    counts: dict[str, int] = {}
+    for i in sorted(_clashes(names, shown)):
+        counts[shown[i]] = counts.get(shown[i], 0) + 1
+        mark = f"#{counts[shown[i]]}"
+        shown[i] = _middle_cut(names[i], width - len(mark), 0) + mark
+    return shown
+
+
+def _middle_cut(name: str, width: int, head: int) -> str:
+    if len(name) <= width:
+        return name
+    tail = width - head - 1
+    return name[:head] + "…" + (name[-tail:] if tail > 0 else "")
+
+
+def _clashes(names: list[str], shown: list[str]) -> set[int]:
+    """Places whose shown label another, different name also shows."""
+    by_label: dict[str, set[str]] = {}
+    for name, label in zip(names, shown, strict=True):
+        by_label.setdefault(label, set()).add(name)
+    return {i for i, label in enumerate(shown) if len(by_label[label]) > 1}

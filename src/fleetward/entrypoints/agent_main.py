@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from fleetward.agent.collectors.winevent import POWERSHELL
 from fleetward.agent.outbox import DEFAULT_CAPACITY
 from fleetward.agent.runner import AgentOptions, Runner
 from fleetward.agent.shipper import MAX_BATCH
@@ -62,6 +63,12 @@ def run(
         list[str] | None,
         typer.Option(help="A Windows event log to read with Get-WinEvent (repeatable)."),
     ] = None,
+    powershell: Annotated[
+        str,
+        typer.Option(
+            help="The PowerShell command Get-WinEvent runs in (words split as a shell would)."
+        ),
+    ] = " ".join(POWERSHELL),
     poll_seconds: Annotated[
         float, typer.Option(min=0.1, help="Seconds between reads of the sources.")
     ] = 10.0,
@@ -84,7 +91,7 @@ def run(
     )
     # One line per request would drown what matters; failures are logged by the agent.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    if not (evtx_dir or journald or winevent):
+    if not (evtx_dir or journald or winevent or sys.platform == "win32"):
         logging.getLogger("fleetward.agent").warning(
             "no source given (--evtx-dir, --journald, --winevent): only the agent's own events"
         )
@@ -96,6 +103,7 @@ def run(
         journald=journald,
         journalctl=tuple(shlex.split(journalctl, posix=sys.platform != "win32")),
         winevent_logs=tuple(winevent or ()),
+        powershell=tuple(shlex.split(powershell, posix=sys.platform != "win32")),
         poll_seconds=poll_seconds,
         batch_size=batch_size,
         capacity=outbox_capacity,

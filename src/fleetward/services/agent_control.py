@@ -112,6 +112,7 @@ class _Connection:
     key: str  # re-checked on every heartbeat, so a revoke reaches an open connection
     socket: AgentSocket
     sent_version: int  # the config version the agent holds: from its hello, then ours
+    sources: tuple[str, ...] | None = None  # the logs it reads, from its hello (None: untold)
     pending: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
     send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     sync_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -160,6 +161,30 @@ def _hello_version(frame: dict[str, Any]) -> int:
     return version
 
 
+MAX_SOURCES = 200
+_MAX_SOURCE_NAME = 256
+
+
+def _hello_sources(frame: dict[str, Any]) -> tuple[str, ...] | None:
+    """The logs the agent says it reads; an agent older than the field says nothing."""
+    sources = frame.get("sources")
+    if sources is None:
+        return None
+    if (
+        not isinstance(sources, list)
+        or len(sources) > MAX_SOURCES
+        or not all(
+            isinstance(s, str) and 0 < len(s) <= _MAX_SOURCE_NAME and s.isprintable()
+            for s in sources
+        )
+    ):
+        raise ProtocolError(
+            CLOSE_PROTOCOL,
+            f"hello.sources must be a list of at most {MAX_SOURCES} log names",
+        )
+    return tuple(dict.fromkeys(sources))
+
+
 class AgentControl:
     def __init__(
         self,
@@ -184,6 +209,11 @@ class AgentControl:
     def is_connected(self, agent_id: uuid.UUID) -> bool:
         """Whether the agent has a live control connection to this process (any thread)."""
         return agent_id in self._connections
+
+    def sources(self, agent_id: uuid.UUID) -> tuple[str, ...] | None:
+        """The logs a connected agent said it reads (its hello); None when not told."""
+        conn = self._connections.get(agent_id)
+        return None if conn is None else conn.sources
 
     def online(self, agent: Agent) -> bool:
         """Connected now, or seen recently; a revoked agent never is."""
@@ -219,12 +249,13 @@ class AgentControl:
         try:
             hello = await self._first_frame(socket)
             version = _hello_version(hello)
+            sources = _hello_sources(hello)
             if isinstance(hello.get("agent_version"), str):
                 # An agent that updated itself says so here first: the list shows it.
                 agent = await asyncio.to_thread(
                     self.agents.record_version, agent, hello["agent_version"]
                 )
-            conn = _Connection(agent, key, socket, version)
+            conn = _Connection(agent, key, socket, version, sources)
             await self._adopt(conn)
             await self._sync(conn, hello=True)
             idle = IDLE_HEARTBEATS * self.heartbeat_seconds

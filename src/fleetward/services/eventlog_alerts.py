@@ -30,6 +30,7 @@ from fleetward.domain.alerts import Device, EventKind, IngestResult, NormalizedE
 from fleetward.domain.errors import Conflict, InvalidInput
 from fleetward.domain.eventlog import EventRecord, WatchRule, dedup_key, matches
 from fleetward.domain.ids import new_id
+from fleetward.domain.insertion_strings import resolve_data
 from fleetward.domain.integrations import Asset, Integration
 from fleetward.domain.text import sent_text
 from fleetward.domain.tokens import new_secret
@@ -185,10 +186,11 @@ def parse_matches(body: Any) -> list[tuple[uuid.UUID, EventRecord]]:
 
 
 def _rendered(record: EventRecord) -> str:
-    """The record's text; .evtx files carry none, so its data, one value a line."""
+    """The record's text; .evtx files carry none, so its data, one value a line, with
+    the insertion strings Event Viewer would resolve (%%2313) resolved."""
     if record.message.strip():
         return record.message
-    lines = [f"{key}: {value}" for key, value in record.data.items()]
+    lines = [f"{key}: {value}" for key, value in resolve_data(record.data).items()]
     head = f"{record.provider or 'unknown provider'} event {record.event_id} in {record.log_name}"
     return "\n".join([head, *lines])
 

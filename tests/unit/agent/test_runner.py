@@ -44,6 +44,12 @@ class ScriptedCollector:
     def query(self, query: EventLogQuery) -> list[EventRecord]:
         return [r for r in (BOOT, DISK) if r.log_name == query.log and query.accepts(r)]
 
+    def logs(self) -> list[str]:
+        return sorted({BOOT.log_name, DISK.log_name})
+
+    def holds(self, log_name: str) -> bool:
+        return log_name in self.logs()
+
 
 def runner(tmp_path: Path, *collectors: ScriptedCollector, **options: Any) -> Runner:
     opts = AgentOptions(server="http://127.0.0.1:9", state_dir=tmp_path / "state", **options)

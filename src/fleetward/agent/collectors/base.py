@@ -113,3 +113,11 @@ class Collector(Protocol):
         """Records of `query.log` that pass its filters, newest first, at most its limit;
         empty when this collector does not hold that log."""
         ...
+
+    def logs(self) -> list[str]:
+        """The logs it reads, named as a person asks for them (System, journal ...)."""
+        ...
+
+    def holds(self, log_name: str) -> bool:
+        """Whether `log_name` is one of its logs, so a query of it can be answered."""
+        ...

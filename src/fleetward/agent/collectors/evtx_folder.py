@@ -29,6 +29,7 @@ class EvtxFolderCollector:
         self.folder = folder
         self.step_size = step_size
         self._seen: dict[str, tuple[int, int, str | None]] = {}  # name -> size, mtime, mark
+        self._channels: dict[str, tuple[int, int, str | None]] = {}  # name -> size, mtime, log
 
     @property
     def source(self) -> str:
@@ -40,6 +41,41 @@ class EvtxFolderCollector:
         except OSError as error:
             raise OSError(f"cannot list {self.folder}: {error}") from error
         return sorted(p for p in found if p.is_file())
+
+    def logs(self) -> list[str]:
+        """The channels its files hold (each file's first record says; a file is one log)."""
+        found: dict[str, str] = {}
+        try:
+            paths = self.files()
+        except OSError:
+            return []
+        for path in paths:
+            channel = self._channel(path)
+            if channel:
+                found.setdefault(channel.casefold(), channel)
+        return sorted(found.values(), key=str.casefold)
+
+    def holds(self, log_name: str) -> bool:
+        return log_name.casefold() in {name.casefold() for name in self.logs()}
+
+    def _channel(self, path: Path) -> str | None:
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        known = self._channels.get(path.name)
+        if known is not None and known[:2] == (stat.st_size, stat.st_mtime_ns):
+            return known[2]
+        channel = None
+        try:
+            for found in read_evtx(path):
+                if isinstance(found, EventRecord):
+                    channel = found.log_name
+                    break
+        except OSError as error:
+            log.warning("cannot read %s: %s", os.fspath(path), error)
+        self._channels[path.name] = (stat.st_size, stat.st_mtime_ns, channel)
+        return channel
 
     def poll(self, watermark: str | None) -> Iterator[Step]:
         marks: dict[str, str] = json.loads(watermark) if watermark else {}

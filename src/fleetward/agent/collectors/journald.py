@@ -21,12 +21,12 @@ from typing import IO, Any
 
 from fleetward.agent.collectors.base import STEP_SIZE, Entry, Read, Step, newest, program_output
 from fleetward.domain.agent_config import EventLogQuery
-from fleetward.domain.eventlog import EventRecord, Level
+from fleetward.domain.eventlog import JOURNAL, EventRecord, Level, is_journal_log
 from fleetward.domain.timeline import classify_journal
 
 log = logging.getLogger("fleetward.agent.journald")
 
-ALL = "journal"  # the log name that means the whole journal
+ALL = JOURNAL  # the log name that means the whole journal
 # syslog priorities 0 emerg .. 7 debug, on the Windows levels watch rules use.
 PRIORITY_LEVELS = {
     0: Level.CRITICAL,
@@ -62,6 +62,13 @@ class JournaldCollector:
     @property
     def source(self) -> str:
         return "journald"
+
+    def logs(self) -> list[str]:
+        return [ALL]
+
+    def holds(self, log_name: str) -> bool:
+        """The whole journal, and any unit in it."""
+        return is_journal_log(log_name)
 
     def poll(self, watermark: str | None) -> Iterator[Step]:
         args = ["-o", "json", "--no-pager"]

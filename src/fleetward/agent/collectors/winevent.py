@@ -72,6 +72,12 @@ class WinEventCollector:
     def source(self) -> str:
         return f"winevent:{self.log_name}"
 
+    def logs(self) -> list[str]:
+        return [self.log_name]
+
+    def holds(self, log_name: str) -> bool:
+        return log_name.casefold() == self.log_name.casefold()
+
     def poll(self, watermark: str | None) -> Iterator[Step]:
         after = int(watermark) if watermark else 0
         script = _POLL.format(log=self.log_name, xpath=f"*[System[EventRecordID>{after}]]")

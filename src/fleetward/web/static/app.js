@@ -40,6 +40,20 @@
   });
 
   // --- <select data-autosubmit> sends its form when changed --------------------
+  // A watch rule's log name shows which levels that log's events use
+  // (data-level-hints: log name folded -> hint; "" for any other Windows log).
+  document.addEventListener("input", function (event) {
+    var input = event.target.closest && event.target.closest("[data-level-hints]");
+    if (!input) return;
+    var target = document.getElementById(input.getAttribute("data-hint-target"));
+    if (!target) return;
+    var hints = JSON.parse(input.getAttribute("data-level-hints"));
+    var name = input.value.trim().toLowerCase();
+    var unit = /\.(service|socket|scope|timer|mount|automount|slice|target|path|device|swap)$/;
+    if (!name) target.textContent = "";
+    else if (unit.test(name)) target.textContent = hints.journal;
+    else target.textContent = hints[name] || hints[""];
+  });
   document.addEventListener("change", function (event) {
     var select = event.target.closest("select[data-autosubmit]");
     if (select && select.form) select.form.requestSubmit();

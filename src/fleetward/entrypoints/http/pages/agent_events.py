@@ -20,8 +20,9 @@ from fastapi.responses import Response
 from fleetward.bootstrap import Container
 from fleetward.domain.agent_config import QUERY_LIMIT_DEFAULT, EventLogQuery
 from fleetward.domain.errors import FleetwardError, InvalidInput, RateLimited
-from fleetward.domain.eventlog import MinLevel, severity_rank
+from fleetward.domain.eventlog import MinLevel, is_journal_log, severity_rank
 from fleetward.domain.identity import Access
+from fleetward.domain.insertion_strings import resolve, resolve_data
 from fleetward.entrypoints.http.deps import ContainerDep
 from fleetward.entrypoints.http.pages import lookups
 from fleetward.entrypoints.http.pages.agents import agent_context
@@ -66,10 +67,11 @@ class RecordView:
 def record_view(record: dict[str, Any]) -> RecordView:
     raw_level = record.get("level")
     level = LEVEL_NAMES[severity_rank(raw_level if isinstance(raw_level, int) else 4)]
-    message = str(record.get("message") or "").strip()
+    message = resolve(str(record.get("message") or "")).strip()
     if not message and isinstance(record.get("data"), dict):
         # .evtx and some providers carry no rendered text: the data says what happened.
-        message = ", ".join(f"{k}={v}" for k, v in list(record["data"].items())[:6])
+        data = {str(k): str(v) for k, v in list(record["data"].items())[:6]}
+        message = ", ".join(f"{k}={v}" for k, v in resolve_data(data).items())
     first = message.splitlines()[0] if message else ""
     full = json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False, default=str)
     return RecordView(record, level, first[:300], full)
@@ -139,9 +141,17 @@ async def _events_page(
 ) -> Response:
     log, level, event_id, source, since, until, limit = filters
     row = await run_in_threadpool(agent_context, c, session, agent_id)
-    windows = row.is_windows
+    # What the agent said it reads when it connected: a Linux agent reading .evtx
+    # folders offers Windows logs, not journald units it has none of.
+    sources = c.control.sources(row.id)
+    if sources is None:
+        windows = row.is_windows
+        logs: tuple[str, ...] = WINDOWS_LOGS if windows else LINUX_LOGS
+    else:
+        windows = row.is_windows or any(not is_journal_log(s) for s in sources)
+        logs = sources
     form = {
-        "log": log or ("System" if windows else "journal"),
+        "log": log or (logs[0] if logs else ("System" if windows else "journal")),
         "level": level,
         "event_id": event_id if windows else "",
         "source": source,
@@ -175,7 +185,8 @@ async def _events_page(
         tab="events",
         windows=windows,
         form=form,
-        logs=WINDOWS_LOGS if windows else LINUX_LOGS,
+        logs=logs,
+        sources=sources,
         levels=list(MinLevel),
         records=records,
         problem=problem,

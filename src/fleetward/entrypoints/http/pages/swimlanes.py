@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from fleetward.domain.timeline_lanes import Interval, Lanes
+from fleetward.domain.timeline_lanes import Interval, Lanes, short_labels
 
 WIDTH = 1000
 PLOT_LEFT = 170  # the lane labels sit left of this
@@ -20,6 +20,9 @@ ROW_HEIGHT = 28
 BAR_HEIGHT = 16
 MIN_BAR = 2.0  # a minute-long session on a month's range must still show
 LABEL_MAX = 24  # characters of a user name shown before it is cut
+# A tick label this close to the plot's right edge ends at its tick rather than
+# centring on it, which would run past the drawing and be cut.
+TICK_EDGE = 45
 
 # Tick steps to choose from, the smallest that keeps the axis to about 8 labels.
 _STEPS = tuple(
@@ -56,6 +59,7 @@ class Row:
 class Tick:
     x: float
     label: str
+    anchor: str = "middle"  # SVG text-anchor: "end" for the last label at the right edge
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,17 +104,33 @@ def _title(lane: str, label: str, interval: Interval) -> str:
     return text
 
 
+def _tick_format(start: datetime, until: datetime, step: timedelta) -> tuple[str, str]:
+    """strftime formats for ticks at midnight and for the others.
+
+    The year shows where the range needs it: a range over a year, or one that
+    crosses New Year, would otherwise read "20 Dec" at ticks a year apart.
+    """
+    years = start.year != until.year or until - start > timedelta(days=300)
+    if step >= timedelta(days=28):
+        return ("%b %Y", "%b %Y") if years else ("%d %b", "%d %b")
+    day = "%d %b %Y" if years else "%d %b"
+    return (day, day) if step >= timedelta(days=1) else (day, "%H:%M")
+
+
 def _ticks(start: datetime, until: datetime, x_of: Callable[[datetime], float]) -> list[Tick]:
     span = until - start
     step = next((s for s in _STEPS if span / s <= _MAX_TICKS), _STEPS[-1])
+    at_midnight, other = _tick_format(start, until, step)
     # Aligned to whole steps from the epoch, so ticks fall on round hours and midnights.
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     first = epoch + -(-(start - epoch) // step) * step
     ticks = []
     at = first
     while at <= until:
-        fmt = "%d %b" if step >= timedelta(days=1) or (at.hour, at.minute) == (0, 0) else "%H:%M"
-        ticks.append(Tick(x_of(at), at.strftime(fmt)))
+        fmt = at_midnight if (at.hour, at.minute) == (0, 0) else other
+        x = x_of(at)
+        anchor = "end" if x > PLOT_RIGHT - TICK_EDGE else "middle"
+        ticks.append(Tick(x, at.strftime(fmt), anchor))
         at += step
     return ticks
 
@@ -144,9 +164,9 @@ def chart(lanes: Lanes, until: datetime, now: datetime) -> Chart:
     add("Power", "power", bars("power", "", lanes.power), "no power events in range")
     add("Sleep", "sleep", bars("sleep", "", lanes.sleep), "no sleep in range")
     if lanes.sessions:
-        for user, intervals in lanes.sessions.items():
-            shown = user if len(user) <= LABEL_MAX else user[: LABEL_MAX - 1] + "…"
-            add(shown, "session", bars("session", user, intervals), title=user)
+        users = list(lanes.sessions)
+        for user, shown in zip(users, short_labels(users, LABEL_MAX), strict=True):
+            add(shown, "session", bars("session", user, lanes.sessions[user]), title=user)
     else:
         add("Sessions", "session", [], "no logons in range")
     now_x = x_of(now) if start <= now <= until else None

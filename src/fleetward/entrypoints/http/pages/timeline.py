@@ -23,7 +23,7 @@ from fleetward.domain.agents import StoredEvent
 from fleetward.domain.errors import InvalidInput
 from fleetward.domain.identity import Principal
 from fleetward.domain.pagination import MAX_LIMIT, Page
-from fleetward.domain.timeline import TimelineKind
+from fleetward.domain.timeline import KNOWN_KINDS, TimelineKind
 from fleetward.domain.timeline_lanes import LANE_KINDS, POWER_OFF, POWER_ON, build_lanes
 from fleetward.entrypoints.http.deps import ContainerDep
 from fleetward.entrypoints.http.pages import fleet, lookups, swimlanes
@@ -83,6 +83,11 @@ def _url(base: str, pairs: list[tuple[str, str]]) -> str:
 
 def _toggled(values: list[str], value: str) -> list[str]:
     return [v for v in values if v != value] if value in values else [*values, value]
+
+
+def kind_class(kind: str) -> str:
+    """The badge's class: its own colour for a known kind, a neutral one for any other."""
+    return f"kind-{kind}" if kind in KNOWN_KINDS else "kind-other"
 
 
 def summary(event: StoredEvent) -> str:
@@ -182,13 +187,15 @@ def _timeline_page(
         # The filters come back with the reason, rather than a bare error page.
         error, status_code = exc.message, 422
     params = [*extra, *filters.params()]
+    # The known kinds, then any other kind an agent sent (kinds are open-ended).
+    others = sorted({e.kind for e in page.items} - KNOWN_KINDS | set(filters.kinds) - KNOWN_KINDS)
     kind_chips = [
         Chip(
-            k.value.replace("_", " "),
-            k.value in filters.kinds,
-            _url(base, [*extra, *filters.params(kind=_toggled(filters.kinds, k.value))]),
+            kind.replace("_", " "),
+            kind in filters.kinds,
+            _url(base, [*extra, *filters.params(kind=_toggled(filters.kinds, kind))]),
         )
-        for k in TimelineKind
+        for kind in [*(k.value for k in TimelineKind), *others]
     ]
     seen = {e.source for e in [*page.items, *lane_events]}
     source_chips = [
@@ -226,6 +233,7 @@ def _timeline_page(
         filtered=bool(filters.params()),
         page=page,
         summary=summary,
+        kind_class=kind_class,
         pretty=lambda p: json.dumps(p, indent=2, sort_keys=True, ensure_ascii=False),
         chart=chart,
         capped=capped,

@@ -8,6 +8,7 @@ by commas, keywords one per line.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from typing import Annotated, Any
@@ -21,6 +22,7 @@ from fleetward.domain.alerts import Severity
 from fleetward.domain.errors import InvalidInput
 from fleetward.domain.eventlog import EventLogWatch, MinLevel, ScopeType, WatchScope
 from fleetward.domain.identity import Access
+from fleetward.domain.log_levels import LEVEL_HINTS, OTHER_WINDOWS_LOG, level_hint
 from fleetward.domain.pagination import MAX_LIMIT
 from fleetward.domain.tenancy import clean_name
 from fleetward.entrypoints.http.deps import ContainerDep
@@ -57,7 +59,8 @@ class WatchForm(BaseModel):
     log_name: str = ""
     event_ids: str = ""
     providers: str = ""
-    min_level: str = MinLevel.WARNING.value
+    # Any level, as the API: Security audit failures are Information (domain/log_levels.py).
+    min_level: str = MinLevel.VERBOSE.value
     keywords: str = ""
     alert_severity: str = Severity.MODERATE.value
     enabled: str = ""  # a checkbox: "on" when ticked, absent otherwise
@@ -190,6 +193,8 @@ def _page(
         levels=list(MinLevel),
         severities=list(Severity),
         common_logs=COMMON_LOGS,
+        level_hint=level_hint(form.log_name),
+        level_hints=json.dumps({**LEVEL_HINTS, "": OTHER_WINDOWS_LOG}),
     )
 
 
