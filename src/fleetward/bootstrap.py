@@ -48,6 +48,7 @@ from fleetward.services.provider_access import ProviderAccess
 from fleetward.services.provider_outbound import ProviderOutbound
 from fleetward.services.reconciliation import SyncService
 from fleetward.services.rules import RuleService
+from fleetward.services.search import SearchService
 from fleetward.services.tenant_settings import TenantSettingsService
 from fleetward.services.tickets import TicketService
 from fleetward.services.timeline import TimelineService
@@ -94,6 +95,7 @@ class Container:
     sync: SyncService
     provider_outbound: ProviderOutbound
     notifications: NotificationService
+    search: SearchService
 
     def close(self) -> None:
         self.probes.stop()
@@ -220,6 +222,7 @@ def build(
         sync=SyncService(uow, clock, probes, pipeline, access.api_for),
         provider_outbound=provider_outbound,
         notifications=notifications,
+        search=SearchService(uow),
     )
 
 

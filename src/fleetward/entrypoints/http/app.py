@@ -30,6 +30,7 @@ from fleetward.entrypoints.http.routers import (
     integrations,
     maintenance_windows,
     notifications,
+    search,
     sync_runs,
     tenant_settings,
     tickets,
@@ -121,6 +122,7 @@ def create_app(container: Container) -> FastAPI:
         tenant_settings.router,
         notifications.router,
         notifications.preferences,
+        search.router,
         pages.router,
     ):
         app.router.routes.extend(router.routes)

@@ -19,6 +19,7 @@ from fleetward.entrypoints.http.pages import (
     notifications,
     rule_editor,
     rules,
+    search,
     subscriptions,
     tenant_settings,
     tickets,
@@ -48,5 +49,6 @@ for _area in (
     subscriptions.router,
     tenant_settings.router,
     notifications.router,
+    search.router,
 ):
     router.include_router(_area)
