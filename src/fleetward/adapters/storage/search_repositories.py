@@ -50,11 +50,23 @@ class SearchRepository:
     ) -> KindHits:
         scoped = (table.c.tenant_id == tenant_id, where)
         rows = self.conn.execute(select(table).where(*scoped).order_by(*order).limit(limit)).all()
-        matched = select(literal(1)).select_from(table).where(*scoped).limit(COUNT_CAP + 1)
-        total = self.conn.execute(select(func.count()).select_from(matched.subquery())).scalar_one()
+        total = self._count(table, scoped, len(rows), limit)
         return KindHits(
             kind, [to_hit(row) for row in rows], min(total, COUNT_CAP), total > COUNT_CAP
         )
+
+    def _count(
+        self, table: Any, scoped: tuple[ColumnElement[bool], ...], found: int, limit: int
+    ) -> int:
+        """How many match, up to COUNT_CAP + 1. Fewer hits than the limit are all of
+        them: no second scan (a query that matches little costs one scan, not two)."""
+        if found < limit:
+            return found
+        matched = select(literal(1)).select_from(table).where(*scoped).limit(COUNT_CAP + 1)
+        total: int = self.conn.execute(
+            select(func.count()).select_from(matched.subquery())
+        ).scalar_one()
+        return total
 
     def tickets(self, tenant_id: uuid.UUID, query: SearchQuery, limit: int) -> KindHits:
         t = schema.ticket
@@ -108,8 +120,7 @@ class SearchRepository:
             .order_by(t.c.occurred_at.desc(), t.c.id.desc())
             .limit(limit)
         ).all()
-        matched = select(literal(1)).select_from(t).where(*scoped).limit(COUNT_CAP + 1)
-        total = self.conn.execute(select(func.count()).select_from(matched.subquery())).scalar_one()
+        total = self._count(t, scoped, len(rows), limit)
         hits = [
             Hit(
                 row.id,
