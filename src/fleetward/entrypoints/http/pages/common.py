@@ -60,15 +60,28 @@ ERROR_TITLES = {
 }
 
 
+def _from_page(context: jinja2.runtime.Context, name: str) -> Any:
+    """`tz` or `now` as render() set them. A macro imported without `with context`
+    sees none of the page's values: rather than show UTC to a reader in Berlin
+    without a word, that is an error the page's tests see."""
+    value = context.get(name)
+    if value is None:
+        raise RuntimeError(
+            f"no {name!r} here: import macros that show times `with context` "
+            '(e.g. {% from "_list.html" import time_cell with context %})'
+        )
+    return value
+
+
 @jinja2.pass_context
-def _when(context: jinja2.runtime.Context, value: datetime) -> str:
+def _when(context: jinja2.runtime.Context, value: datetime, seconds: bool = False) -> str:
     """On the reader's clock (`tz`, which render() sets)."""
-    return wall_clock(value, context.get("tz") or UTC)
+    return wall_clock(value, _from_page(context, "tz"), seconds)
 
 
 @jinja2.pass_context
 def _ago(context: jinja2.runtime.Context, value: datetime) -> str:
-    return relative(value, context.get("now") or datetime.now(UTC))
+    return relative(value, _from_page(context, "now"))
 
 
 def reader_zone(request: Request, session: SessionInfo | None) -> ZoneInfo:

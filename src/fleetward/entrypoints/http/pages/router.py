@@ -17,6 +17,7 @@ from fleetward.entrypoints.http.pages import (
     integration_sync,
     integrations,
     notifications,
+    profile,
     rule_editor,
     rules,
     search,
@@ -50,5 +51,6 @@ for _area in (
     tenant_settings.router,
     notifications.router,
     search.router,
+    profile.router,
 ):
     router.include_router(_area)
