@@ -56,6 +56,9 @@ def test_without_a_profile_zone_the_browsers_is_used_then_utc(
     assert "2026-01-05 10:00 UTC" in alert_page(client, alert["id"])
     client.cookies.set("fw_tz", "Asia/Tokyo")
     assert "2026-01-05 19:00 JST" in alert_page(client, alert["id"])
+    # As static/app.js sets it: percent-encoded.
+    client.cookies.set("fw_tz", "America%2FNew_York")
+    assert "2026-01-05 05:00 EST" in alert_page(client, alert["id"])
     # A cookie naming no zone is ignored, never an error.
     client.cookies.set("fw_tz", "Not/AZone")
     assert "2026-01-05 10:00 UTC" in alert_page(client, alert["id"])
@@ -95,7 +98,7 @@ def test_the_profile_page_sets_the_zone_and_refuses_an_unknown_one(
     client: TestClient, tenant: TenantFixture
 ) -> None:
     log_in(client, tenant.readonly.email)
-    client.cookies.set("fw_tz", "America/New_York")
+    client.cookies.set("fw_tz", "America%2FNew_York")
     page = client.get("/profile")
     assert page.status_code == 200
     assert "time zone (currently America/New_York)</option>" in page.text

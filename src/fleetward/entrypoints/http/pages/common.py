@@ -84,11 +84,17 @@ def _ago(context: jinja2.runtime.Context, value: datetime) -> str:
     return relative(value, _from_page(context, "now"))
 
 
+def browser_zone(request: Request) -> ZoneInfo | None:
+    """The zone static/app.js reported in the fw_tz cookie, which it percent-encodes
+    ("Asia%2FTokyo"), or None."""
+    return zone_or_none(unquote(request.cookies.get(ZONE_COOKIE) or ""))
+
+
 def reader_zone(request: Request, session: SessionInfo | None) -> ZoneInfo:
     """The profile's time zone, else the one the browser reported (static/app.js sets
     the cookie), else UTC. Forms' date-time fields are read on this clock too."""
     chosen = session.time_zone if session else ""
-    return zone_or_none(chosen) or zone_or_none(request.cookies.get(ZONE_COOKIE)) or UTC_ZONE
+    return zone_or_none(chosen) or browser_zone(request) or UTC_ZONE
 
 
 def _environment() -> jinja2.Environment:

@@ -12,14 +12,14 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from fleetward.bootstrap import Container
-from fleetward.domain.display_time import known_zones, zone_or_none
+from fleetward.domain.display_time import known_zones
 from fleetward.domain.errors import InvalidInput
 from fleetward.entrypoints.http.deps import ContainerDep
 from fleetward.entrypoints.http.pages.common import (
-    ZONE_COOKIE,
     FormSessionDep,
     PageRoute,
     SessionDep,
+    browser_zone,
     redirect,
     render,
 )
@@ -39,7 +39,7 @@ def _page(
     form: dict[str, str] | None = None,
 ) -> Response:
     user = c.identity.current_user(session.principal)
-    browser_zone = zone_or_none(request.cookies.get(ZONE_COOKIE))
+    browser = browser_zone(request)
     return render(
         request,
         "profile.html",
@@ -51,7 +51,7 @@ def _page(
         user=user,
         form=form or {"time_zone": user.time_zone, "display_name": user.display_name},
         zones=known_zones(),
-        browser_zone=browser_zone.key if browser_zone else "",
+        browser_zone=browser.key if browser else "",
     )
 
 
