@@ -130,7 +130,15 @@ def test_the_query_is_trimmed_and_bounded(client: TestClient, tenant: TenantFixt
     assert labels(search(client, tenant.admin, "  narwhal "), "clients") == ["Narwhal Inc"]
     assert search(client, tenant.admin, "x" * 100)["q"] == "x" * 100
 
-    for q, params in (("", {}), ("   ", {}), ("x" * 101, {}), ("ok", {"kind": "people"})):
+    bad = (
+        ("", {}),
+        ("   ", {}),
+        ("x" * 101, {}),
+        ("a\x00b", {}),  # PostgreSQL refuses NUL in text: a 422, not a 500
+        ("a\x07b", {}),
+        ("ok", {"kind": "people"}),
+    )
+    for q, params in bad:
         answer = client.get(SEARCH, params={"q": q, **params}, headers=tenant.admin.headers)
         assert answer.status_code == 422, answer.text
         assert answer.json()["error"]["field"] == ("kind" if params else "q")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from fleetward.domain.errors import InvalidInput
+from fleetward.domain.text import text_problem
 
 MAX_QUERY = 100
 PER_KIND = 10  # hits per kind on the search page and the API's default
@@ -44,6 +45,9 @@ def parse_query(raw: str) -> SearchQuery:
     text = " ".join(raw.split())
     if not text:
         raise InvalidInput("q must not be empty", field="q")
+    # NUL (which PostgreSQL refuses in text), other control characters, lone surrogates.
+    if problem := text_problem(text):
+        raise InvalidInput(f"q {problem}", field="q")
     if len(text) > MAX_QUERY:
         raise InvalidInput(f"q must be at most {MAX_QUERY} characters", field="q")
     number = _TICKET_NUMBER.fullmatch(text)
