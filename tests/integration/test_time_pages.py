@@ -156,3 +156,29 @@ def test_the_me_api_reads_and_sets_only_the_callers_own_profile(
     assert changed.json()["time_zone"] == "Asia/Tokyo"
     assert client.get(ME, headers=tenant.admin.headers).json()["time_zone"] == ""
     assert client.get(ME).status_code == 401
+
+
+def test_a_one_off_windows_times_are_on_the_readers_clock_a_weekly_one_keeps_its_zone(
+    client: TestClient, tenant: TenantFixture
+) -> None:
+    made = client.post(
+        "/api/v1/maintenance-windows",
+        json={
+            "name": "Move",
+            "starts_at": "2026-07-01T18:00:00Z",
+            "ends_at": "2026-07-01T21:30:00Z",
+        },
+        headers=tenant.admin.headers,
+    )
+    assert made.status_code == 201, made.text
+    answer = client.patch(ME, json={"time_zone": "Europe/Berlin"}, headers=tenant.admin.headers)
+    assert answer.status_code == 200
+    log_in(client, tenant.admin.email)
+
+    new_form = client.get("/maintenance")
+    assert '<option value="Europe/Berlin" selected>' in new_form.text
+    edit = client.get(f"/maintenance/{made.json()['id']}/edit")
+    assert 'value="2026-07-01T20:00"' in edit.text  # 18:00Z is 20:00 in Berlin in summer
+    assert 'value="2026-07-01T23:30"' in edit.text
+    assert '<option value="Europe/Berlin" selected>' in edit.text
+    assert "keeps its own time zone" in edit.text
