@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Coroutine
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -60,16 +61,21 @@ ERROR_TITLES = {
 }
 
 
+# The page being rendered's reader clock, for macros imported without `with context`
+# (`{% from "_list.html" import time_cell %}`), which see none of the page's values:
+# they would otherwise show UTC to a reader in Berlin. render() sets it around the
+# (synchronous) rendering of each page.
+_PAGE_CLOCK: ContextVar[dict[str, Any] | None] = ContextVar("page_clock", default=None)
+
+
 def _from_page(context: jinja2.runtime.Context, name: str) -> Any:
-    """`tz` or `now` as render() set them. A macro imported without `with context`
-    sees none of the page's values: rather than show UTC to a reader in Berlin
-    without a word, that is an error the page's tests see."""
+    """`tz` or `now` as render() set them, from the context or the page being rendered."""
     value = context.get(name)
     if value is None:
-        raise RuntimeError(
-            f"no {name!r} here: import macros that show times `with context` "
-            '(e.g. {% from "_list.html" import time_cell with context %})'
-        )
+        page = _PAGE_CLOCK.get()
+        value = page.get(name) if page else None
+    if value is None:
+        raise RuntimeError(f"no {name!r}: times are shown on pages made by render()")
     return value
 
 
@@ -176,9 +182,13 @@ def render(
         "now": datetime.now(UTC),
         **context,
     }
-    response = templates.TemplateResponse(
-        request, name, values, status_code=status_code, headers=PAGE_HEADERS
-    )
+    clock = _PAGE_CLOCK.set({"tz": values["tz"], "now": values["now"]})
+    try:
+        response = templates.TemplateResponse(
+            request, name, values, status_code=status_code, headers=PAGE_HEADERS
+        )
+    finally:
+        _PAGE_CLOCK.reset(clock)
     if flash:
         clear_cookie(request, response, FLASH_COOKIE)
     return response
