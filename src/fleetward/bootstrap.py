@@ -50,6 +50,7 @@ from fleetward.services.provider_access import ProviderAccess
 from fleetward.services.provider_outbound import ProviderOutbound
 from fleetward.services.reconciliation import SyncService
 from fleetward.services.rules import RuleService
+from fleetward.services.search import SearchService
 from fleetward.services.tenant_settings import TenantSettingsService
 from fleetward.services.tickets import TicketService
 from fleetward.services.timeline import TimelineService
@@ -97,6 +98,7 @@ class Container:
     provider_outbound: ProviderOutbound
     notifications: NotificationService
     overview: OverviewService
+    search: SearchService
 
     def close(self) -> None:
         self.probes.stop()
@@ -224,6 +226,7 @@ def build(
         provider_outbound=provider_outbound,
         notifications=notifications,
         overview=OverviewService(SqlOverviewQueries(uow), clock),
+        search=SearchService(uow),
     )
 
 

@@ -95,6 +95,12 @@ def key_target(world: World, actor: Actor) -> Target:
     return Target({"key_id": key_id}, key_id, key_id, snapshot)
 
 
+def me_target(world: World, actor: Actor) -> Target:
+    """The caller's own profile: /api/v1/me names no object, it is always the caller's."""
+    user_id = str(actor.user_id)
+    return Target({}, user_id, user_id, lambda: world.owner_get(f"/api/v1/users/{user_id}"))
+
+
 def new_client() -> dict[str, Any]:
     return {"name": unique("New client")}
 
@@ -140,6 +146,16 @@ ROUTES = [
     Route("DELETE", "/api/v1/api-keys/{key_id}", Access.WRITE, key_target),
     # The audit entry of the owner's new client must not show to another tenant.
     Route("GET", "/api/v1/audit-log", Access.ADMIN, client_target),
+    # Search finds the owner's client by name; another tenant's search must not.
+    Route(
+        "GET",
+        "/api/v1/search",
+        Access.READ,
+        client_target,
+        fixed_query="q=target+client&kind=clients&limit=100",
+    ),
+    Route("GET", "/api/v1/me", Access.READ, me_target),
+    Route("PATCH", "/api/v1/me", Access.READ, me_target, lambda: {"time_zone": "Asia/Tokyo"}),
 ]
 
 

@@ -134,6 +134,8 @@ class Route:
     # Target params sent as query parameters (GET /timeline?pc_id=...): the URL then
     # names the owner's object as a path parameter would.
     query: tuple[str, ...] = ()
+    # A query string every call sends (GET /search?q=...); it names no object.
+    fixed_query: str = ""
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
@@ -142,6 +144,8 @@ class Route:
         path = self.path.format(**params)
         if self.query:
             path += "?" + "&".join(f"{name}={params[name]}" for name in self.query)
+        if self.fixed_query:
+            path += ("&" if "?" in path else "?") + self.fixed_query
         return path
 
     @property

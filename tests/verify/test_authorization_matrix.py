@@ -121,6 +121,11 @@ PAGES: dict[Key, PageCall] = {
     ("POST", "/login"): PageCall(),  # sent by send_login
     ("POST", "/logout"): PageCall(form=lambda _: {}),
     ("GET", "/clients"): PageCall(people.client_target),
+    ("GET", "/search"): PageCall(people.client_target),
+    ("GET", "/profile"): PageCall(people.me_target),
+    ("POST", "/profile"): PageCall(
+        people.me_target, lambda _: {"time_zone": "Asia/Tokyo", "display_name": ""}
+    ),
     ("POST", "/clients"): PageCall(people.client_target, lambda _: people.new_client()),
     ("GET", "/clients/{client_id}/edit"): PageCall(people.client_target),
     ("POST", "/clients/{client_id}/edit"): PageCall(

@@ -7,6 +7,8 @@ it on lists, so "4 min ago" needs no arithmetic from someone mid-shift.
 
 from __future__ import annotations
 
+import functools
+import zoneinfo
 from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -26,12 +28,21 @@ def zone_or_none(name: str | None) -> ZoneInfo | None:
         return None
 
 
-def wall_clock(value: datetime, zone: tzinfo) -> str:
-    """`2026-12-07 14:05 CET`: minutes are what a shift works in."""
+@functools.cache
+def known_zones() -> tuple[str, ...]:
+    """Every IANA zone name the system's database has, sorted: what a person may choose
+    for their profile (read once; the list does not change while the server runs)."""
+    return tuple(sorted(zoneinfo.available_timezones()))
+
+
+def wall_clock(value: datetime, zone: tzinfo, seconds: bool = False) -> str:
+    """`2026-12-07 14:05 CET`: minutes are what a shift works in; event records, which
+    can come several a second, show seconds."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     local = value.astimezone(zone)
-    return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "UTC")
+    shown = "%Y-%m-%d %H:%M:%S " if seconds else "%Y-%m-%d %H:%M "
+    return local.strftime(shown) + (local.tzname() or "UTC")
 
 
 def relative(value: datetime, now: datetime) -> str:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from fleetward.domain.audit import SYSTEM_CLI, Actor, snapshot
+from fleetward.domain.display_time import known_zones, zone_or_none
 from fleetward.domain.errors import Conflict, InvalidInput, NotFound, RateLimited, Unauthenticated
 from fleetward.domain.identity import (
     Access,
@@ -20,7 +21,7 @@ from fleetward.domain.identity import (
 )
 from fleetward.domain.ids import new_id
 from fleetward.domain.pagination import Page
-from fleetward.domain.tenancy import ApiKey, Tenant, User, clean_name
+from fleetward.domain.tenancy import NAME_MAX, ApiKey, Tenant, User, clean_name
 from fleetward.domain.tokens import (
     API_KEY_PREFIX,
     display_prefix,
@@ -114,6 +115,10 @@ class IdentityService:
             uow, clock, probes, "user", lambda r: r.users, Access.ADMIN, Access.ADMIN
         )
         self.keys = ScopedResource(uow, clock, probes, "api_key", lambda r: r.api_keys)
+        # A person's own profile: any role may change it, only for themselves.
+        self.profiles = ScopedResource(
+            uow, clock, probes, "user", lambda r: r.users, Access.READ, Access.READ
+        )
 
     # Tenants (created from the CLI; there is no cross-tenant superuser API)
 
@@ -244,6 +249,23 @@ class IdentityService:
         if user is None:
             raise Unauthenticated("your user no longer exists")
         return user
+
+    def update_profile(
+        self,
+        principal: Principal,
+        time_zone: str | None = None,
+        display_name: str | None = None,
+    ) -> User:
+        """The caller's own settings: their time zone (an IANA name, or empty for the
+        browser's) and the name colleagues see; no admin role needed."""
+        changes: dict[str, object] = {}
+        if time_zone is not None:
+            changes["time_zone"] = profile_time_zone(time_zone)
+        if display_name is not None:
+            changes["display_name"] = profile_display_name(display_name)
+        if not changes:
+            return self.current_user(principal)
+        return self.profiles.update(principal, principal.user_id, changes)
 
     def get_user(self, principal: Principal, user_id: uuid.UUID) -> User:
         return self.users.get(principal, user_id)
@@ -385,6 +407,23 @@ class IdentityService:
     def logout(self, token: str) -> None:
         with self.uow.write() as repos:
             repos.sessions.remove(hash_secret(token))
+
+
+def profile_time_zone(value: str) -> str:
+    """An IANA zone name as the profile stores it; empty means the browser's."""
+    name = value.strip()
+    if name and (name not in known_zones() or zone_or_none(name) is None):
+        raise InvalidInput(f"time_zone {name[:80]!r} is not a known time zone", field="time_zone")
+    return name
+
+
+def profile_display_name(value: str) -> str:
+    name = " ".join(value.split())
+    if len(name) > NAME_MAX:
+        raise InvalidInput(
+            f"display_name must be at most {NAME_MAX} characters", field="display_name"
+        )
+    return name
 
 
 def parse_role(value: str) -> Role:

@@ -27,6 +27,7 @@ from fleetward.domain.notifications import Channel, ChannelPreference, Notificat
 from fleetward.domain.overview import IntegrationHealth, OverviewFigures, ResponseTimes
 from fleetward.domain.pagination import Page
 from fleetward.domain.rules import AlertRule
+from fleetward.domain.search import Hit, KindHits, SearchQuery
 from fleetward.domain.sync import LocalAlert, SyncRun, SyncStatus
 from fleetward.domain.tenancy import ApiKey, Client, Site, Tenant, User
 from fleetward.domain.tickets import Board, Comment, Priority, Ticket, TicketStatus, TimeEntry
@@ -545,6 +546,9 @@ class Repositories(Protocol):
     @property
     def watches(self) -> Watches: ...
 
+    @property
+    def search(self) -> SearchQueries: ...
+
 
 class ProviderApi(Protocol):
     """One integration's RMM API (adapters/providers/<provider>/api.py).
@@ -576,6 +580,18 @@ ProviderApiFactory = Callable[[Integration, Mapping[str, str]], ProviderApi | No
 # An integration's ProviderApi built with its opened credentials, or None (the factory's
 # answer); for Fleetward's own background work (reconciliation, provider calls).
 ApiOpener = Callable[[Integration], ProviderApi | None]
+
+
+class SearchQueries(Protocol):
+    """The global search (domain/search.py): one kind's hits for one tenant, at most
+    `limit`, with their count up to COUNT_CAP."""
+
+    def tickets(self, tenant_id: uuid.UUID, query: SearchQuery, limit: int) -> KindHits: ...
+    def ticket_by_number(self, tenant_id: uuid.UUID, number: int) -> Hit | None: ...
+    def alerts(self, tenant_id: uuid.UUID, query: SearchQuery, limit: int) -> KindHits: ...
+    def devices(self, tenant_id: uuid.UUID, query: SearchQuery, limit: int) -> KindHits: ...
+    def clients(self, tenant_id: uuid.UUID, query: SearchQuery, limit: int) -> KindHits: ...
+    def agents(self, tenant_id: uuid.UUID, query: SearchQuery, limit: int) -> KindHits: ...
 
 
 class UnitOfWork(Protocol):

@@ -39,12 +39,15 @@ from fleetward.adapters.storage.faults import (
 from fleetward.adapters.storage.group_commit import GroupCommitWriter, WriterBusy
 from fleetward.adapters.storage.health import StorageHealth
 from fleetward.adapters.storage.pipeline_repositories import PipelineRepositories
-from fleetward.adapters.storage.repositories import SqlRepositories
+from fleetward.adapters.storage.repositories import SqlRepositories, repository
+from fleetward.adapters.storage.search_repositories import SearchRepository
 
 
 class AllRepositories(SqlRepositories, PipelineRepositories, AgentRepositories):
     """Every repository, bound to one transaction, each made on first use (a
     transaction touches a few of some thirty)."""
+
+    search = repository(SearchRepository)
 
 
 log = structlog.get_logger("fleetward.storage")

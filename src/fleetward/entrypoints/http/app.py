@@ -30,7 +30,9 @@ from fleetward.entrypoints.http.routers import (
     health,
     integrations,
     maintenance_windows,
+    me,
     notifications,
+    search,
     sync_runs,
     tenant_settings,
     tickets,
@@ -104,6 +106,7 @@ def create_app(container: Container) -> FastAPI:
         clients.router,
         users.users,
         users.api_keys,
+        me.router,
         audit.router,
         integrations.router,
         sync_runs.router,
@@ -123,6 +126,7 @@ def create_app(container: Container) -> FastAPI:
         tenant_settings.router,
         notifications.router,
         notifications.preferences,
+        search.router,
         pages.router,
     ):
         app.router.routes.extend(router.routes)

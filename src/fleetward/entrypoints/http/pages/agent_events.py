@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -26,7 +27,13 @@ from fleetward.domain.insertion_strings import resolve, resolve_data
 from fleetward.entrypoints.http.deps import ContainerDep
 from fleetward.entrypoints.http.pages import lookups
 from fleetward.entrypoints.http.pages.agents import agent_context
-from fleetward.entrypoints.http.pages.common import FormSessionDep, PageRoute, SessionDep, render
+from fleetward.entrypoints.http.pages.common import (
+    FormSessionDep,
+    PageRoute,
+    SessionDep,
+    reader_zone,
+    render,
+)
 from fleetward.services.agent_control import AgentFailed, AgentOffline, AgentTimedOut
 from fleetward.services.identity import SessionInfo
 
@@ -62,6 +69,18 @@ class RecordView:
     level: str  # critical .. verbose, for the colour
     first_line: str
     full: str  # the whole record, pretty JSON
+    at: datetime | None  # time_created, when the agent sent a readable one
+
+
+def _time_created(value: object) -> datetime | None:
+    """The record's time as sent (ISO 8601, UTC), for the reader's clock; None if not."""
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    try:
+        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def record_view(record: dict[str, Any]) -> RecordView:
@@ -74,14 +93,14 @@ def record_view(record: dict[str, Any]) -> RecordView:
         message = ", ".join(f"{k}={v}" for k, v in resolve_data(data).items())
     first = message.splitlines()[0] if message else ""
     full = json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False, default=str)
-    return RecordView(record, level, first[:300], full)
+    return RecordView(record, level, first[:300], full, _time_created(record.get("time_created")))
 
 
-def _query(form: dict[str, str]) -> EventLogQuery:
-    """The filter bar as the channel's query; its times are the browser's, taken as UTC."""
+def _query(form: dict[str, str], zone_name: str) -> EventLogQuery:
+    """The filter bar as the channel's query; its times are on the reader's clock."""
     times = {}
     for field in ("since", "until"):
-        at = lookups.local_to_utc(form[field], "UTC", field)
+        at = lookups.local_to_utc(form[field], zone_name, field)
         times[field] = at.isoformat() if at else ""
     return EventLogQuery.from_text({**form, **times})
 
@@ -160,6 +179,7 @@ async def _events_page(
         "limit": limit or str(QUERY_LIMIT_DEFAULT),
     }
     may_query = session.principal.can(Access.WRITE)
+    zone = reader_zone(request, session)
     asked = ask and bool(log.strip())
     records: list[RecordView] | None = None
     error, problem, status_code = None, None, 200
@@ -167,7 +187,9 @@ async def _events_page(
         problem = READ_ONLY
     elif asked:
         try:
-            found = await c.control.query_eventlog(session.principal, row.id, _query(form))
+            found = await c.control.query_eventlog(
+                session.principal, row.id, _query(form, zone.key)
+            )
             records = [record_view(r) for r in found]
         except InvalidInput as exc:
             error, status_code = exc.message, 422
@@ -192,4 +214,5 @@ async def _events_page(
         problem=problem,
         asked=asked,
         may_query=may_query,
+        zone_name=zone.key,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Coroutine
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -84,22 +85,46 @@ SECTIONS = {
 }
 
 
+# The page being rendered's reader clock, for macros imported without `with context`
+# (`{% from "_list.html" import time_cell %}`), which see none of the page's values:
+# they would otherwise show UTC to a reader in Berlin. render() sets it around the
+# (synchronous) rendering of each page.
+_PAGE_CLOCK: ContextVar[dict[str, Any] | None] = ContextVar("page_clock", default=None)
+
+
+def _from_page(context: jinja2.runtime.Context, name: str) -> Any:
+    """`tz` or `now` as render() set them, from the context or the page being rendered."""
+    value = context.get(name)
+    if value is None:
+        page = _PAGE_CLOCK.get()
+        value = page.get(name) if page else None
+    if value is None:
+        raise RuntimeError(f"no {name!r}: times are shown on pages made by render()")
+    return value
+
+
 @jinja2.pass_context
-def _when(context: jinja2.runtime.Context, value: datetime) -> str:
+def _when(context: jinja2.runtime.Context, value: datetime, seconds: bool = False) -> str:
     """On the reader's clock (`tz`, which render() sets)."""
-    return wall_clock(value, context.get("tz") or UTC)
+    return wall_clock(value, _from_page(context, "tz"), seconds)
 
 
 @jinja2.pass_context
 def _ago(context: jinja2.runtime.Context, value: datetime) -> str:
-    return relative(value, context.get("now") or datetime.now(UTC))
+    return relative(value, _from_page(context, "now"))
+
+
+def browser_zone(request: Request) -> ZoneInfo | None:
+    """The zone static/app.js reported in the fw_tz cookie, which it percent-encodes
+    ("Asia%2FTokyo"), or None."""
+    return zone_or_none(unquote(request.cookies.get(ZONE_COOKIE) or ""))
 
 
 def reader_zone(request: Request, session: SessionInfo | None) -> ZoneInfo:
     """The profile's time zone, else the one the browser reported (static/app.js sets
     the cookie), else UTC. Forms' date-time fields are read on this clock too."""
     chosen = session.time_zone if session else ""
-    return zone_or_none(chosen) or zone_or_none(request.cookies.get(ZONE_COOKIE)) or UTC_ZONE
+    return zone_or_none(chosen) or browser_zone(request) or UTC_ZONE
 
 
 def _environment() -> jinja2.Environment:
@@ -181,9 +206,13 @@ def render(
         "now": datetime.now(UTC),
         **context,
     }
-    response = templates.TemplateResponse(
-        request, name, values, status_code=status_code, headers=PAGE_HEADERS
-    )
+    clock = _PAGE_CLOCK.set({"tz": values["tz"], "now": values["now"]})
+    try:
+        response = templates.TemplateResponse(
+            request, name, values, status_code=status_code, headers=PAGE_HEADERS
+        )
+    finally:
+        _PAGE_CLOCK.reset(clock)
     if flash:
         clear_cookie(request, response, FLASH_COOKIE)
     return response

@@ -20,8 +20,10 @@ from fleetward.entrypoints.http.pages import (
     integrations,
     notifications,
     overview,
+    profile,
     rule_editor,
     rules,
+    search,
     subscriptions,
     tenant_settings,
     ticket_actions,
@@ -58,6 +60,8 @@ AREAS = (
     subscriptions.router,
     tenant_settings.router,
     notifications.router,
+    search.router,
+    profile.router,
 )
 
 router = APIRouter(include_in_schema=False)

@@ -28,7 +28,7 @@ from fleetward.domain.timeline_lanes import LANE_KINDS, POWER_OFF, POWER_ON, bui
 from fleetward.entrypoints.http.deps import ContainerDep
 from fleetward.entrypoints.http.pages import fleet, lookups, swimlanes
 from fleetward.entrypoints.http.pages.agents import agent_context
-from fleetward.entrypoints.http.pages.common import PageRoute, SessionDep, render
+from fleetward.entrypoints.http.pages.common import PageRoute, SessionDep, reader_zone, render
 from fleetward.services.identity import SessionInfo
 
 router = APIRouter(route_class=PageRoute)
@@ -57,7 +57,7 @@ class Chip:
 class Filters:
     kinds: list[str]
     sources: list[str]
-    since: str  # datetime-local, UTC
+    since: str  # datetime-local, on the reader's clock
     until: str
 
     def params(self, **override: Any) -> list[tuple[str, str]]:
@@ -139,9 +139,9 @@ def _lanes(
     return swimlanes.chart(lanes, until, now), events, capped
 
 
-def _range(filters: Filters, now: datetime) -> tuple[datetime, datetime]:
-    since = lookups.local_to_utc(filters.since, "UTC", "since")
-    until = lookups.local_to_utc(filters.until, "UTC", "until")
+def _range(filters: Filters, now: datetime, zone_name: str) -> tuple[datetime, datetime]:
+    since = lookups.local_to_utc(filters.since, zone_name, "since")
+    until = lookups.local_to_utc(filters.until, zone_name, "until")
     if since and until and until <= since:
         raise InvalidInput("until must be after since", field="until")
     # Up to now; a range that starts in the future gets a day, drawn as still to come.
@@ -166,10 +166,12 @@ def _timeline_page(
     lane_events: list[StoredEvent] = []
     capped = False
     error, status_code = None, 200
+    # The filters' date-times are on the reader's clock, as the times shown are.
+    zone_name = reader_zone(request, session).key
     try:
-        since = lookups.local_to_utc(filters.since, "UTC", "since")
-        until = lookups.local_to_utc(filters.until, "UTC", "until")
-        start, end = _range(filters, now)
+        since = lookups.local_to_utc(filters.since, zone_name, "since")
+        until = lookups.local_to_utc(filters.until, zone_name, "until")
+        start, end = _range(filters, now, zone_name)
         pc_id = row.id if row else None
         page = c.timeline.query(
             who,
@@ -210,7 +212,13 @@ def _timeline_page(
         Chip(
             label,
             False,
-            _url(base, [*extra, *filters.params(since=lookups.utc_to_local(now - span), until="")]),
+            _url(
+                base,
+                [
+                    *extra,
+                    *filters.params(since=lookups.utc_to_local(now - span, zone_name), until=""),
+                ],
+            ),
         )
         for label, span in RANGES
     ]
@@ -227,6 +235,7 @@ def _timeline_page(
         agents=agents,
         hostnames={a.id: a.agent.hostname for a in agents},
         filters=filters,
+        zone_name=zone_name,
         kind_chips=kind_chips,
         source_chips=source_chips,
         range_chips=range_chips,

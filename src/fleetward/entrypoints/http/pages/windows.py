@@ -31,6 +31,7 @@ from fleetward.entrypoints.http.pages.common import (
     FormSessionDep,
     PageRoute,
     SessionDep,
+    reader_zone,
     render,
 )
 from fleetward.services.identity import SessionInfo
@@ -56,7 +57,9 @@ class WindowForm(BaseModel):
 WindowFormDep = Annotated[WindowForm, Form()]
 
 
-def _form_of(w: MaintenanceWindow) -> WindowForm:
+def _form_of(w: MaintenanceWindow, zone_name: str) -> WindowForm:
+    """The window as its form shows it: a one-off's bounds on the reader's clock
+    (`zone_name`), a weekly one's times on its own zone's."""
     r = w.recurrence
     return WindowForm(
         name=w.name,
@@ -64,12 +67,13 @@ def _form_of(w: MaintenanceWindow) -> WindowForm:
         client_id=str(w.client_id or ""),
         asset_id=str(w.asset_id or ""),
         kind="weekly" if r else "once",
-        starts_at=lookups.utc_to_local(w.starts_at),
-        ends_at=lookups.utc_to_local(w.ends_at),
+        starts_at=lookups.utc_to_local(w.starts_at, zone_name),
+        ends_at=lookups.utc_to_local(w.ends_at, zone_name),
+        bounds_zone=zone_name,
         days=[str(d) for d in sorted(r.days)] if r else [],
         start_time=r.start.strftime("%H:%M") if r else "",
         end_time=r.end.strftime("%H:%M") if r else "",
-        timezone=r.timezone if r else "UTC",
+        timezone=r.timezone if r else zone_name,
     )
 
 
@@ -155,7 +159,10 @@ def _page(
 
 @router.get("/maintenance")
 def list_windows(request: Request, c: ContainerDep, session: SessionDep) -> Response:
-    return _page(request, c, session, "windows.html", WindowForm())
+    # A new window's times start on the reader's clock; they may choose another zone.
+    zone_name = reader_zone(request, session).key
+    form = WindowForm(bounds_zone=zone_name, timezone=zone_name)
+    return _page(request, c, session, "windows.html", form)
 
 
 def _save(
@@ -210,7 +217,8 @@ WINDOWS: crud.Kind[MaintenanceWindow] = crud.Kind(
 def _edit_page(
     request: Request, c: Container, session: SessionInfo, window: MaintenanceWindow
 ) -> Response:
-    return _page(request, c, session, "window_edit.html", _form_of(window), window)
+    form = _form_of(window, reader_zone(request, session).key)
+    return _page(request, c, session, "window_edit.html", form, window)
 
 
 @router.post("/maintenance/{window_id}/edit")
