@@ -18,6 +18,7 @@ from fleetward.services.ports import (
     EnrollmentTokens,
     LoginThrottle,
     Repositories,
+    SearchQueries,
     Sessions,
     SyncRuns,
     Timeline,
@@ -219,6 +220,10 @@ class FakeRepositories:
     @property
     def sync_runs(self) -> SyncRuns:
         raise not_faked("sync_runs")
+
+    @property
+    def search(self) -> SearchQueries:
+        raise not_faked("search")  # LIKE and its escaping: storage tests on both engines
 
 
 class FakeUnitOfWork:
