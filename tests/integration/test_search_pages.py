@@ -52,7 +52,7 @@ def test_results_are_grouped_by_kind_with_counts_and_links(
     assert count(page.text, "alerts") == "0"
     assert links(page.text, "tickets") == [f"#{ticket['number']} Gecko: mail quota"]
     assert f'href="/tickets/{ticket["id"]}"' in page.text
-    assert f'href="/clients/{client_id}/edit"' in page.text
+    assert f'href="/clients/{client_id}"' in page.text
     assert "No alerts match." in page.text
     assert 'value="GECKO"' in page.text  # the box keeps the query
 

@@ -113,7 +113,7 @@ _PATHS = {
     SearchKind.TICKETS: "/tickets/{}",
     SearchKind.ALERTS: "/alerts/{}",
     SearchKind.DEVICES: "/assets/{}",
-    SearchKind.CLIENTS: "/clients/{}/edit",
+    SearchKind.CLIENTS: "/clients/{}",
     SearchKind.AGENTS: "/agents/{}",
 }
 
