@@ -146,6 +146,15 @@ POST   /login                                                           ok  ok  
 POST   /logout                                                          ok  ok  ok  ok  login login
 GET    /clients                                                         ok  ok  ok  own login login
 POST   /clients                                                         ok  ok  403 own login login
+# A client's own page: sites are written with WRITE, tokens minted and revoked by admins.
+GET    /clients/{client_id}                                             ok  ok  ok  404 login login
+POST   /clients/{client_id}/name                                        ok  ok  403 404 login login
+POST   /clients/{client_id}/sites                                       ok  ok  403 404 login login
+POST   /clients/{client_id}/sites/{site_id}/name                        ok  ok  403 404 login login
+GET    /clients/{client_id}/sites/{site_id}/delete                      ok  ok  403 404 login login
+POST   /clients/{client_id}/sites/{site_id}/delete                      ok  ok  403 404 login login
+POST   /clients/{client_id}/sites/{site_id}/tokens                      ok  403 403 404 login login
+POST   /clients/{client_id}/sites/{site_id}/tokens/{token_id}/revoke    ok  403 403 404 login login
 GET    /clients/{client_id}/edit                                        ok  ok  403 404 login login
 POST   /clients/{client_id}/edit                                        ok  ok  403 404 login login
 GET    /clients/{client_id}/delete                                      ok  ok  403 404 login login

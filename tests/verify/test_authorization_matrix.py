@@ -114,6 +114,15 @@ WINDOW_FORM = {
     "ends_at": "2026-01-02T00:00",
 }
 WATCH_FORM = {"name": "Disk errors", "scope_type": "tenant", "log_name": "System"}
+TOKEN_FORM = {"name": "Rollout", "expires_in_hours": "168"}
+
+
+def site_token_target(world: World, actor: Actor) -> Target:
+    """An enrolment token of a site of the owner's client, reached through both."""
+    site = people.site_target(world, actor)
+    token_id = make_token(world.client, world.owner, site.id)["id"]
+    return Target({**site.params, "token_id": token_id}, token_id, site.guard_id, site.snapshot)
+
 
 PAGES: dict[Key, PageCall] = {
     ("GET", "/"): PageCall(),
@@ -127,6 +136,26 @@ PAGES: dict[Key, PageCall] = {
         people.me_target, lambda _: {"time_zone": "Asia/Tokyo", "display_name": ""}
     ),
     ("POST", "/clients"): PageCall(people.client_target, lambda _: people.new_client()),
+    ("GET", "/clients/{client_id}"): PageCall(people.client_target),
+    ("POST", "/clients/{client_id}/name"): PageCall(
+        people.client_target, lambda _: {"name": unique("Renamed")}
+    ),
+    ("POST", "/clients/{client_id}/sites"): PageCall(
+        people.client_target, lambda _: {"name": unique("Site"), "address": ""}
+    ),
+    ("POST", "/clients/{client_id}/sites/{site_id}/name"): PageCall(
+        people.site_target, lambda _: {"name": unique("Renamed site")}
+    ),
+    ("GET", "/clients/{client_id}/sites/{site_id}/delete"): PageCall(people.site_target),
+    ("POST", "/clients/{client_id}/sites/{site_id}/delete"): PageCall(
+        people.site_target, lambda _: {}
+    ),
+    ("POST", "/clients/{client_id}/sites/{site_id}/tokens"): PageCall(
+        people.site_target, lambda _: TOKEN_FORM
+    ),
+    ("POST", "/clients/{client_id}/sites/{site_id}/tokens/{token_id}/revoke"): PageCall(
+        site_token_target, lambda _: {}
+    ),
     ("GET", "/clients/{client_id}/edit"): PageCall(people.client_target),
     ("POST", "/clients/{client_id}/edit"): PageCall(
         people.client_target, lambda _: {"name": unique("Renamed"), "notes": ""}
