@@ -4,6 +4,7 @@ cookie), else UTC; date-time filters read on that clock; the profile page and
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -92,6 +93,41 @@ def test_date_time_filters_are_read_on_the_readers_clock(
     events = client.get(f"/agents/{agent.id}/events")
     assert "Since (Europe/Berlin)" in events.text
     assert "(UTC)" not in events.text
+
+
+def test_the_swimlanes_tick_at_the_readers_midnights_and_title_bars_on_their_clock(
+    client: TestClient, tenant: TenantFixture
+) -> None:
+    agent = enrolled_agent(client, tenant)
+    sent = client.post(
+        "/api/v1/agent/events", json={"events": [event(i) for i in range(4)]}, headers=agent.headers
+    )  # booted 08:02Z and shut down 08:03Z on 2025-03-01: 17:02 and 17:03 in Tokyo
+    assert sent.status_code == 200, sent.text
+    set_zone(client, tenant, "Asia/Tokyo")
+    log_in(client, tenant.operator.email)
+
+    page = client.get(
+        f"/agents/{agent.id}/timeline",
+        params={"since": "2025-03-01T00:00", "until": "2025-03-03T00:00"},
+    )
+    assert page.status_code == 200, page.text
+    text = html.unescape(page.text)
+    ticks = re.findall(r'<text class="lane-tick"[^>]*>([^<]*)</text>', text)
+    assert ticks == [
+        "01 Mar",
+        "06:00",
+        "12:00",
+        "18:00",
+        "02 Mar",
+        "06:00",
+        "12:00",
+        "18:00",
+        "03 Mar",
+    ], "every six hours from Tokyo's midnight"
+    assert "Powered on, 2025-03-01 17:02 JST → 2025-03-01 17:03 JST (1 min)" in text
+    caption = re.search(r'data-testid="lanes-caption">([^<]*)<', text)
+    assert caption is not None and "times in Asia/Tokyo" in caption.group(1)
+    assert " UTC" not in caption.group(1)
 
 
 def test_the_profile_page_sets_the_zone_and_refuses_an_unknown_one(

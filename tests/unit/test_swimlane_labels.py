@@ -4,8 +4,9 @@ the drawing, and session labels that tell long, alike names apart."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from fleetward.domain.timeline_lanes import Lanes, short_labels
+from fleetward.domain.timeline_lanes import Interval, Lanes, short_labels
 from fleetward.entrypoints.http.pages import swimlanes
 
 SIDS = [f"S-1-5-21-3871582759-1638593395-315824688-{rid}" for rid in (1001, 1002, 500)]
@@ -68,3 +69,35 @@ def test_the_last_tick_at_the_right_edge_is_anchored_at_its_end() -> None:
     until = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)  # a tick falls on the very end
     ticks = swimlanes.chart(lanes(start, until), until, until).ticks
     assert ticks[-1].x == swimlanes.PLOT_RIGHT and ticks[-1].anchor == "end"
+
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+def test_a_reader_in_tokyo_gets_ticks_at_tokyo_midnights_and_bar_times_on_its_clock() -> None:
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    until = start + timedelta(days=3)
+    logged_on = Interval(datetime(2026, 3, 1, 10, tzinfo=UTC), datetime(2026, 3, 1, 12, tzinfo=UTC))
+    drawn = swimlanes.chart(Lanes(start, until, power=[logged_on]), until, until, TOKYO)
+    midnights = {t.label: t.at for t in drawn.ticks if t.at.astimezone(TOKYO).hour == 0}
+    assert midnights == {
+        "02 Mar": datetime(2026, 3, 2, tzinfo=TOKYO),
+        "03 Mar": datetime(2026, 3, 3, tzinfo=TOKYO),
+        "04 Mar": datetime(2026, 3, 4, tzinfo=TOKYO),
+    }
+    assert {t.at.astimezone(TOKYO).hour for t in drawn.ticks} == {0, 12}
+    assert "12:00" in [t.label for t in drawn.ticks]
+    assert drawn.zone == "Asia/Tokyo"
+    title = drawn.rows[0].bars[0].title
+    assert "2026-03-01 19:00 JST → 2026-03-01 21:00 JST" in title and "UTC" not in title
+
+
+def test_hour_ticks_skip_the_hour_the_clocks_jump_over() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    start = datetime(2026, 3, 28, 23, tzinfo=UTC)  # midnight in Berlin, before spring forward
+    until = start + timedelta(hours=6)
+    ticks = swimlanes.chart(lanes(start, until), until, until, berlin).ticks
+    labels = [t.label for t in ticks]
+    assert labels[:3] == ["29 Mar", "01:00", "03:00"], "02:00 never happened that night"
+    assert len(set(labels)) == len(labels)
+    assert [t.x for t in ticks] == sorted(t.x for t in ticks)

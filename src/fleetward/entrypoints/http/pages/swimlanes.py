@@ -2,6 +2,8 @@
 
 The template draws what this computes, so the browser needs no script: one
 inline SVG in a fixed 1000-wide coordinate system that scales with the page.
+Times are on the reader's clock, as every other time of the dashboard: ticks fall
+on their midnights and round hours, and labels and bar titles read their wall time.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from fleetward.domain.timeline_lanes import Interval, Lanes, short_labels
 
@@ -29,6 +32,8 @@ _STEPS = tuple(
     timedelta(hours=h) for h in (1, 2, 3, 6, 12, 24, 48, 96, 168, 336, 720, 1440, 4320, 8760)
 )
 _MAX_TICKS = 8
+
+UTC_ZONE = ZoneInfo("UTC")
 
 LANE_WORDS = {"power": "Powered on", "sleep": "Asleep", "session": "Logged on"}
 
@@ -59,6 +64,7 @@ class Row:
 class Tick:
     x: float
     label: str
+    at: datetime  # the instant it marks (aware)
     anchor: str = "middle"  # SVG text-anchor: "end" for the last label at the right edge
 
 
@@ -77,6 +83,7 @@ class Chart:
     future_x: float | None  # where the part of the range after now begins
     start: datetime
     until: datetime
+    zone: str  # the reader's zone the ticks and titles are on, to name in the caption
 
 
 def _duration(span: timedelta) -> str:
@@ -88,15 +95,18 @@ def _duration(span: timedelta) -> str:
     return f"{hours} h {minutes} min" if hours else f"{minutes} min"
 
 
-def _stamp(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+def _stamp(value: datetime, zone: ZoneInfo) -> str:
+    # The abbreviation of the moment itself: a bar across a DST change starts in CET
+    # and ends in CEST.
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def _title(lane: str, label: str, interval: Interval) -> str:
+def _title(lane: str, label: str, interval: Interval, zone: ZoneInfo) -> str:
     what = LANE_WORDS[lane] + (f": {label}" if label else "")
-    start = "before " + _stamp(interval.start) if interval.open_start else _stamp(interval.start)
-    end = "now" if interval.open_end else _stamp(interval.end)
-    text = f"{what}, {start} → {end} UTC ({_duration(interval.duration)})"
+    start = _stamp(interval.start, zone)
+    start = "before " + start if interval.open_start else start
+    end = "now" if interval.open_end else _stamp(interval.end, zone)
+    text = f"{what}, {start} → {end} ({_duration(interval.duration)})"
     if interval.open_end:
         text += ", still going"
     if interval.note:
@@ -117,26 +127,37 @@ def _tick_format(start: datetime, until: datetime, step: timedelta) -> tuple[str
     return (day, day) if step >= timedelta(days=1) else (day, "%H:%M")
 
 
-def _ticks(start: datetime, until: datetime, x_of: Callable[[datetime], float]) -> list[Tick]:
+def _ticks(
+    start: datetime, until: datetime, zone: ZoneInfo, x_of: Callable[[datetime], float]
+) -> list[Tick]:
     span = until - start
     step = next((s for s in _STEPS if span / s <= _MAX_TICKS), _STEPS[-1])
-    at_midnight, other = _tick_format(start, until, step)
-    # Aligned to whole steps from the epoch, so ticks fall on round hours and midnights.
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    first = epoch + -(-(start - epoch) // step) * step
-    ticks = []
-    at = first
-    while at <= until:
-        fmt = at_midnight if (at.hour, at.minute) == (0, 0) else other
-        x = x_of(at)
-        anchor = "end" if x > PLOT_RIGHT - TICK_EDGE else "middle"
-        ticks.append(Tick(x, at.strftime(fmt), anchor))
-        at += step
+    # Counted on the reader's wall clock (naive local times), so ticks fall on their
+    # round hours and midnights, whatever the zone's offset from UTC.
+    wall_start = start.astimezone(zone).replace(tzinfo=None)
+    wall_until = until.astimezone(zone).replace(tzinfo=None)
+    at_midnight, other = _tick_format(wall_start, wall_until, step)
+    # Aligned to whole steps from the (local) epoch.
+    epoch = datetime(1970, 1, 1)
+    wall = epoch + -(-(wall_start - epoch) // step) * step
+    ticks: list[Tick] = []
+    while wall <= wall_until:
+        at = wall.replace(tzinfo=zone)
+        wall_again = at.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+        # A wall time the clocks skip (spring forward) marks no moment; in the hour
+        # repeated in autumn the tick marks its first pass.
+        if wall_again == wall and start <= at <= until:
+            fmt = at_midnight if (wall.hour, wall.minute) == (0, 0) else other
+            x = x_of(at)
+            anchor = "end" if x > PLOT_RIGHT - TICK_EDGE else "middle"
+            ticks.append(Tick(x, wall.strftime(fmt), at, anchor))
+        wall += step
     return ticks
 
 
-def chart(lanes: Lanes, until: datetime, now: datetime) -> Chart:
-    """The drawing of `lanes` over [lanes.start, until); bars already stop at now."""
+def chart(lanes: Lanes, until: datetime, now: datetime, zone: ZoneInfo = UTC_ZONE) -> Chart:
+    """The drawing of `lanes` over [lanes.start, until) on `zone`'s clock (the reader's);
+    bars already stop at now."""
     start = lanes.start
     total = max((until - start).total_seconds(), 1.0)
     plot = PLOT_RIGHT - PLOT_LEFT
@@ -149,7 +170,7 @@ def chart(lanes: Lanes, until: datetime, now: datetime) -> Chart:
         for i in intervals:
             x = x_of(i.start)
             width = max(x_of(i.end) - x, MIN_BAR)
-            title = _title(lane, label, i)
+            title = _title(lane, label, i, zone)
             made.append(
                 Bar(lane, x, round(width, 2), i.start, i.end, title, i.open_start, i.open_end)
             )
@@ -183,9 +204,10 @@ def chart(lanes: Lanes, until: datetime, now: datetime) -> Chart:
         row_height=ROW_HEIGHT,
         bar_height=BAR_HEIGHT,
         rows=rows,
-        ticks=_ticks(start, until, x_of),
+        ticks=_ticks(start, until, zone, x_of),
         now_x=now_x,
         future_x=future_x,
         start=start,
         until=until,
+        zone=zone.key,
     )

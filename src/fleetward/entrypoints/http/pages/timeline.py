@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -118,6 +119,7 @@ def _lanes(
     start: datetime,
     until: datetime,
     now: datetime,
+    zone: ZoneInfo,
 ) -> tuple[swimlanes.Chart, list[StoredEvent], bool]:
     """The swimlanes' drawing, the events they were made of, and whether the cap cut them."""
     kinds = sorted(LANE_KINDS)
@@ -136,7 +138,7 @@ def _lanes(
     before = c.timeline.query(who, pc_id, sorted(POWER_ON | POWER_OFF), until=start, limit=1)
     # The same now the range was chosen with, so a range ending now has its now line.
     lanes = build_lanes([*before.items, *reversed(events)], start, until, now)
-    return swimlanes.chart(lanes, until, now), events, capped
+    return swimlanes.chart(lanes, until, now, zone), events, capped
 
 
 def _range(filters: Filters, now: datetime, zone_name: str) -> tuple[datetime, datetime]:
@@ -167,7 +169,8 @@ def _timeline_page(
     capped = False
     error, status_code = None, 200
     # The filters' date-times are on the reader's clock, as the times shown are.
-    zone_name = reader_zone(request, session).key
+    zone = reader_zone(request, session)
+    zone_name = zone.key
     try:
         since = lookups.local_to_utc(filters.since, zone_name, "since")
         until = lookups.local_to_utc(filters.until, zone_name, "until")
@@ -184,7 +187,7 @@ def _timeline_page(
             cursor=cursor or None,
         )
         if pc_id is not None:
-            chart, lane_events, capped = _lanes(c, who, pc_id, start, end, now)
+            chart, lane_events, capped = _lanes(c, who, pc_id, start, end, now, zone)
     except InvalidInput as exc:
         # The filters come back with the reason, rather than a bare error page.
         error, status_code = exc.message, 422
