@@ -23,6 +23,9 @@ Layout:
   connections) and trivial_http_sequential (one connection, for figures of one
   sender).
 - fleetward_figures.py: figures against the real app.
+- dashboard_figures.py: the dashboard's reads (API alert and client lists, the
+  alerts page) on a tenant of 200 clients and 10,000 alerts that
+  dashboard_server.py seeds once per run; one reader each.
 - loadgen.py: `LoadSpec` + `measure_http`: a keep-alive HTTP/1.1 load generator
   in its own process, fixed concurrency, warm-up then a timed window, counts
   2xx only, bounded in time and count, 127.0.0.1 only.

@@ -22,6 +22,7 @@ from bench.core import REGISTRY, Benchmark, RunConfig
 BENCHMARK_MODULES = (
     "bench.baselines",
     "bench.fleetward_figures",
+    "bench.dashboard_figures",
     "bench.pipeline_figures",
     "bench.timeline_figures",
     "bench.agent_figures",

@@ -15,6 +15,9 @@ FIGURES = (
     "trivial_http_sequential",
     "fleetward_healthz",
     "fleetward_api_list_clients",
+    "dashboard_api_alerts",
+    "dashboard_api_clients",
+    "dashboard_alerts_page",
     "webhook_triggers",
     "webhook_duplicates",
     "webhook_triggers_concurrent",
@@ -50,6 +53,10 @@ def test_quick_bench_run_prints_every_figure(tmp_path: Path) -> None:
     assert results["webhook_triggers"]["baseline"] == "trivial_http_sequential"
     assert results["webhook_triggers"]["detail"]["concurrency"] == 1
     assert results["webhook_triggers_concurrent"]["detail"]["concurrency"] == 8
+    # The dashboard's reads: one reader, on seeded data, against one connection.
+    assert results["dashboard_alerts_page"]["baseline"] == "trivial_http_sequential"
+    assert results["dashboard_api_alerts"]["detail"]["concurrency"] == 1
+    assert results["dashboard_api_clients"]["detail"]["clients"] > 0
 
 
 def test_unknown_benchmark_is_refused() -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, bindparam, event, text
 from sqlalchemy.exc import IntegrityError
 
 from fleetward.adapters.storage.database import Database
-from fleetward.adapters.storage.group_commit import GroupCommitWriter
+from fleetward.adapters.storage.group_commit import MAX_BATCH, GroupCommitWriter
 from tests.support.aio import run_coroutine
 
 T = TypeVar("T")
@@ -259,6 +259,19 @@ def test_async_callers_joining_over_several_turns_share_one_commit(
     assert run_coroutine(staggered()) == ["a", "b", "c", "d"]
     assert commits.count == 1  # the leader waited while callers kept joining
     assert stored(db) == ["a", "b", "c", "d"]
+
+
+def test_more_async_callers_than_one_batch_holds_are_all_answered(db: Database) -> None:
+    """A burst larger than MAX_BATCH on one loop turn: the loop leads the first batch,
+    and the rest must not wait for a later caller to come and lead them."""
+    names = [f"n{i:03d}" for i in range(MAX_BATCH * 2 + 5)]
+
+    async def burst() -> list[str]:
+        calls = asyncio.gather(*(db.run_write_async(insert(name)) for name in names))
+        return list(await asyncio.wait_for(calls, timeout=30))  # a hang, not a speed
+
+    assert run_coroutine(burst()) == names
+    assert stored(db) == names
 
 
 def _ticks_while(db: Database, job: Callable[[Connection], str]) -> tuple[str, int, list[str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -166,7 +167,10 @@ class ReceiptRepository:
         )
 
 
-def _alert_sorts() -> dict[str, ColumnElement[Any]]:
+@functools.cache
+def _alert_sorts() -> Mapping[str, ColumnElement[Any]]:
+    """The expressions alerts sort by, built once (building them cost more than the
+    page's own query)."""
     t = schema.alert
     rank = case(*((t.c.severity == s.value, r) for s, r in SEVERITY_RANK.items()), else_=-1)
     return {

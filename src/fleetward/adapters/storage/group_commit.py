@@ -220,6 +220,12 @@ class GroupCommitWriter:
             self._answer(entry, result, None)
         self._release_lead(batch)
         _hand_back(batch, loop)
+        with self._changed:
+            # More than one batch queued together: nobody else may come to lead the
+            # rest (their callers are all waiting), so this loop leads them next.
+            if self._queued and not self._draining:
+                self._draining = True
+                loop.call_soon(self._lead_on_loop, loop, 0)
 
     def close(self) -> None:
         """Stop the writer's own thread once what is queued has been run (a later

@@ -149,22 +149,32 @@ class TenantRows(Generic[T]):
     def page(self, tenant_id: uuid.UUID, limit: int, cursor: str | None, **where: Any) -> Page[T]:
         """Oldest first, keyset on (created_at, id)."""
         t = self.table
-        query = select(*self._columns()).where(t.c.tenant_id == tenant_id)
-        for key, value in where.items():
-            query = query.where(t.c[key] == value)
+        keys = tuple(sorted(where))
+        if any(value is None for value in where.values()):
+            raise ValueError("page() compares with =; None would never match")
+        params: dict[str, Any] = {"_tenant_id": tenant_id, "_limit": limit + 1, **where}
         if cursor:
-            after_at, after_id = time_id_cursor(cursor)
-            query = query.where(
-                or_(
-                    t.c.created_at > after_at,
-                    and_(t.c.created_at == after_at, t.c.id > after_id),
-                )
+            params["_after_at"], params["_after_id"] = time_id_cursor(cursor)
+
+        def build() -> Any:
+            query = select(*self._columns()).where(
+                t.c.tenant_id == bindparam("_tenant_id"),
+                *(t.c[key] == bindparam(key) for key in keys),
             )
-        rows = (
-            self.conn.execute(query.order_by(t.c.created_at, t.c.id).limit(limit + 1))
-            .mappings()
-            .all()
-        )
+            if cursor:
+                after_at: Any = bindparam("_after_at")
+                after_id: Any = bindparam("_after_id")
+                query = query.where(
+                    or_(
+                        t.c.created_at > after_at,
+                        and_(t.c.created_at == after_at, t.c.id > after_id),
+                    )
+                )
+            return query.order_by(t.c.created_at, t.c.id).limit(bindparam("_limit"))
+
+        # Lists are read far more often than written: the statement is built once per shape.
+        statement = cached_statement(("page", t.name, self.model, keys, bool(cursor)), build)
+        rows = self.conn.execute(statement, params).mappings().all()
         items = [self._convert(row) for row in rows[:limit]]
         next_cursor = None
         if len(rows) > limit:
@@ -376,7 +386,14 @@ class ApiKeyRepository(TenantRows[ApiKey]):
         return key
 
     def by_hash(self, key_hash: str) -> ApiKey | None:
-        return self.one_where(schema.api_key.c.key_hash == key_hash)
+        """Every request with an API key asks this: one statement, built once."""
+        t = schema.api_key
+        statement = cached_statement(
+            ("api_key.by_hash",),
+            lambda: select(*self._columns()).where(t.c.key_hash == bindparam("key_hash")),
+        )
+        row = self.conn.execute(statement, {"key_hash": key_hash}).mappings().first()
+        return None if row is None else self._convert(row)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -399,21 +416,15 @@ class SessionRepository:
         )
 
     def by_hash(self, token_hash: str) -> SessionRow | None:
+        """Every request of a signed-in person asks this: one statement, built once."""
         t = schema.user_session
-        row = (
-            self.conn.execute(
-                select(
-                    t.c.id,
-                    t.c.tenant_id,
-                    t.c.user_id,
-                    t.c.csrf_token,
-                    t.c.created_at,
-                    t.c.expires_at,
-                ).where(t.c.token_hash == token_hash)
-            )
-            .mappings()
-            .first()
+        statement = cached_statement(
+            ("user_session.by_hash",),
+            lambda: select(*(t.c[name] for name in field_names(SessionRow))).where(
+                t.c.token_hash == bindparam("token_hash")
+            ),
         )
+        row = self.conn.execute(statement, {"token_hash": token_hash}).mappings().first()
         return None if row is None else _to(SessionRow, row)
 
     def remove(self, token_hash: str) -> None:
