@@ -90,12 +90,12 @@ def test_an_alert_acknowledged_and_a_ticket_assigned_from_the_lists(
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Tickets").click()
     page.goto(f"/tickets?client_id={client_id}")
     row = page.get_by_role("row").filter(has_text=title)
-    row.get_by_role("button", name=f"Assign #{number} to me").click()
+    row.get_by_role("button", name=f"Assign to me: #{number}").click()
     expect(page.get_by_role("status")).to_have_text(f"Ticket #{number} assigned to you.")
     expect(page).to_have_url(re.compile(rf"/tickets\?client_id={client_id}$"))  # filters kept
     row = page.get_by_role("row").filter(has_text=title)
     expect(row.locator(".assignee-cell")).to_have_text("you")
-    expect(row.get_by_role("button", name=f"Assign #{number} to me")).to_have_count(0)
+    expect(row.get_by_role("button", name=f"Assign to me: #{number}")).to_have_count(0)
     assignee = api(live_server, "GET", f"/api/v1/tickets/{ticket['id']}")["assignee_id"]
     assert assignee == str(operator.user_id)
 
