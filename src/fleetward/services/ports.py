@@ -241,8 +241,18 @@ class Tickets(ScopedRows[Ticket], Protocol):
         ...
 
     def search(
-        self, tenant_id: uuid.UUID, limit: int, cursor: str | None, **where: Any
-    ) -> tuple[list[Ticket], str | None]: ...
+        self,
+        tenant_id: uuid.UUID,
+        limit: int,
+        cursor: str | None,
+        sort: Sort = ...,
+        count: bool = False,
+        unassigned: bool = False,
+        **where: Any,
+    ) -> Page[Ticket]:
+        """In `sort` order (default: newest first); `count` fills the total."""
+        ...
+
     def alert_ids(
         self, tenant_id: uuid.UUID, ticket_ids: Sequence[uuid.UUID]
     ) -> dict[uuid.UUID, list[uuid.UUID]]: ...

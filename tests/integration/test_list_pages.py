@@ -1,0 +1,110 @@
+"""The dashboard's lists over HTTP: sort headers, totals, page sizes and filters
+kept in every link, as a person bookmarking or sharing a list relies on.
+
+The sort orders themselves run on both engines in test_list_sorts_api.py.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from httpx import Response
+
+from tests.conftest import TenantFixture
+from tests.integration.test_pages import log_in
+from tests.support.pages import api, find
+from tests.support.pipeline import make_client
+
+pytestmark = pytest.mark.sqlite_only
+
+
+def links(page: Response, rel: str = "next") -> str:
+    return html.unescape(find(rf'<a href="([^"]+)" rel="{rel}"', page.text))
+
+
+def sort_link(page: Response, key: str) -> str:
+    return html.unescape(
+        find(rf'<a href="([^"]+)" class="sort-link" data-testid="sort-{key}"', page.text)
+    )
+
+
+def total(page: Response) -> str:
+    return " ".join(find(r'data-testid="list-total">([^<]*)</p>', page.text).split())
+
+
+def ticket_numbers(page: Response) -> list[int]:
+    return [int(n) for n in re.findall(r'<tr data-ticket="(\d+)"', page.text)]
+
+
+def make_ticket(client: TestClient, tenant: TenantFixture, **body: Any) -> dict[str, Any]:
+    made: dict[str, Any] = api(client, tenant, "POST", "/api/v1/tickets", json=body)
+    return made
+
+
+def test_tickets_sort_count_page_and_keep_their_filters(
+    client: TestClient, tenant: TenantFixture
+) -> None:
+    contoso = make_client(client, tenant, "Contoso")
+    me = api(client, tenant, "GET", "/api/v1/users")["items"]
+    admin_id = next(u["id"] for u in me if u["email"] == tenant.admin.email)
+    urgent = next(
+        p["id"]
+        for p in api(client, tenant, "GET", "/api/v1/priorities")["items"]
+        if p["name"] == "Urgent"
+    )
+    long_title = "Printer on the third floor " + "keeps jamming " * 20
+    for n in range(5):
+        make_ticket(
+            client,
+            tenant,
+            title=f"T{n} {long_title}" if n == 0 else f"T{n}",
+            client_id=contoso if n % 2 == 0 else None,
+            assignee_id=admin_id if n < 3 else None,
+            priority_id=urgent if n == 1 else None,
+        )
+    log_in(client, tenant.admin.email)
+
+    page = client.get("/tickets")
+    assert page.status_code == 200
+    assert ticket_numbers(page) == [5, 4, 3, 2, 1]
+    assert total(page) == "5 tickets"
+    # A long title stays on one line, whole in its title attribute.
+    assert f'class="strong truncate" title="T0 {long_title.strip()}' in html.unescape(page.text)
+    assert 'id="ticket-list" data-live="15"' in page.text and "data-live-updated" in page.text
+    assert re.search(r'<time datetime="[^"]+"[^>]*>[^<]+</time> <span class="ago">', page.text)
+
+    by_title = client.get(sort_link(page, "title"))
+    assert ticket_numbers(by_title) == [1, 2, 3, 4, 5]
+    assert 'aria-sort="ascending"' in by_title.text
+    urgent_first = client.get("/tickets", params={"sort": "priority"})
+    assert ticket_numbers(urgent_first)[0] == 2
+
+    # "My tickets": the reader's own, and the choice stays in every link of the list.
+    mine = client.get("/tickets", params={"assignee": "mine", "limit": "2", "sort": "number"})
+    assert ticket_numbers(mine) == [1, 2]
+    assert total(mine) == "3 tickets match"
+    next_url = links(mine)
+    assert all(p in next_url for p in ("assignee=mine", "limit=2", "sort=number"))
+    assert ticket_numbers(client.get(next_url)) == [3]
+    assert "assignee=mine" in sort_link(mine, "title")
+    assert '<option value="mine" selected>me</option>' in mine.text
+    # The page-size menu keeps the filters and the sort as hidden fields.
+    assert '<input type="hidden" name="assignee" value="mine">' in mine.text
+    assert '<input type="hidden" name="sort" value="number">' in mine.text
+
+    nobody = client.get("/tickets", params={"assignee": "none"})
+    assert ticket_numbers(nobody) == [5, 4]
+    theirs = client.get("/tickets", params={"client_id": contoso, "priority_id": urgent})
+    assert ticket_numbers(theirs) == [] and "No open tickets match these filters" in theirs.text
+    contoso_only = client.get("/tickets", params={"client_id": contoso})
+    assert ticket_numbers(contoso_only) == [5, 3, 1]
+    assert ticket_numbers(client.get("/tickets", params={"state": "closed"})) == []
+
+    for bad in ({"sort": "colour"}, {"limit": "0"}, {"assignee": "someone"}, {"state": "x"}):
+        refused = client.get("/tickets", params=bad)
+        assert refused.status_code == 422, bad
+        assert 'aria-label="Filter tickets"' in refused.text, "the filters come back"
