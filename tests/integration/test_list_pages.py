@@ -108,3 +108,32 @@ def test_tickets_sort_count_page_and_keep_their_filters(
         refused = client.get("/tickets", params=bad)
         assert refused.status_code == 422, bad
         assert 'aria-label="Filter tickets"' in refused.text, "the filters come back"
+
+
+def client_names(page: Response) -> list[str]:
+    return [html.unescape(n) for n in re.findall(r'<td class="name">([^<]+)</td>', page.text)]
+
+
+def test_clients_sort_by_name_count_and_keep_the_name_filter(
+    client: TestClient, tenant: TenantFixture
+) -> None:
+    for name in ("Initech", "contoso", "Contoso West", "Globex"):
+        make_client(client, tenant, name)
+    log_in(client, tenant.readonly.email)
+
+    page = client.get("/clients")
+    assert client_names(page) == ["contoso", "Contoso West", "Globex", "Initech"]
+    assert total(page) == "4 clients"
+    newest = client.get(sort_link(page, "created_at"))
+    assert client_names(newest) == ["Globex", "Contoso West", "contoso", "Initech"]
+    assert 'aria-sort="descending"' in newest.text
+
+    found = client.get("/clients", params={"name": "CONTOSO", "limit": "1", "sort": "-name"})
+    assert client_names(found) == ["Contoso West"]
+    assert total(found) == "2 clients match"
+    next_url = links(found)
+    assert all(p in next_url for p in ("name=CONTOSO", "limit=1", "sort=-name"))
+    assert client_names(client.get(next_url)) == ["contoso"]
+    assert 'value="CONTOSO"' in found.text
+    assert client.get("/clients", params={"sort": "notes"}).status_code == 422
+    assert client.get("/clients", params={"name": "x" * 101}).status_code == 422

@@ -48,6 +48,19 @@ class ScopedRows(Protocol[T]):
     def count(self, tenant_id: uuid.UUID, **where: Any) -> int: ...
 
 
+class Clients(ScopedRows[Client], Protocol):
+    def listed(
+        self,
+        tenant_id: uuid.UUID,
+        sort: Sort,
+        limit: int,
+        cursor: str | None,
+        name_contains: str | None = None,
+    ) -> Page[Client]:
+        """One counted page in `sort` order; `name_contains` matches any case."""
+        ...
+
+
 class Tenants(Protocol):
     def add(self, tenant: Tenant) -> Tenant: ...
     def by_name(self, name: str) -> Tenant | None: ...
@@ -460,7 +473,7 @@ class Repositories(Protocol):
     @property
     def login_throttle(self) -> LoginThrottle: ...
     @property
-    def clients(self) -> ScopedRows[Client]: ...
+    def clients(self) -> Clients: ...
     @property
     def sites(self) -> ScopedRows[Site]: ...
     @property

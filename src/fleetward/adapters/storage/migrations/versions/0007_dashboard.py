@@ -6,7 +6,8 @@ Create Date: 2026-12-07
 
 A person's time zone for every time the dashboard shows (empty: the browser's),
 and the indexes the dashboard's lists and pages read by: alerts by occurrence
-time (the default order of a shift's alert list) and a device's alerts.
+time (the default order of a shift's alert list) and a device's alerts, and
+clients by name in any case (the clients page's default order).
 """
 
 from __future__ import annotations
@@ -32,9 +33,16 @@ def upgrade() -> None:
             unique=False,
         )
         batch_op.create_index(batch_op.f("ix_alert_asset_id"), ["asset_id"], unique=False)
+    op.create_index(
+        "ix_client_tenant_id_lower_name",
+        "client",
+        ["tenant_id", sa.text("lower(name)"), "id"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_client_tenant_id_lower_name", table_name="client")
     with op.batch_alter_table("alert", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_alert_asset_id"))
         batch_op.drop_index(batch_op.f("ix_alert_tenant_id_occurred_at_id"))
