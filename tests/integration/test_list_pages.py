@@ -16,6 +16,7 @@ from httpx import Response
 
 from tests.conftest import TenantFixture
 from tests.integration.test_pages import log_in
+from tests.support.agents import enroll, make_site, make_token
 from tests.support.pages import api, find
 from tests.support.pipeline import make_client
 
@@ -38,6 +39,12 @@ def total(page: Response) -> str:
 
 def ticket_numbers(page: Response) -> list[int]:
     return [int(n) for n in re.findall(r'<tr data-ticket="(\d+)"', page.text)]
+
+
+def hostnames(page: Response) -> list[str]:
+    return re.findall(
+        r'<a href="/agents/[0-9a-f-]+" class="truncate" title="[^"]*">([^<]+)</a>', page.text
+    )
 
 
 def make_ticket(client: TestClient, tenant: TenantFixture, **body: Any) -> dict[str, Any]:
@@ -137,3 +144,35 @@ def test_clients_sort_by_name_count_and_keep_the_name_filter(
     assert 'value="CONTOSO"' in found.text
     assert client.get("/clients", params={"sort": "notes"}).status_code == 422
     assert client.get("/clients", params={"name": "x" * 101}).status_code == 422
+
+
+def test_agents_sort_count_page_and_keep_the_state(
+    client: TestClient, tenant: TenantFixture
+) -> None:
+    site_id = make_site(client, tenant)
+    token = make_token(client, tenant, site_id)["token"]
+    for hostname in ("ws-03", "WS-01", "ws-02"):
+        assert enroll(client, token, hostname).status_code == 201
+    log_in(client, tenant.readonly.email)
+
+    page = client.get("/agents")
+    assert hostnames(page) == ["WS-01", "ws-02", "ws-03"]
+    assert total(page) == "3 agents"
+    assert 'id="agent-list" data-live="30"' in page.text and "data-live-updated" in page.text
+    backwards = client.get(sort_link(page, "hostname"))
+    assert hostnames(backwards) == ["ws-03", "ws-02", "WS-01"]
+
+    online = client.get("/agents", params={"state": "online", "limit": "2", "sort": "-hostname"})
+    assert hostnames(online) == ["ws-03", "ws-02"]
+    assert total(online) == "3 agents match"
+    next_url = links(online)
+    assert all(p in next_url for p in ("state=online", "limit=2", "sort=-hostname"))
+    assert hostnames(client.get(next_url)) == ["WS-01"]
+    # The state chips keep the sort and size, and start again from the first page.
+    offline_chip = html.unescape(
+        find(r'<a class="chip" href="([^"]*state=offline[^"]*)"', online.text)
+    )
+    assert "sort=-hostname" in offline_chip and "limit=2" in offline_chip
+    assert "cursor" not in offline_chip
+    assert hostnames(client.get(offline_chip)) == []
+    assert client.get("/agents", params={"sort": "colour"}).status_code == 422

@@ -7,13 +7,20 @@ over (sort value, id) is exercised too.
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from fleetward.adapters.storage.database import Database
+from fleetward.bootstrap import Container
+from fleetward.domain.agents import AGENT_DEFAULT_SORT, AGENT_SORTS
+from fleetward.domain.identity import Principal
+from fleetward.domain.listing import parse_sort
 from tests.conftest import TenantFixture
+from tests.support.agents import enroll, make_token
 from tests.support.api import assert_error
 from tests.support.pages import api
 
@@ -128,3 +135,62 @@ def test_migrations_make_the_clients_name_index(database_url: str) -> None:
     finally:
         db.dispose()
     assert "ix_client_tenant_id_lower_name" in names
+
+
+def test_agents_sort_by_site_and_last_seen_and_count_each_state(
+    client: TestClient, tenant: TenantFixture, container: Container
+) -> None:
+    """Through the service: the agents list has no API sort of its own."""
+    h = tenant.admin.headers
+    sites = {}
+    for client_name, site_name in (("Beta", "Annex"), ("alpha", "HQ"), ("Beta", "Depot")):
+        found = api(client, tenant, "GET", "/api/v1/clients", params={"name": client_name})
+        client_id = (
+            found["items"][0]["id"]
+            if found["items"]
+            else api(client, tenant, "POST", "/api/v1/clients", json={"name": client_name})["id"]
+        )
+        site = client.post(
+            f"/api/v1/clients/{client_id}/sites", json={"name": site_name}, headers=h
+        )
+        sites[f"{client_name} / {site_name}"] = site.json()["id"]
+    now = datetime.now(UTC)
+    agents = {}
+    for hostname, site, seen in (
+        ("web-02", "Beta / Depot", now - timedelta(minutes=1)),
+        ("Alpha", "alpha / HQ", None),
+        ("db-01", "Beta / Annex", now - timedelta(hours=2)),
+        ("gone", "Beta / Annex", now),
+    ):
+        token = make_token(client, tenant, sites[site])["token"]
+        answer = enroll(client, token, hostname)
+        agents[hostname] = uuid.UUID(answer.json()["agent_id"])
+        with container.agents.uow.write() as repos:
+            repos.agents.update(tenant.id, agents[hostname], last_seen_at=seen)
+    api(client, tenant, "POST", f"/api/v1/agents/{agents['gone']}/revoke")
+    admin = tenant.admin
+    who = Principal(tenant.id, admin.user_id, admin.email, admin.role)
+
+    def hostnames(sort: str, state: str | None = None) -> list[str]:
+        order = parse_sort(sort, AGENT_SORTS, AGENT_DEFAULT_SORT)
+        shown: list[str] = []
+        cursor = None
+        while True:
+            page, _ = container.agents.list_agents(who, 2, cursor, order, state)
+            shown.extend(a.hostname for a in page.items)
+            cursor = page.next
+            if cursor is None:
+                return shown
+
+    assert hostnames("hostname") == ["Alpha", "db-01", "gone", "web-02"]
+    # Client, then site, in any case.
+    assert hostnames("site") == ["Alpha", "db-01", "gone", "web-02"]
+    assert hostnames("-site")[0] == "web-02"
+    # Never seen: as if seen longest ago.
+    assert hostnames("-last_seen_at") == ["gone", "web-02", "db-01", "Alpha"]
+    assert hostnames("hostname", "online") == ["web-02"]
+    assert hostnames("hostname", "offline") == ["Alpha", "db-01"]
+    assert hostnames("-hostname", "revoked") == ["gone"]
+    page, counts = container.agents.list_agents(who, 1, None, AGENT_DEFAULT_SORT, "offline")
+    assert counts == {"online": 1, "offline": 2, "revoked": 1}
+    assert page.total == 2

@@ -443,6 +443,20 @@ class EnrollmentTokens(ScopedRows[EnrollmentToken], Protocol):
 class Agents(ScopedRows[Agent], Protocol):
     def add(self, agent: Agent, key_hash: str) -> Agent: ...
     def by_hash(self, key_hash: str) -> Agent | None: ...
+    def listed(
+        self,
+        tenant_id: uuid.UUID,
+        sort: Sort,
+        limit: int,
+        cursor: str | None,
+        state: str | None,
+        online_since: datetime,
+    ) -> Page[Agent]:
+        """One counted page in `sort` order, of one state (online, offline, revoked)
+        or of all (None); online means seen since `online_since`."""
+        ...
+
+    def state_counts(self, tenant_id: uuid.UUID, online_since: datetime) -> dict[str, int]: ...
 
 
 class Watches(ScopedRows[EventLogWatch], Protocol):

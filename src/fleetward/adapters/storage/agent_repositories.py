@@ -12,13 +12,16 @@ from typing import Any
 
 import orjson
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Dialect,
     String,
     and_,
     bindparam,
+    case,
     cast,
     delete,
+    func,
     insert,
     or_,
     select,
@@ -29,11 +32,21 @@ from sqlalchemy.dialects import postgresql, sqlite
 from fleetward.adapters.storage import schema
 from fleetward.adapters.storage.hot_sql import cached_statement, sqlite_utc_text
 from fleetward.adapters.storage.repositories import RepositorySet, TenantRows, _to, repository
-from fleetward.domain.agents import Agent, EnrollmentToken, StoredEvent, TimelineFilter
+from fleetward.domain.agents import (
+    AGENT_STATES,
+    Agent,
+    EnrollmentToken,
+    StoredEvent,
+    TimelineFilter,
+)
 from fleetward.domain.alerts import Severity
 from fleetward.domain.errors import InvalidInput
 from fleetward.domain.eventlog import EventLogWatch, MinLevel, ScopeType, WatchRule, WatchScope
+from fleetward.domain.listing import Sort
 from fleetward.domain.pagination import Page, decode_cursor, encode_cursor
+
+# The sort value of an agent never seen: older than any time one was.
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 _BAD_CURSOR = "cursor is not one this server handed out"
 _MAX_ROW_ID = 2**63 - 1
@@ -67,6 +80,58 @@ class AgentRepository(TenantRows[Agent]):
         statement = cached_statement(("agent_by_hash",), _by_hash_statement)
         row = self.conn.execute(statement, {"h": key_hash}).mappings().first()
         return None if row is None else _to(Agent, row)
+
+    def listed(
+        self,
+        tenant_id: uuid.UUID,
+        sort: Sort,
+        limit: int,
+        cursor: str | None,
+        state: str | None,
+        online_since: datetime,
+    ) -> Page[Agent]:
+        """One counted page in `sort` order; `state` is online (seen since
+        `online_since`, not revoked), offline or revoked, None for every agent."""
+        conditions = [_state_condition(state, online_since)] if state else []
+        return self.sorted(tenant_id, _agent_sorts(), sort, limit, cursor, *conditions)
+
+    def state_counts(self, tenant_id: uuid.UUID, online_since: datetime) -> dict[str, int]:
+        """How many of the tenant's agents are in each state, in one query."""
+        t = schema.agent
+        counts = [
+            func.coalesce(func.sum(case((_state_condition(state, online_since), 1), else_=0)), 0)
+            for state in AGENT_STATES
+        ]
+        row = self.conn.execute(select(*counts).where(t.c.tenant_id == tenant_id)).one()
+        return {state: int(count) for state, count in zip(AGENT_STATES, row, strict=True)}
+
+
+def _state_condition(state: str, online_since: datetime) -> ColumnElement[bool]:
+    t = schema.agent
+    if state == "revoked":
+        return t.c.revoked_at.is_not(None)
+    seen = and_(t.c.last_seen_at.is_not(None), t.c.last_seen_at >= online_since)
+    if state == "online":
+        return and_(t.c.revoked_at.is_(None), seen)
+    if state == "offline":
+        return and_(t.c.revoked_at.is_(None), ~seen)
+    raise InvalidInput(f"state must be one of {', '.join(AGENT_STATES)}", field="state")
+
+
+def _agent_sorts() -> dict[str, ColumnElement[Any]]:
+    t, site, client = schema.agent, schema.site, schema.client
+    # "Contoso / Head office", as the list shows the site; its client goes first.
+    site_label = select(func.lower(client.c.name + " / " + site.c.name)).where(
+        site.c.id == t.c.site_id, client.c.id == site.c.client_id
+    )
+    return {
+        "hostname": func.lower(t.c.hostname),
+        # Never seen: before any time an agent was seen, so last among the most recent.
+        "last_seen_at": func.coalesce(t.c.last_seen_at, NEVER),
+        "os": func.lower(t.c.os),
+        "site": func.coalesce(site_label.scalar_subquery(), ""),
+        "created_at": t.c.created_at,
+    }
 
 
 def _by_hash_statement() -> Any:
