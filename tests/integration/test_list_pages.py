@@ -176,3 +176,28 @@ def test_agents_sort_count_page_and_keep_the_state(
     assert "cursor" not in offline_chip
     assert hostnames(client.get(offline_chip)) == []
     assert client.get("/agents", params={"sort": "colour"}).status_code == 422
+
+
+def test_watch_rules_sort_count_and_keep_their_state_filter(
+    client: TestClient, tenant: TenantFixture
+) -> None:
+    for name, enabled in (("b rule", True), ("A rule", False), ("c rule", True)):
+        body = {"name": name, "scope": {"type": "tenant"}, "log_name": "System", "enabled": enabled}
+        api(client, tenant, "POST", "/api/v1/event-log-watches", json=body)
+    log_in(client, tenant.readonly.email)
+
+    def names(page: Response) -> list[str]:
+        return re.findall(
+            r'<td class="name"><span class="truncate" title="[^"]*">([^<]+)<', page.text
+        )
+
+    page = client.get("/watches")
+    assert names(page) == ["A rule", "b rule", "c rule"]
+    assert total(page) == "3 watch rules"
+    assert names(client.get(sort_link(page, "name"))) == ["c rule", "b rule", "A rule"]
+    enabled = client.get("/watches", params={"state": "enabled", "limit": "1", "sort": "-name"})
+    assert names(enabled) == ["c rule"] and total(enabled) == "2 watch rules match"
+    next_url = links(enabled)
+    assert all(p in next_url for p in ("state=enabled", "limit=1", "sort=-name"))
+    assert names(client.get(next_url)) == ["b rule"]
+    assert client.get("/watches", params={"state": "sleepy"}).status_code == 422

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from fleetward.adapters.storage.database import Database
 from fleetward.bootstrap import Container
 from fleetward.domain.agents import AGENT_DEFAULT_SORT, AGENT_SORTS
+from fleetward.domain.eventlog import WATCH_DEFAULT_SORT, WATCH_SORTS
 from fleetward.domain.identity import Principal
 from fleetward.domain.listing import parse_sort
 from tests.conftest import TenantFixture
@@ -194,3 +195,42 @@ def test_agents_sort_by_site_and_last_seen_and_count_each_state(
     page, counts = container.agents.list_agents(who, 1, None, AGENT_DEFAULT_SORT, "offline")
     assert counts == {"online": 1, "offline": 2, "revoked": 1}
     assert page.total == 2
+
+
+def test_watch_rules_sort_by_name_log_severity_and_state(
+    client: TestClient, tenant: TenantFixture, container: Container
+) -> None:
+    for name, log, severity, enabled in (
+        ("failed logons", "Security", "major", True),
+        ("Disk errors", "System", "critical", False),
+        ("app crashes", "application", "minor", True),
+    ):
+        body = {
+            "name": name,
+            "scope": {"type": "tenant"},
+            "log_name": log,
+            "alert_severity": severity,
+            "enabled": enabled,
+        }
+        api(client, tenant, "POST", "/api/v1/event-log-watches", json=body)
+    admin = tenant.admin
+    who = Principal(tenant.id, admin.user_id, admin.email, admin.role)
+
+    def names(sort: str, enabled: bool | None = None) -> list[str]:
+        order = parse_sort(sort, WATCH_SORTS, WATCH_DEFAULT_SORT)
+        shown: list[str] = []
+        cursor = None
+        while True:
+            page = container.watches.listed(who, 2, cursor, order, enabled)
+            shown.extend(w.rule.name for w in page.items)
+            cursor = page.next
+            if cursor is None:
+                return shown
+
+    assert names("name") == ["app crashes", "Disk errors", "failed logons"]
+    assert names("log_name") == ["app crashes", "failed logons", "Disk errors"]
+    assert names("-severity") == ["Disk errors", "failed logons", "app crashes"]
+    assert names("enabled")[0] == "Disk errors"
+    assert names("-enabled")[-1] == "Disk errors"
+    assert names("name", enabled=False) == ["Disk errors"]
+    assert container.watches.listed(who, 1, None, WATCH_DEFAULT_SORT, True).total == 2

@@ -461,6 +461,17 @@ class Agents(ScopedRows[Agent], Protocol):
 
 class Watches(ScopedRows[EventLogWatch], Protocol):
     def save(self, watch: EventLogWatch, at: datetime, created: bool) -> None: ...
+    def listed(
+        self,
+        tenant_id: uuid.UUID,
+        sort: Sort,
+        limit: int,
+        cursor: str | None,
+        enabled: bool | None = None,
+    ) -> Page[EventLogWatch]:
+        """One counted page in `sort` order; `enabled` keeps only enabled or disabled."""
+        ...
+
     def for_agent(self, agent: Agent) -> list[EventLogWatch]: ...
     def bump_config_versions(self, tenant_id: uuid.UUID, scopes: Sequence[WatchScope]) -> int:
         """Move the config version of the agents these scopes cover; how many moved."""

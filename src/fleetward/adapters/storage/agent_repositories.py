@@ -39,7 +39,7 @@ from fleetward.domain.agents import (
     StoredEvent,
     TimelineFilter,
 )
-from fleetward.domain.alerts import Severity
+from fleetward.domain.alerts import SEVERITY_RANK, Severity
 from fleetward.domain.errors import InvalidInput
 from fleetward.domain.eventlog import EventLogWatch, MinLevel, ScopeType, WatchRule, WatchScope
 from fleetward.domain.listing import Sort
@@ -118,6 +118,19 @@ def _state_condition(state: str, online_since: datetime) -> ColumnElement[bool]:
     raise InvalidInput(f"state must be one of {', '.join(AGENT_STATES)}", field="state")
 
 
+def _watch_sorts() -> dict[str, ColumnElement[Any]]:
+    w = schema.eventlog_watch
+    rank = case(*((w.c.alert_severity == s.value, r) for s, r in SEVERITY_RANK.items()), else_=-1)
+    return {
+        "name": func.lower(w.c.name),
+        "log_name": func.lower(w.c.log_name),
+        "severity": rank,
+        # Stored as a boolean on PostgreSQL, 0/1 on SQLite: a number sorts the same on both.
+        "enabled": case((w.c.enabled, 1), else_=0),
+        "created_at": w.c.created_at,
+    }
+
+
 def _agent_sorts() -> dict[str, ColumnElement[Any]]:
     t, site, client = schema.agent, schema.site, schema.client
     # "Contoso / Head office", as the list shows the site; its client goes first.
@@ -185,6 +198,19 @@ class WatchRepository(TenantRows[EventLogWatch]):
             "enabled": rule.enabled,
         }
         self.save_values(watch.tenant_id, watch.id, values, at, created)
+
+    def listed(
+        self,
+        tenant_id: uuid.UUID,
+        sort: Sort,
+        limit: int,
+        cursor: str | None,
+        enabled: bool | None = None,
+    ) -> Page[EventLogWatch]:
+        """One counted page in `sort` order; `enabled` keeps only enabled or disabled."""
+        w = schema.eventlog_watch
+        conditions = [] if enabled is None else [w.c.enabled == enabled]
+        return self.sorted(tenant_id, _watch_sorts(), sort, limit, cursor, *conditions)
 
     def for_agent(self, agent: Agent) -> list[EventLogWatch]:
         """Every rule that applies to `agent`: its tenant's, its site's client's, its
