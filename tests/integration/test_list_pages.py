@@ -201,3 +201,37 @@ def test_watch_rules_sort_count_and_keep_their_state_filter(
     assert all(p in next_url for p in ("state=enabled", "limit=1", "sort=-name"))
     assert names(client.get(next_url)) == ["b rule"]
     assert client.get("/watches", params={"state": "sleepy"}).status_code == 422
+
+
+def test_rules_sort_without_changing_their_evaluation_order(
+    client: TestClient, tenant: TenantFixture
+) -> None:
+    for name, active in (("zeta", True), ("Alpha", False), ("mid", True)):
+        api(client, tenant, "POST", "/api/v1/alert-rules", json={"name": name, "active": active})
+    log_in(client, tenant.admin.email)
+
+    def shown(page: Response) -> list[tuple[str, str]]:
+        return re.findall(r'data-rule="([^"]+)"[^>]*>\s*<td class="muted">(\d+)</td>', page.text)
+
+    page = client.get("/rules")
+    assert shown(page) == [("zeta", "1"), ("Alpha", "2"), ("mid", "3")]
+    assert "Shown in evaluation order" in page.text
+    assert total(page) == "3 rules"
+    assert 'aria-label="Move zeta down"' in page.text
+
+    by_name = client.get(sort_link(page, "name"))
+    # The # column keeps each rule's place in evaluation order.
+    assert shown(by_name) == [("Alpha", "2"), ("mid", "3"), ("zeta", "1")]
+    assert "rules are still tried in the order of the # column" in by_name.text
+    assert "Move zeta down" not in by_name.text, "moving is done in evaluation order"
+    after = api(client, tenant, "GET", "/api/v1/alert-rules")["items"]
+    assert [r["name"] for r in after] == ["zeta", "Alpha", "mid"], "sorting changed nothing"
+
+    active = client.get("/rules", params={"state": "active", "limit": "1", "sort": "-order"})
+    assert shown(active) == [("mid", "3")] and total(active) == "2 rules match"
+    next_url = links(active)
+    assert all(p in next_url for p in ("state=active", "limit=1", "sort=-order"))
+    assert shown(client.get(next_url)) == [("zeta", "1")]
+    cursor = next_url.split("cursor=")[1]
+    assert client.get("/rules", params={"sort": "name", "cursor": cursor}).status_code == 422
+    assert client.get("/rules", params={"sort": "colour"}).status_code == 422
