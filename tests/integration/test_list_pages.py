@@ -16,11 +16,13 @@ from httpx import Response
 
 from tests.conftest import TenantFixture
 from tests.integration.test_pages import log_in
-from tests.support.agents import enroll, make_site, make_token
+from tests.support.agents import enroll, enrolled_agent, event, make_site, make_token
 from tests.support.pages import api, find
 from tests.support.pipeline import make_client
 
 pytestmark = pytest.mark.sqlite_only
+
+EVENTS = "/api/v1/agent/events"
 
 
 def links(page: Response, rel: str = "next") -> str:
@@ -235,3 +237,39 @@ def test_rules_sort_without_changing_their_evaluation_order(
     cursor = next_url.split("cursor=")[1]
     assert client.get("/rules", params={"sort": "name", "cursor": cursor}).status_code == 422
     assert client.get("/rules", params={"sort": "colour"}).status_code == 422
+
+
+def test_the_timeline_sorts_by_time_counts_and_keeps_repeated_filters(
+    client: TestClient, tenant: TenantFixture
+) -> None:
+    agent = enrolled_agent(client, tenant, "WS-T")
+    batch = [event(i) for i in range(8)]  # logon, logoff, boot, shutdown, twice
+    assert client.post(EVENTS, json={"events": batch}, headers=agent.headers).status_code == 200
+    log_in(client, tenant.readonly.email)
+
+    def times(page: Response) -> list[str]:
+        return re.findall(
+            r'<tr data-kind="\w+">\s*<td class="nowrap small"><time datetime="([^"]+)"', page.text
+        )
+
+    page = client.get("/timeline", params={"kind": ["logon", "logoff"]})
+    shown = times(page)
+    assert len(shown) == 4 and shown == sorted(shown, reverse=True)
+    assert total(page) == "4 events match"
+    oldest = client.get(sort_link(page, "at"))
+    assert times(oldest) == shown[::-1]
+    assert "oldest first" in oldest.text
+
+    paged = client.get(
+        "/timeline", params={"kind": ["logon", "logoff"], "sort": "at", "limit": "3"}
+    )
+    assert times(paged) == shown[::-1][:3]
+    newer = links(paged)
+    assert "kind=logon" in newer and "kind=logoff" in newer and "limit=3" in newer
+    assert times(client.get(newer)) == shown[::-1][3:]
+    # The page-size menu keeps both kinds.
+    assert paged.text.count('<input type="hidden" name="kind" value="logon">') >= 2
+    # A kind chip keeps the order and the size.
+    boot_chip = html.unescape(find(r'href="([^"]*kind=boot[^"]*)"', paged.text))
+    assert "sort=at" in boot_chip and "limit=3" in boot_chip
+    assert client.get("/timeline", params={"sort": "kind"}).status_code == 422

@@ -20,8 +20,9 @@ from fleetward.domain.agents import AGENT_DEFAULT_SORT, AGENT_SORTS
 from fleetward.domain.eventlog import WATCH_DEFAULT_SORT, WATCH_SORTS
 from fleetward.domain.identity import Principal
 from fleetward.domain.listing import parse_sort
+from fleetward.domain.pagination import encode_cursor
 from tests.conftest import TenantFixture
-from tests.support.agents import enroll, make_token
+from tests.support.agents import enroll, event, make_site, make_token
 from tests.support.api import assert_error
 from tests.support.pages import api
 
@@ -234,3 +235,31 @@ def test_watch_rules_sort_by_name_log_severity_and_state(
     assert names("-enabled")[-1] == "Disk errors"
     assert names("name", enabled=False) == ["Disk errors"]
     assert container.watches.listed(who, 1, None, WATCH_DEFAULT_SORT, True).total == 2
+
+
+def test_the_timeline_reads_oldest_first_page_by_page(
+    client: TestClient, tenant: TenantFixture
+) -> None:
+    site_id = make_site(client, tenant)
+    token = make_token(client, tenant, site_id)["token"]
+    key = enroll(client, token, "WS-T").json()["agent_key"]
+    batch = [event(i) for i in (3, 0, 4, 1, 2)]
+    sent = client.post(
+        "/api/v1/agent/events", json={"events": batch}, headers={"Authorization": f"Bearer {key}"}
+    )
+    assert sent.status_code == 200, sent.text
+    oldest = [e["at"] for e in walk(client, tenant, "/api/v1/timeline", sort="at")]
+    assert oldest == sorted(oldest) and len(oldest) == 5
+    newest = [e["at"] for e in walk(client, tenant, "/api/v1/timeline")]
+    assert newest == oldest[::-1]
+    first = api(client, tenant, "GET", "/api/v1/timeline", params={"sort": "at", "limit": 2})
+    other_order = client.get(
+        "/api/v1/timeline", params={"cursor": first["next"]}, headers=tenant.admin.headers
+    )
+    assert_error(other_order, 422, field="cursor")
+    # A row number past 64 bits is refused, not handed to the database.
+    forged = encode_cursor("-at", "2026-01-01T00:00:00+00:00", 2**70)
+    too_big = client.get(
+        "/api/v1/timeline", params={"cursor": forged}, headers=tenant.admin.headers
+    )
+    assert_error(too_big, 422, field="cursor")

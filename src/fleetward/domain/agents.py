@@ -31,6 +31,9 @@ FIRST_CONFIG_VERSION = 1
 AGENT_STATES = ("online", "offline", "revoked")
 AGENT_SORTS = ("hostname", "last_seen_at", "os", "site", "created_at")
 AGENT_DEFAULT_SORT = Sort("hostname")
+# A timeline is in time order, newest first unless asked for oldest first.
+TIMELINE_SORTS = ("at",)
+TIMELINE_DEFAULT_SORT = Sort("at", descending=True)
 
 TOKEN_HOURS_DEFAULT = 24 * 7
 # A site token is a standing credential: make people mint a fresh one rather

@@ -481,8 +481,18 @@ class Watches(ScopedRows[EventLogWatch], Protocol):
 class Timeline(Protocol):
     def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> int: ...
     def search(
-        self, tenant_id: uuid.UUID, where: TimelineFilter, limit: int, cursor: str | None
-    ) -> Page[StoredEvent]: ...
+        self,
+        tenant_id: uuid.UUID,
+        where: TimelineFilter,
+        limit: int,
+        cursor: str | None,
+        sort: Sort = ...,
+        count_up_to: int = 0,
+    ) -> Page[StoredEvent]:
+        """In time order (newest first by default); with `count_up_to`, the total
+        counts matches up to one more than it."""
+        ...
+
     def delete_before(self, cutoff: datetime) -> int: ...
 
 

@@ -31,9 +31,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from fleetward.adapters.storage import schema
 from fleetward.adapters.storage.hot_sql import cached_statement, sqlite_utc_text
+from fleetward.adapters.storage.listing import sorted_page
 from fleetward.adapters.storage.repositories import RepositorySet, TenantRows, _to, repository
 from fleetward.domain.agents import (
     AGENT_STATES,
+    TIMELINE_DEFAULT_SORT,
     Agent,
     EnrollmentToken,
     StoredEvent,
@@ -43,7 +45,7 @@ from fleetward.domain.alerts import SEVERITY_RANK, Severity
 from fleetward.domain.errors import InvalidInput
 from fleetward.domain.eventlog import EventLogWatch, MinLevel, ScopeType, WatchRule, WatchScope
 from fleetward.domain.listing import Sort
-from fleetward.domain.pagination import Page, decode_cursor, encode_cursor
+from fleetward.domain.pagination import Page
 
 # The sort value of an agent never seen: older than any time one was.
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)
@@ -328,17 +330,6 @@ def _compiled_sqlite_insert(dialect: Dialect) -> tuple[str, dict[str, Any]]:
     return compiled.string, processors
 
 
-def _event_cursor(cursor: str) -> tuple[datetime, int]:
-    at_raw, id_raw = decode_cursor(cursor, 2)
-    try:
-        at = datetime.fromisoformat(str(at_raw))
-        if at.tzinfo is None or not isinstance(id_raw, int) or not 0 < id_raw <= _MAX_ROW_ID:
-            raise ValueError("not a cursor of ours")
-        return at.astimezone(UTC), id_raw
-    except (ValueError, OverflowError):
-        raise InvalidInput(_BAD_CURSOR, field="cursor") from None
-
-
 class TimelineRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -410,9 +401,17 @@ class TimelineRepository:
         return int(self.conn.exec_driver_sql(statement, rows_in_order).rowcount)
 
     def search(
-        self, tenant_id: uuid.UUID, where: TimelineFilter, limit: int, cursor: str | None
+        self,
+        tenant_id: uuid.UUID,
+        where: TimelineFilter,
+        limit: int,
+        cursor: str | None,
+        sort: Sort = TIMELINE_DEFAULT_SORT,
+        count_up_to: int = 0,
     ) -> Page[StoredEvent]:
-        """Newest first, keyset on (at, id); every filter runs in SQL, so pages stay exact."""
+        """Newest first unless `sort` says oldest, keyset on (at, id); every filter runs
+        in SQL, so pages stay exact. With `count_up_to`, the total counts matches up to
+        one more than it (a tenant's timeline may hold millions: counting stops there)."""
         t = schema.obs_event
         columns = [t.c[f.name] for f in dataclasses.fields(StoredEvent)]
         query = select(*columns).where(t.c.tenant_id == tenant_id)
@@ -430,22 +429,16 @@ class TimelineRepository:
             # json_extract on SQLite, ->> on PostgreSQL. The cast makes a number
             # compare as its text on both (SQLite's json_extract answers 2, not "2").
             query = query.where(cast(t.c.payload[key].as_string(), String) == value)
-        if cursor:
-            before_at, before_id = _event_cursor(cursor)
-            query = query.where(
-                or_(t.c.at < before_at, and_(t.c.at == before_at, t.c.id < before_id))
-            )
-        rows = (
-            self.conn.execute(query.order_by(t.c.at.desc(), t.c.id.desc()).limit(limit + 1))
-            .mappings()
-            .all()
+        rows, next_cursor, _ = sorted_page(
+            self.conn, query, {"at": t.c.at}, t.c.id, sort, limit, cursor, count=False
         )
-        items = [_event(row) for row in rows[:limit]]
-        next_cursor = None
-        if len(rows) > limit:
-            last = items[-1]
-            next_cursor = encode_cursor(last.at.isoformat(), last.id)
-        return Page(items, next_cursor)
+        total = None
+        if count_up_to:
+            # Ids only: the count can then read an index rather than the rows.
+            matching = query.with_only_columns(t.c.id).order_by(None)
+            capped = matching.limit(count_up_to + 1).subquery()
+            total = int(self.conn.execute(select(func.count()).select_from(capped)).scalar_one())
+        return Page([_event(row) for row in rows], next_cursor, total)
 
     def delete_before(self, cutoff: datetime) -> int:
         """Every tenant's events recorded before `cutoff` (retention runs for all)."""

@@ -7,7 +7,8 @@ Create Date: 2026-12-07
 A person's time zone for every time the dashboard shows (empty: the browser's),
 and the indexes the dashboard's lists and pages read by: alerts by occurrence
 time (the default order of a shift's alert list) and a device's alerts, and
-clients by name in any case (the clients page's default order).
+clients by name in any case (the clients page's default order), and a tenant's
+timeline by time (the timeline page's default, with no machine chosen).
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ def upgrade() -> None:
             unique=False,
         )
         batch_op.create_index(batch_op.f("ix_alert_asset_id"), ["asset_id"], unique=False)
+    with op.batch_alter_table("obs_event", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_obs_event_tenant_id_at_id"), ["tenant_id", "at", "id"], unique=False
+        )
     op.create_index(
         "ix_client_tenant_id_lower_name",
         "client",
@@ -43,6 +48,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_client_tenant_id_lower_name", table_name="client")
+    with op.batch_alter_table("obs_event", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_obs_event_tenant_id_at_id"))
     with op.batch_alter_table("alert", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_alert_asset_id"))
         batch_op.drop_index(batch_op.f("ix_alert_tenant_id_occurred_at_id"))
