@@ -56,9 +56,7 @@ class Clients(ScopedRows[Client], Protocol):
         limit: int,
         cursor: str | None,
         name_contains: str | None = None,
-    ) -> Page[Client]:
-        """One counted page in `sort` order; `name_contains` matches any case."""
-        ...
+    ) -> Page[Client]: ...
 
 
 class Tenants(Protocol):
@@ -262,10 +260,7 @@ class Tickets(ScopedRows[Ticket], Protocol):
         count: bool = False,
         unassigned: bool = False,
         **where: Any,
-    ) -> Page[Ticket]:
-        """In `sort` order (default: newest first); `count` fills the total."""
-        ...
-
+    ) -> Page[Ticket]: ...
     def alert_ids(
         self, tenant_id: uuid.UUID, ticket_ids: Sequence[uuid.UUID]
     ) -> dict[uuid.UUID, list[uuid.UUID]]: ...
@@ -451,11 +446,7 @@ class Agents(ScopedRows[Agent], Protocol):
         cursor: str | None,
         state: str | None,
         online_since: datetime,
-    ) -> Page[Agent]:
-        """One counted page in `sort` order, of one state (online, offline, revoked)
-        or of all (None); online means seen since `online_since`."""
-        ...
-
+    ) -> Page[Agent]: ...
     def state_counts(self, tenant_id: uuid.UUID, online_since: datetime) -> dict[str, int]: ...
 
 
@@ -468,10 +459,7 @@ class Watches(ScopedRows[EventLogWatch], Protocol):
         limit: int,
         cursor: str | None,
         enabled: bool | None = None,
-    ) -> Page[EventLogWatch]:
-        """One counted page in `sort` order; `enabled` keeps only enabled or disabled."""
-        ...
-
+    ) -> Page[EventLogWatch]: ...
     def for_agent(self, agent: Agent) -> list[EventLogWatch]: ...
     def bump_config_versions(self, tenant_id: uuid.UUID, scopes: Sequence[WatchScope]) -> int:
         """Move the config version of the agents these scopes cover; how many moved."""
@@ -488,10 +476,7 @@ class Timeline(Protocol):
         cursor: str | None,
         sort: Sort = ...,
         count_up_to: int = 0,
-    ) -> Page[StoredEvent]:
-        """In time order (newest first by default); with `count_up_to`, the total
-        counts matches up to one more than it."""
-        ...
+    ) -> Page[StoredEvent]: ...
 
     def delete_before(self, cutoff: datetime) -> int: ...
 
