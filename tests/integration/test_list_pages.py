@@ -17,7 +17,7 @@ from httpx import Response
 from tests.conftest import TenantFixture
 from tests.integration.test_pages import log_in
 from tests.support.agents import enroll, enrolled_agent, event, make_site, make_token
-from tests.support.pages import api, find
+from tests.support.pages import api, find, setup_pipeline
 from tests.support.pipeline import make_client
 
 pytestmark = pytest.mark.sqlite_only
@@ -82,7 +82,18 @@ def test_tickets_sort_count_page_and_keep_their_filters(
     assert ticket_numbers(page) == [5, 4, 3, 2, 1]
     assert total(page) == "5 tickets"
     # A long title stays on one line, whole in its title attribute.
-    assert f'class="strong truncate" title="T0 {long_title.strip()}' in html.unescape(page.text)
+    assert f'class="strong truncate title" title="T0 {long_title.strip()}' in html.unescape(
+        page.text
+    )
+    # Under each title: its client and who holds it, "me" for the reader.
+    who = re.findall(r'data-testid="ticket-who">([^<]+)</div>', page.text)
+    assert [html.unescape(w) for w in who] == [
+        "Contoso · nobody",
+        "no client · nobody",
+        "Contoso · me",
+        "no client · me",
+        "Contoso · me",
+    ]
     assert 'id="ticket-list" data-live="15"' in page.text and "data-live-updated" in page.text
     assert re.search(r'<time datetime="[^"]+"[^>]*>[^<]+</time> <span class="ago">', page.text)
 
@@ -273,3 +284,14 @@ def test_the_timeline_sorts_by_time_counts_and_keeps_repeated_filters(
     boot_chip = html.unescape(find(r'href="([^"]*kind=boot[^"]*)"', paged.text))
     assert "sort=at" in boot_chip and "limit=3" in boot_chip
     assert client.get("/timeline", params={"sort": "kind"}).status_code == 422
+
+
+def test_a_ticket_from_an_alert_says_how_many_alerts_it_holds(
+    client: TestClient, tenant: TenantFixture
+) -> None:
+    made = setup_pipeline(client, tenant)
+    log_in(client, tenant.readonly.email)
+    page = client.get("/tickets")
+    who = re.findall(r'data-testid="ticket-who">([^<]+)</div>', page.text)
+    assert [html.unescape(w) for w in who] == ["Contoso · nobody · 1 alert"]
+    assert made["alert"]["ticket_id"] in page.text
