@@ -25,7 +25,15 @@ from fleetward.domain.listing import Sort
 from fleetward.domain.maintenance import MaintenanceWindow
 from fleetward.domain.pagination import Page
 from fleetward.domain.rules import AlertRule
-from fleetward.domain.tickets import Board, Comment, Priority, Ticket, TicketStatus, TimeEntry
+from fleetward.domain.tickets import (
+    TICKET_DEFAULT_SORT,
+    Board,
+    Comment,
+    Priority,
+    Ticket,
+    TicketStatus,
+    TimeEntry,
+)
 from tests.fakes.rows import (
     FakeRows,
 )
@@ -256,8 +264,15 @@ class FakeTickets(FakeRows[Ticket]):
         )
 
     def search(
-        self, tenant_id: uuid.UUID, limit: int, cursor: str | None, **where: Any
-    ) -> tuple[list[Ticket], str | None]:
+        self,
+        tenant_id: uuid.UUID,
+        limit: int,
+        cursor: str | None,
+        sort: Sort = TICKET_DEFAULT_SORT,
+        count: bool = False,
+        unassigned: bool = False,
+        **where: Any,
+    ) -> Page[Ticket]:
         raise NotImplementedError
 
     def alert_ids(

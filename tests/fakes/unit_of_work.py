@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TypeVar
 
 from fleetward.domain.integrations import DeadLetter
+from fleetward.domain.listing import Sort
+from fleetward.domain.pagination import Page
 from fleetward.domain.tenancy import Client, Site
 from fleetward.domain.tickets import Comment, TimeEntry
 from fleetward.services.ports import (
@@ -57,6 +60,18 @@ from tests.fakes.rows import (
 R = TypeVar("R")
 
 
+class FakeClients(FakeRows[Client]):
+    def listed(
+        self,
+        tenant_id: uuid.UUID,
+        sort: Sort,
+        limit: int,
+        cursor: str | None,
+        name_contains: str | None = None,
+    ) -> Page[Client]:
+        raise NotImplementedError  # sorted pages: storage tests on both engines
+
+
 class FakeRepositories:
     """Every repository the pipeline uses, in memory."""
 
@@ -65,7 +80,7 @@ class FakeRepositories:
         config = self.config
         self._tenants = FakeTenants(config)
         self._users = FakeUsers()
-        self._clients = FakeRows[Client]()
+        self._clients = FakeClients()
         self._sites = FakeRows[Site]()
         self._integrations = FakeIntegrations()
         self._org_mappings = FakeOrgMappings(config)
@@ -97,7 +112,7 @@ class FakeRepositories:
         return self._users
 
     @property
-    def clients(self) -> FakeRows[Client]:
+    def clients(self) -> FakeClients:
         return self._clients
 
     @property

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from fleetward.domain.errors import InvalidInput
+from fleetward.domain.listing import Sort
 
 ENROLLMENT_TOKEN_PREFIX = "fwe_"  # noqa: S105 (a prefix, not a secret)
 AGENT_KEY_PREFIX = "fwa_"
@@ -24,6 +25,15 @@ ONLINE_WITHIN = timedelta(seconds=180)
 # version starts above it, so a new agent is always sent its rules, even rules
 # made before it enrolled (which raised no version of its).
 FIRST_CONFIG_VERSION = 1
+
+# What agent lists filter and sort by; `site` is "client / site", never-seen agents
+# sort as seen longest ago. The dashboard lists them by hostname.
+AGENT_STATES = ("online", "offline", "revoked")
+AGENT_SORTS = ("hostname", "last_seen_at", "os", "site", "created_at")
+AGENT_DEFAULT_SORT = Sort("hostname")
+# A timeline is in time order, newest first unless asked for oldest first.
+TIMELINE_SORTS = ("at",)
+TIMELINE_DEFAULT_SORT = Sort("at", descending=True)
 
 TOKEN_HOURS_DEFAULT = 24 * 7
 # A site token is a standing credential: make people mint a fresh one rather

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from fleetward.domain.alerts import Severity
 from fleetward.domain.errors import InvalidInput
+from fleetward.domain.listing import Sort
 
 JOURNAL = "journal"  # on Linux, the log name that means the whole systemd journal
 # A systemd unit's name ends in its type; a Windows channel's never does.
@@ -202,3 +203,9 @@ def matches(rule: WatchRule, record: EventRecord) -> bool:
 def dedup_key(agent_id: uuid.UUID | str, rule_id: uuid.UUID | str, record: EventRecord) -> str:
     """One alert per agent, rule and record: re-sending a batch opens nothing new."""
     return f"evtlog:{agent_id}:{rule_id}:{record.record_id}"
+
+
+# What watch-rule lists sort by (severity worst first when descending); by name
+# unless the reader asks otherwise.
+WATCH_SORTS = ("name", "log_name", "severity", "enabled", "created_at")
+WATCH_DEFAULT_SORT = Sort("name")

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from fleetward.domain.errors import InvalidInput
 from fleetward.domain.identity import Role
+from fleetward.domain.listing import Sort
 
 NAME_MAX = 200
 
@@ -53,6 +54,13 @@ class Client:
     notes: str
     created_at: datetime
     updated_at: datetime
+
+
+# What client lists sort by. The API's default is the order clients were made in;
+# the dashboard's is by name, as a person looks one up.
+CLIENT_SORTS = ("name", "created_at")
+CLIENT_DEFAULT_SORT = Sort("created_at")
+CLIENT_PAGE_SORT = Sort("name")
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from fleetward.domain.alerts import Severity
+from fleetward.domain.listing import Sort
 
 
 class StatusKind(enum.StrEnum):
@@ -32,6 +33,12 @@ DEFAULT_STATUSES = (
     ("Closed", StatusKind.CLOSED),
 )
 DEFAULT_PRIORITIES = ("Urgent", "High", "Medium", "Low")
+
+# What ticket lists sort by: status and priority in their board's and the tenant's
+# order (a ticket without a priority last), created_at is the ticket's age. The
+# default is the newest first, the API's order.
+TICKET_SORTS = ("number", "title", "status", "priority", "created_at", "updated_at")
+TICKET_DEFAULT_SORT = Sort("number", descending=True)
 
 
 def retrigger_comment(occurrence: int) -> str:

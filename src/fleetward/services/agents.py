@@ -10,9 +10,11 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from fleetward.domain.agents import (
+    AGENT_DEFAULT_SORT,
     AGENT_KEY_PREFIX,
     ENROLLMENT_TOKEN_PREFIX,
     FIRST_CONFIG_VERSION,
+    ONLINE_WITHIN,
     Agent,
     EnrollmentToken,
     token_expiry,
@@ -21,7 +23,8 @@ from fleetward.domain.audit import Actor, snapshot
 from fleetward.domain.errors import InvalidInput, Unauthenticated
 from fleetward.domain.identity import Access, Principal
 from fleetward.domain.ids import new_id
-from fleetward.domain.pagination import Page
+from fleetward.domain.listing import Sort
+from fleetward.domain.pagination import Page, clamp_limit
 from fleetward.domain.tenancy import clean_name
 from fleetward.domain.tokens import display_prefix, hash_secret, new_secret
 from fleetward.services.audit import actor_of, record
@@ -202,6 +205,27 @@ class AgentService:
                 )
                 for site_id in site_ids
             }
+
+    def list_agents(
+        self,
+        principal: Principal,
+        limit: int | None,
+        cursor: str | None,
+        sort: Sort = AGENT_DEFAULT_SORT,
+        state: str | None = None,
+        client_id: uuid.UUID | None = None,
+    ) -> tuple[Page[Agent], dict[str, int]]:
+        """One counted page in `sort` order, of one state or all (of one client's
+        sites, the caller having checked the client is theirs), and how many agents
+        are in each state: online is seen within ONLINE_WITHIN of now."""
+        principal.require(self.agents.read_access)
+        online_since = self.clock() - ONLINE_WITHIN
+        tenant_id = principal.tenant_id
+        with self.uow.read() as repos:
+            page = repos.agents.listed(
+                tenant_id, sort, clamp_limit(limit), cursor, state, online_since, client_id
+            )
+            return page, repos.agents.state_counts(tenant_id, online_since, client_id)
 
     def get_agent(self, principal: Principal, agent_id: uuid.UUID) -> Agent:
         return self.agents.get(principal, agent_id)

@@ -6,8 +6,9 @@ import uuid
 
 from fleetward.domain.identity import Principal
 from fleetward.domain.ids import new_id
-from fleetward.domain.pagination import Page
-from fleetward.domain.tenancy import Client, Site, clean_name
+from fleetward.domain.listing import Sort
+from fleetward.domain.pagination import Page, clamp_limit
+from fleetward.domain.tenancy import CLIENT_DEFAULT_SORT, Client, Site, clean_name
 from fleetward.services.cross_tenant import CrossTenantProbes
 from fleetward.services.ports import Clock, UnitOfWork
 from fleetward.services.resources import ScopedResource
@@ -16,6 +17,7 @@ from fleetward.services.resources import ScopedResource
 class ClientService:
     def __init__(self, uow: UnitOfWork, clock: Clock, probes: CrossTenantProbes) -> None:
         self.clock = clock
+        self.uow = uow
         self.clients = ScopedResource(uow, clock, probes, "client", lambda r: r.clients)
         self.sites = ScopedResource(uow, clock, probes, "site", lambda r: r.sites)
 
@@ -30,9 +32,19 @@ class ClientService:
         return self.clients.get(principal, client_id)
 
     def list_clients(
-        self, principal: Principal, limit: int | None, cursor: str | None
+        self,
+        principal: Principal,
+        limit: int | None,
+        cursor: str | None,
+        sort: Sort = CLIENT_DEFAULT_SORT,
+        name_contains: str | None = None,
     ) -> Page[Client]:
-        return self.clients.page(principal, limit, cursor)
+        """In `sort` order (the order they were made in by default), with the total."""
+        principal.require(self.clients.read_access)
+        with self.uow.read() as repos:
+            return repos.clients.listed(
+                principal.tenant_id, sort, clamp_limit(limit), cursor, name_contains
+            )
 
     def update_client(
         self, principal: Principal, client_id: uuid.UUID, name: str | None, notes: str | None

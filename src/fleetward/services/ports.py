@@ -50,6 +50,17 @@ class ScopedRows(Protocol[T]):
     def count(self, tenant_id: uuid.UUID, **where: Any) -> int: ...
 
 
+class Clients(ScopedRows[Client], Protocol):
+    def listed(
+        self,
+        tenant_id: uuid.UUID,
+        sort: Sort,
+        limit: int,
+        cursor: str | None,
+        name_contains: str | None = None,
+    ) -> Page[Client]: ...
+
+
 class Tenants(Protocol):
     def add(self, tenant: Tenant) -> Tenant: ...
     def by_name(self, name: str) -> Tenant | None: ...
@@ -249,8 +260,15 @@ class Tickets(ScopedRows[Ticket], Protocol):
         ...
 
     def search(
-        self, tenant_id: uuid.UUID, limit: int, cursor: str | None, **where: Any
-    ) -> tuple[list[Ticket], str | None]: ...
+        self,
+        tenant_id: uuid.UUID,
+        limit: int,
+        cursor: str | None,
+        sort: Sort = ...,
+        count: bool = False,
+        unassigned: bool = False,
+        **where: Any,
+    ) -> Page[Ticket]: ...
     def alert_ids(
         self, tenant_id: uuid.UUID, ticket_ids: Sequence[uuid.UUID]
     ) -> dict[uuid.UUID, list[uuid.UUID]]: ...
@@ -456,10 +474,31 @@ class EnrollmentTokens(ScopedRows[EnrollmentToken], Protocol):
 class Agents(ScopedRows[Agent], Protocol):
     def add(self, agent: Agent, key_hash: str) -> Agent: ...
     def by_hash(self, key_hash: str) -> Agent | None: ...
+    def listed(
+        self,
+        tenant_id: uuid.UUID,
+        sort: Sort,
+        limit: int,
+        cursor: str | None,
+        state: str | None,
+        online_since: datetime,
+        client_id: uuid.UUID | None = None,
+    ) -> Page[Agent]: ...
+    def state_counts(
+        self, tenant_id: uuid.UUID, online_since: datetime, client_id: uuid.UUID | None = None
+    ) -> dict[str, int]: ...
 
 
 class Watches(ScopedRows[EventLogWatch], Protocol):
     def save(self, watch: EventLogWatch, at: datetime, created: bool) -> None: ...
+    def listed(
+        self,
+        tenant_id: uuid.UUID,
+        sort: Sort,
+        limit: int,
+        cursor: str | None,
+        enabled: bool | None = None,
+    ) -> Page[EventLogWatch]: ...
     def for_agent(self, agent: Agent) -> list[EventLogWatch]: ...
     def bump_config_versions(self, tenant_id: uuid.UUID, scopes: Sequence[WatchScope]) -> int:
         """Move the config version of the agents these scopes cover; how many moved."""
@@ -469,8 +508,15 @@ class Watches(ScopedRows[EventLogWatch], Protocol):
 class Timeline(Protocol):
     def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> int: ...
     def search(
-        self, tenant_id: uuid.UUID, where: TimelineFilter, limit: int, cursor: str | None
+        self,
+        tenant_id: uuid.UUID,
+        where: TimelineFilter,
+        limit: int,
+        cursor: str | None,
+        sort: Sort = ...,
+        count_up_to: int = 0,
     ) -> Page[StoredEvent]: ...
+
     def delete_before(self, cutoff: datetime) -> int: ...
 
 
@@ -486,7 +532,7 @@ class Repositories(Protocol):
     @property
     def login_throttle(self) -> LoginThrottle: ...
     @property
-    def clients(self) -> ScopedRows[Client]: ...
+    def clients(self) -> Clients: ...
     @property
     def sites(self) -> ScopedRows[Site]: ...
     @property

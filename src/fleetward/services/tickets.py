@@ -22,8 +22,10 @@ from fleetward.domain.audit import AuditEntry, snapshot
 from fleetward.domain.errors import Conflict, InvalidInput, NotFound
 from fleetward.domain.identity import Access, Principal
 from fleetward.domain.ids import new_id
+from fleetward.domain.listing import Sort
 from fleetward.domain.pagination import Page, clamp_limit
 from fleetward.domain.tickets import (
+    TICKET_DEFAULT_SORT,
     Comment,
     StatusKind,
     Ticket,
@@ -200,15 +202,30 @@ class TicketService(WritingService):
                 raise InvalidInput(f"{field} names a disabled user", field=field)
 
     def search(
-        self, principal: Principal, limit: int | None, cursor: str | None, **where: Any
+        self,
+        principal: Principal,
+        limit: int | None,
+        cursor: str | None,
+        sort: Sort = TICKET_DEFAULT_SORT,
+        unassigned: bool = False,
+        **where: Any,
     ) -> Page[TicketView]:
-        """Newest first; `where` holds exact filters (status_id, is_closed, ...)."""
+        """In `sort` order (newest first by default), with the total the filters admit;
+        `where` holds exact filters (status_id, is_closed, ...), `unassigned` asks for
+        tickets nobody holds."""
         principal.require(Access.READ)
         with self.uow.read() as repos:
-            items, next_cursor = repos.tickets.search(
-                principal.tenant_id, clamp_limit(limit), cursor, **where
+            page = repos.tickets.search(
+                principal.tenant_id,
+                clamp_limit(limit),
+                cursor,
+                sort,
+                count=True,
+                unassigned=unassigned,
+                **where,
             )
-            return Page(self._view(repos, items) if items else [], next_cursor)
+            items = self._view(repos, page.items) if page.items else []
+            return Page(items, page.next, page.total)
 
     def count(self, principal: Principal, **where: Any) -> int:
         """How many tickets meet `where` (exact filters, as search takes them)."""

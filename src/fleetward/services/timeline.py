@@ -12,9 +12,10 @@ from typing import Any
 
 import orjson
 
-from fleetward.domain.agents import Agent, StoredEvent, TimelineFilter
+from fleetward.domain.agents import TIMELINE_DEFAULT_SORT, Agent, StoredEvent, TimelineFilter
 from fleetward.domain.errors import InvalidInput
 from fleetward.domain.identity import Access, Principal
+from fleetward.domain.listing import Sort
 from fleetward.domain.pagination import Page, clamp_limit
 from fleetward.domain.text import clean_json, sent_text, text_problem
 from fleetward.domain.timeline import TimelineEvent, timeline_kind
@@ -318,8 +319,12 @@ class TimelineService:
         payload: list[str] | None = None,
         limit: int | None = None,
         cursor: str | None = None,
+        sort: Sort = TIMELINE_DEFAULT_SORT,
+        count_up_to: int = 0,
     ) -> Page[StoredEvent]:
-        """Newest first. A machine of another tenant is missing (and the attempt audited)."""
+        """Newest first unless `sort` says oldest; with `count_up_to`, the total counts
+        matches up to one more than it. A machine of another tenant is missing (and the
+        attempt audited)."""
         principal.require(Access.READ)
         where = TimelineFilter(
             pc_id=pc_id,
@@ -336,7 +341,7 @@ class TimelineService:
             else:
                 missing = False
                 page: Page[StoredEvent] = repos.timeline.search(
-                    principal.tenant_id, where, size, cursor
+                    principal.tenant_id, where, size, cursor, sort, count_up_to
                 )
         if missing:
             assert pc_id is not None

@@ -15,10 +15,17 @@ from typing import Any
 
 from fleetward.domain.agent_config import rule_document
 from fleetward.domain.errors import InvalidInput
-from fleetward.domain.eventlog import EventLogWatch, ScopeType, WatchRule, WatchScope
+from fleetward.domain.eventlog import (
+    WATCH_DEFAULT_SORT,
+    EventLogWatch,
+    ScopeType,
+    WatchRule,
+    WatchScope,
+)
 from fleetward.domain.identity import Access, Principal
 from fleetward.domain.ids import new_id
-from fleetward.domain.pagination import Page
+from fleetward.domain.listing import Sort
+from fleetward.domain.pagination import Page, clamp_limit
 from fleetward.domain.tenancy import clean_name
 from fleetward.services.audit import actor_of, record
 from fleetward.services.cross_tenant import CrossTenantProbes
@@ -118,6 +125,21 @@ class WatchService:
         self, principal: Principal, limit: int | None, cursor: str | None
     ) -> Page[EventLogWatch]:
         return self.watches.page(principal, limit, cursor)
+
+    def listed(
+        self,
+        principal: Principal,
+        limit: int | None,
+        cursor: str | None,
+        sort: Sort = WATCH_DEFAULT_SORT,
+        enabled: bool | None = None,
+    ) -> Page[EventLogWatch]:
+        """One page in `sort` order (by name by default), with the total."""
+        principal.require(self.watches.read_access)
+        with self.uow.read() as repos:
+            return repos.watches.listed(
+                principal.tenant_id, sort, clamp_limit(limit), cursor, enabled
+            )
 
     def create(
         self, principal: Principal, scope: WatchScope, rule: dict[str, Any]

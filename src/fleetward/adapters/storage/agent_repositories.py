@@ -12,13 +12,16 @@ from typing import Any
 
 import orjson
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Dialect,
     String,
     and_,
     bindparam,
+    case,
     cast,
     delete,
+    func,
     insert,
     or_,
     select,
@@ -28,12 +31,24 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from fleetward.adapters.storage import schema
 from fleetward.adapters.storage.hot_sql import cached_statement, sqlite_utc_text
+from fleetward.adapters.storage.listing import sorted_page
 from fleetward.adapters.storage.repositories import RepositorySet, TenantRows, _to, repository
-from fleetward.domain.agents import Agent, EnrollmentToken, StoredEvent, TimelineFilter
-from fleetward.domain.alerts import Severity
+from fleetward.domain.agents import (
+    AGENT_STATES,
+    TIMELINE_DEFAULT_SORT,
+    Agent,
+    EnrollmentToken,
+    StoredEvent,
+    TimelineFilter,
+)
+from fleetward.domain.alerts import SEVERITY_RANK, Severity
 from fleetward.domain.errors import InvalidInput
 from fleetward.domain.eventlog import EventLogWatch, MinLevel, ScopeType, WatchRule, WatchScope
-from fleetward.domain.pagination import Page, decode_cursor, encode_cursor
+from fleetward.domain.listing import Sort
+from fleetward.domain.pagination import Page
+
+# The sort value of an agent never seen: older than any time one was.
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 _BAD_CURSOR = "cursor is not one this server handed out"
 _MAX_ROW_ID = 2**63 - 1
@@ -67,6 +82,85 @@ class AgentRepository(TenantRows[Agent]):
         statement = cached_statement(("agent_by_hash",), _by_hash_statement)
         row = self.conn.execute(statement, {"h": key_hash}).mappings().first()
         return None if row is None else _to(Agent, row)
+
+    def listed(
+        self,
+        tenant_id: uuid.UUID,
+        sort: Sort,
+        limit: int,
+        cursor: str | None,
+        state: str | None,
+        online_since: datetime,
+        client_id: uuid.UUID | None = None,
+    ) -> Page[Agent]:
+        """One counted page in `sort` order; `state` is online (seen since
+        `online_since`, not revoked), offline or revoked, None for every agent;
+        `client_id` keeps the agents of that client's sites."""
+        conditions = [_state_condition(state, online_since)] if state else []
+        conditions += _client_condition(client_id)
+        return self.sorted(tenant_id, _agent_sorts(), sort, limit, cursor, *conditions)
+
+    def state_counts(
+        self, tenant_id: uuid.UUID, online_since: datetime, client_id: uuid.UUID | None = None
+    ) -> dict[str, int]:
+        """How many of the tenant's agents (of one client's sites) are in each state,
+        in one query."""
+        t = schema.agent
+        counts = [
+            func.coalesce(func.sum(case((_state_condition(state, online_since), 1), else_=0)), 0)
+            for state in AGENT_STATES
+        ]
+        query = select(*counts).where(t.c.tenant_id == tenant_id, *_client_condition(client_id))
+        row = self.conn.execute(query).one()
+        return {state: int(count) for state, count in zip(AGENT_STATES, row, strict=True)}
+
+
+def _client_condition(client_id: uuid.UUID | None) -> list[ColumnElement[bool]]:
+    if client_id is None:
+        return []
+    s = schema.site
+    return [schema.agent.c.site_id.in_(select(s.c.id).where(s.c.client_id == client_id))]
+
+
+def _state_condition(state: str, online_since: datetime) -> ColumnElement[bool]:
+    t = schema.agent
+    if state == "revoked":
+        return t.c.revoked_at.is_not(None)
+    seen = and_(t.c.last_seen_at.is_not(None), t.c.last_seen_at >= online_since)
+    if state == "online":
+        return and_(t.c.revoked_at.is_(None), seen)
+    if state == "offline":
+        return and_(t.c.revoked_at.is_(None), ~seen)
+    raise InvalidInput(f"state must be one of {', '.join(AGENT_STATES)}", field="state")
+
+
+def _watch_sorts() -> dict[str, ColumnElement[Any]]:
+    w = schema.eventlog_watch
+    rank = case(*((w.c.alert_severity == s.value, r) for s, r in SEVERITY_RANK.items()), else_=-1)
+    return {
+        "name": func.lower(w.c.name),
+        "log_name": func.lower(w.c.log_name),
+        "severity": rank,
+        # Stored as a boolean on PostgreSQL, 0/1 on SQLite: a number sorts the same on both.
+        "enabled": case((w.c.enabled, 1), else_=0),
+        "created_at": w.c.created_at,
+    }
+
+
+def _agent_sorts() -> dict[str, ColumnElement[Any]]:
+    t, site, client = schema.agent, schema.site, schema.client
+    # "Contoso / Head office", as the list shows the site; its client goes first.
+    site_label = select(func.lower(client.c.name + " / " + site.c.name)).where(
+        site.c.id == t.c.site_id, client.c.id == site.c.client_id
+    )
+    return {
+        "hostname": func.lower(t.c.hostname),
+        # Never seen: before any time an agent was seen, so last among the most recent.
+        "last_seen_at": func.coalesce(t.c.last_seen_at, NEVER),
+        "os": func.lower(t.c.os),
+        "site": func.coalesce(site_label.scalar_subquery(), ""),
+        "created_at": t.c.created_at,
+    }
 
 
 def _by_hash_statement() -> Any:
@@ -120,6 +214,19 @@ class WatchRepository(TenantRows[EventLogWatch]):
             "enabled": rule.enabled,
         }
         self.save_values(watch.tenant_id, watch.id, values, at, created)
+
+    def listed(
+        self,
+        tenant_id: uuid.UUID,
+        sort: Sort,
+        limit: int,
+        cursor: str | None,
+        enabled: bool | None = None,
+    ) -> Page[EventLogWatch]:
+        """One counted page in `sort` order; `enabled` keeps only enabled or disabled."""
+        w = schema.eventlog_watch
+        conditions = [] if enabled is None else [w.c.enabled == enabled]
+        return self.sorted(tenant_id, _watch_sorts(), sort, limit, cursor, *conditions)
 
     def for_agent(self, agent: Agent) -> list[EventLogWatch]:
         """Every rule that applies to `agent`: its tenant's, its site's client's, its
@@ -237,17 +344,6 @@ def _compiled_sqlite_insert(dialect: Dialect) -> tuple[str, dict[str, Any]]:
     return compiled.string, processors
 
 
-def _event_cursor(cursor: str) -> tuple[datetime, int]:
-    at_raw, id_raw = decode_cursor(cursor, 2)
-    try:
-        at = datetime.fromisoformat(str(at_raw))
-        if at.tzinfo is None or not isinstance(id_raw, int) or not 0 < id_raw <= _MAX_ROW_ID:
-            raise ValueError("not a cursor of ours")
-        return at.astimezone(UTC), id_raw
-    except (ValueError, OverflowError):
-        raise InvalidInput(_BAD_CURSOR, field="cursor") from None
-
-
 class TimelineRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -319,9 +415,17 @@ class TimelineRepository:
         return int(self.conn.exec_driver_sql(statement, rows_in_order).rowcount)
 
     def search(
-        self, tenant_id: uuid.UUID, where: TimelineFilter, limit: int, cursor: str | None
+        self,
+        tenant_id: uuid.UUID,
+        where: TimelineFilter,
+        limit: int,
+        cursor: str | None,
+        sort: Sort = TIMELINE_DEFAULT_SORT,
+        count_up_to: int = 0,
     ) -> Page[StoredEvent]:
-        """Newest first, keyset on (at, id); every filter runs in SQL, so pages stay exact."""
+        """Newest first unless `sort` says oldest, keyset on (at, id); every filter runs
+        in SQL, so pages stay exact. With `count_up_to`, the total counts matches up to
+        one more than it (a tenant's timeline may hold millions: counting stops there)."""
         t = schema.obs_event
         columns = [t.c[f.name] for f in dataclasses.fields(StoredEvent)]
         query = select(*columns).where(t.c.tenant_id == tenant_id)
@@ -339,22 +443,16 @@ class TimelineRepository:
             # json_extract on SQLite, ->> on PostgreSQL. The cast makes a number
             # compare as its text on both (SQLite's json_extract answers 2, not "2").
             query = query.where(cast(t.c.payload[key].as_string(), String) == value)
-        if cursor:
-            before_at, before_id = _event_cursor(cursor)
-            query = query.where(
-                or_(t.c.at < before_at, and_(t.c.at == before_at, t.c.id < before_id))
-            )
-        rows = (
-            self.conn.execute(query.order_by(t.c.at.desc(), t.c.id.desc()).limit(limit + 1))
-            .mappings()
-            .all()
+        rows, next_cursor, _ = sorted_page(
+            self.conn, query, {"at": t.c.at}, t.c.id, sort, limit, cursor, count=False
         )
-        items = [_event(row) for row in rows[:limit]]
-        next_cursor = None
-        if len(rows) > limit:
-            last = items[-1]
-            next_cursor = encode_cursor(last.at.isoformat(), last.id)
-        return Page(items, next_cursor)
+        total = None
+        if count_up_to:
+            # Ids only: the count can then read an index rather than the rows.
+            matching = query.with_only_columns(t.c.id).order_by(None)
+            capped = matching.limit(count_up_to + 1).subquery()
+            total = int(self.conn.execute(select(func.count()).select_from(capped)).scalar_one())
+        return Page([_event(row) for row in rows], next_cursor, total)
 
     def delete_before(self, cutoff: datetime) -> int:
         """Every tenant's events recorded before `cutoff` (retention runs for all)."""

@@ -24,6 +24,7 @@ from fleetward.domain.pagination import decode_cursor, encode_cursor
 
 _BAD_CURSOR = "cursor is not one this server handed out for this sort order"
 _SORT_VALUE = "sort_value"
+_INT64 = 2**63
 
 
 def _cursor_part(value: Any) -> str | int:
@@ -50,9 +51,12 @@ def _from_cursor(part: str | int, expression: ColumnElement[Any]) -> Any:
                 raise ValueError("naive time")
             return at.astimezone(UTC)
         if python_type is int or python_type is bool:
-            if not isinstance(part, int):
+            # Within a 64-bit integer: a larger one fails PostgreSQL's comparison (a 5xx).
+            if not isinstance(part, int) or not -_INT64 <= part < _INT64:
                 raise ValueError("not a number")
             return part
+        if python_type is uuid.UUID:
+            return uuid.UUID(str(part))
         return str(part)
     except (ValueError, OverflowError):
         raise InvalidInput(_BAD_CURSOR, field="cursor") from None
@@ -70,8 +74,9 @@ def sorted_page(
 ) -> tuple[Sequence[RowMapping], str | None, int | None]:
     """One page of `query`'s rows in `sort` order, the next cursor and the total.
 
-    `tie` is the row's unique id, which orders rows with equal sort values. The
-    total counts every row the filters admit (None when `count` is false).
+    `tie` is the row's unique id (a UUID, or an integer key), which orders rows with
+    equal sort values. The total counts every row the filters admit (None when
+    `count` is false).
     """
     expression = sortable[sort.key]
     total = None
@@ -83,10 +88,7 @@ def sorted_page(
         if parts[0] != str(sort):
             raise InvalidInput(_BAD_CURSOR, field="cursor")
         value = _from_cursor(parts[1], expression)
-        try:
-            after_id = uuid.UUID(str(parts[2]))
-        except ValueError:
-            raise InvalidInput(_BAD_CURSOR, field="cursor") from None
+        after_id = _from_cursor(parts[2], tie)  # a UUID, or a row number (the timeline's)
         if sort.descending:
             query = query.where(or_(expression < value, and_(expression == value, tie < after_id)))
         else:
@@ -97,5 +99,7 @@ def sorted_page(
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        next_cursor = encode_cursor(str(sort), _cursor_part(last[_SORT_VALUE]), str(last["id"]))
+        next_cursor = encode_cursor(
+            str(sort), _cursor_part(last[_SORT_VALUE]), _cursor_part(last["id"])
+        )
     return rows[:limit], next_cursor, total

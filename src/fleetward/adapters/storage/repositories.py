@@ -513,6 +513,32 @@ class AuditRepository:
         return [(_audit_entry(row), row["hash"]) for row in rows]
 
 
+class ClientRepository(TenantRows[Client]):
+    def __init__(self, conn: Connection) -> None:
+        super().__init__(conn, schema.client, Client)
+
+    def listed(
+        self,
+        tenant_id: uuid.UUID,
+        sort: Sort,
+        limit: int,
+        cursor: str | None,
+        name_contains: str | None = None,
+    ) -> Page[Client]:
+        """One counted page in `sort` order; `name_contains` matches any case."""
+        t = schema.client
+        # lower(name) has its own index (tenant_id, lower(name), id): the dashboard's order.
+        sorts: dict[str, ColumnElement[Any]] = {
+            "name": func.lower(t.c.name),
+            "created_at": t.c.created_at,
+        }
+        conditions = []
+        if name_contains:
+            lowered = func.lower(t.c.name)
+            conditions.append(lowered.contains(name_contains.lower(), autoescape=True))
+        return self.sorted(tenant_id, sorts, sort, limit, cursor, *conditions)
+
+
 R = TypeVar("R")
 
 
@@ -537,7 +563,7 @@ class SqlRepositories(RepositorySet):
     api_keys = repository(ApiKeyRepository)
     sessions = repository(SessionRepository)
     login_throttle = repository(LoginThrottleRepository)
-    clients = repository(lambda conn: TenantRows(conn, schema.client, Client))
+    clients = repository(ClientRepository)
     sites = repository(lambda conn: TenantRows(conn, schema.site, Site))
 
     @cached_property

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     and_,
     bindparam,
@@ -23,10 +24,38 @@ from sqlalchemy.exc import IntegrityError
 
 from fleetward.adapters.storage import hot_sql, schema
 from fleetward.adapters.storage.hot_sql import cached_statement
-from fleetward.adapters.storage.repositories import TenantRows, _to, seq_cursor
+from fleetward.adapters.storage.listing import sorted_page
+from fleetward.adapters.storage.repositories import TenantRows, _to
 from fleetward.domain.errors import Conflict
-from fleetward.domain.pagination import encode_cursor
-from fleetward.domain.tickets import Board, Priority, StatusKind, Ticket, TicketStatus
+from fleetward.domain.listing import Sort
+from fleetward.domain.pagination import Page
+from fleetward.domain.tickets import (
+    TICKET_DEFAULT_SORT,
+    Board,
+    Priority,
+    StatusKind,
+    Ticket,
+    TicketStatus,
+)
+
+# Above any position a tenant's priorities take (a handful, from 0).
+NO_PRIORITY_POSITION = 1_000_000
+
+
+def _ticket_sorts() -> dict[str, ColumnElement[Any]]:
+    t, status, priority = schema.ticket, schema.ticket_status, schema.priority
+    # Workflow order: a board's statuses by position (New, In progress, ... Closed).
+    status_position = select(status.c.position).where(status.c.id == t.c.status_id)
+    priority_position = select(priority.c.position).where(priority.c.id == t.c.priority_id)
+    return {
+        "number": t.c.number,
+        "title": func.lower(t.c.title),
+        "status": func.coalesce(status_position.scalar_subquery(), 0),
+        # Most urgent first ascending; no priority (or one deleted since) after every one.
+        "priority": func.coalesce(priority_position.scalar_subquery(), NO_PRIORITY_POSITION),
+        "created_at": t.c.created_at,
+        "updated_at": t.c.updated_at,
+    }
 
 
 def _status(row: Mapping[Any, Any]) -> TicketStatus:
@@ -121,28 +150,31 @@ class TicketRepository(TenantRows[Ticket]):
         tenant_id: uuid.UUID,
         limit: int,
         cursor: str | None,
+        sort: Sort = TICKET_DEFAULT_SORT,
+        count: bool = False,
+        unassigned: bool = False,
         opened_after: datetime | None = None,
         opened_until: datetime | None = None,
         **where: Any,
-    ) -> tuple[list[Ticket], str | None]:
-        """Newest first, keyset on the ticket number (per tenant, rising with creation).
-        `where` holds exact filters; opened_after/opened_until bound created_at
-        (after, at or before: the overview's ticket ages)."""
+    ) -> Page[Ticket]:
+        """In `sort` order (newest first by default), keyset on (sort value, id);
+        `where` holds exact filters, `unassigned` asks for tickets nobody holds, and
+        opened_after/opened_until bound created_at (after, at or before: the
+        overview's ticket ages)."""
         t = schema.ticket
         query = select(*self._columns()).where(t.c.tenant_id == tenant_id)
         for key, value in where.items():
             query = query.where(t.c[key] == value)
+        if unassigned:
+            query = query.where(t.c.assignee_id.is_(None))
         if opened_after is not None:
             query = query.where(t.c.created_at > opened_after)
         if opened_until is not None:
             query = query.where(t.c.created_at <= opened_until)
-        if cursor:
-            query = query.where(t.c.number < seq_cursor(cursor))
-        rows = (
-            self.conn.execute(query.order_by(t.c.number.desc()).limit(limit + 1)).mappings().all()
+        rows, next_cursor, total = sorted_page(
+            self.conn, query, _ticket_sorts(), t.c.id, sort, limit, cursor, count=count
         )
-        next_cursor = encode_cursor(rows[limit - 1]["number"]) if len(rows) > limit else None
-        return [_to(Ticket, r) for r in rows[:limit]], next_cursor
+        return Page([_to(Ticket, r) for r in rows], next_cursor, total)
 
     def alert_ids(
         self, tenant_id: uuid.UUID, ticket_ids: Sequence[uuid.UUID]

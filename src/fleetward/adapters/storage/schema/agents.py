@@ -96,4 +96,7 @@ obs_event = Table(
     Column("received_at", UTCDateTime, nullable=False),
     UniqueConstraint("pc_id", "source", "event_record_id"),
     Index(None, "tenant_id", "pc_id", "at"),
+    # The tenant's whole timeline, newest first (the /timeline page with no machine
+    # chosen): without it every page sorts all of the tenant's events.
+    Index(None, "tenant_id", "at", "id"),
 )

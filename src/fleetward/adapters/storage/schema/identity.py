@@ -14,6 +14,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    func,
 )
 
 from fleetward.adapters.storage.schema.base import (
@@ -110,6 +111,8 @@ client = Table(
     UniqueConstraint("tenant_id", "name"),
     Index(None, "tenant_id", "created_at", "id"),
 )
+# The dashboard lists clients by name in any case (a keyset over (lower(name), id)).
+Index("ix_client_tenant_id_lower_name", client.c.tenant_id, func.lower(client.c.name), client.c.id)
 
 site = Table(
     "site",

@@ -7,17 +7,23 @@ kept only hashed), together with the command that enrols a machine with it.
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
 from fleetward.bootstrap import Container
-from fleetward.domain.agents import TOKEN_HOURS_DEFAULT, TOKEN_HOURS_MAX, Agent
+from fleetward.domain.agents import (
+    AGENT_DEFAULT_SORT,
+    AGENT_SORTS,
+    AGENT_STATES,
+    TOKEN_HOURS_DEFAULT,
+    TOKEN_HOURS_MAX,
+    Agent,
+)
 from fleetward.domain.errors import InvalidInput
 from fleetward.domain.identity import Access
-from fleetward.domain.pagination import MAX_LIMIT, Page
+from fleetward.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from fleetward.entrypoints.http.deps import ContainerDep
 from fleetward.entrypoints.http.pages import fleet, lookups
 from fleetward.entrypoints.http.pages.common import (
@@ -28,12 +34,10 @@ from fleetward.entrypoints.http.pages.common import (
     redirect,
     render,
 )
+from fleetward.entrypoints.http.pages.listing import ListView, list_params
 from fleetward.services.identity import SessionInfo
 
 router = APIRouter(route_class=PageRoute)
-
-STATES = ("online", "offline", "revoked")
-AGENTS_PER_PAGE = 100
 
 
 class TokenForm(BaseModel):
@@ -64,58 +68,60 @@ def _list_page(
     request: Request,
     c: Container,
     session: SessionInfo,
-    state: str = "",
-    cursor: str = "",
+    query: dict[str, str] | None = None,
     form: TokenForm | None = None,
     errors: dict[str, str] | None = None,
-    client_id: str = "",
 ) -> Response:
+    """The list as `query` (state, client_id, sort, limit, cursor) asks, with the
+    token form."""
     who = session.principal
-    if state and state not in STATES:
-        raise InvalidInput(f"state must be one of {', '.join(STATES)}", field="state")
+    asked = query or {}
+    state, cursor = asked.get("state", ""), asked.get("cursor", "")
+    page: Page[Agent] = Page([], None, 0)
+    counts = dict.fromkeys(AGENT_STATES, 0)
+    error = "The token was not created: correct the fields marked below." if errors else None
+    status_code = 422 if errors else 200
+    order, size = AGENT_DEFAULT_SORT, DEFAULT_LIMIT
     # Another tenant's client is a 404, audited by the service like any other probe.
-    cid = lookups.optional_id(client_id, "client_id")
+    cid = lookups.optional_id(asked.get("client_id", ""), "client_id")
     client = c.clients.get_client(who, cid) if cid else None
-    page: Page[Agent] = c.agents.page_agents(who, AGENTS_PER_PAGE, cursor or None)
-    rows = fleet.agent_rows(c, who, page.items)
-    if client is not None:  # on this page, as the state filter is
-        rows = [r for r in rows if r.site is not None and r.site.client_id == client.id]
-    shown = [r for r in rows if not state or r.state == state]
+    try:
+        if state and state not in AGENT_STATES:
+            raise InvalidInput(f"state must be one of {', '.join(AGENT_STATES)}", field="state")
+        order, size = list_params(
+            asked.get("sort", ""), asked.get("limit", ""), AGENT_SORTS, AGENT_DEFAULT_SORT
+        )
+        page, counts = c.agents.list_agents(who, size, cursor or None, order, state or None, cid)
+    except InvalidInput as exc:
+        error, status_code = exc.message, 422
+    kept = {"state": state, "client_id": asked.get("client_id", "") if client else ""}
+    view = ListView("/agents", kept, order, AGENT_DEFAULT_SORT, size, cursor, page, "agents")
     sites = fleet.sites(c, who)
-    site_names = {s.id: s.label for s in sites}
     tokens = c.agents.page_tokens(who, MAX_LIMIT, None).items
-    now = c.agents.clock()
-    kept = {"client_id": str(client.id)} if client else {}
-    query = {"state": state, **kept} if state else kept
     return render(
         request,
         "agents.html",
         session,
-        422 if errors else 200,
-        error="The token was not created: correct the fields marked below." if errors else None,
-        rows=shown,
-        counts={s: sum(r.state == s for r in rows) for s in STATES},
-        total=len(rows),
+        status_code,
+        error=error,
+        view=view,
+        rows=fleet.agent_rows(c, who, page.items, sites),
+        counts=counts,
+        total=sum(counts.values()),
         state=state,
-        states=STATES,
-        now=now,
-        ago=fleet.ago,
-        cursor=cursor,
+        states=AGENT_STATES,
+        # The service's clock, which also says who is online.
+        now=c.agents.clock(),
+        chip_url=lambda s: view.url(state=s, cursor=None),
         client=client,
-        state_url=lambda s: f"/agents?{urlencode({'state': s, **kept})}" if s else _all(kept),
-        first_url="/agents" + (f"?{urlencode(query)}" if query else ""),
-        next_url=f"/agents?{urlencode({**query, 'cursor': page.next})}" if page.next else None,
+        all_clients_url=view.url(client_id=None, cursor=None),
         tokens=sorted(tokens, key=lambda t: t.created_at, reverse=True),
-        site_names=site_names,
+        site_names={s.id: s.label for s in sites},
         sites=sites,
         form=form or TokenForm(),
         errors=errors or {},
         hours_max=TOKEN_HOURS_MAX,
     )
-
-
-def _all(kept: dict[str, str]) -> str:
-    return "/agents" + (f"?{urlencode(kept)}" if kept else "")
 
 
 @router.get("/agents")
@@ -124,10 +130,13 @@ def list_agents(
     c: ContainerDep,
     session: SessionDep,
     state: str = "",
+    sort: str = "",
+    limit: str = "",
     cursor: str = "",
     client_id: str = "",
 ) -> Response:
-    return _list_page(request, c, session, state, cursor, client_id=client_id)
+    query = {"state": state, "sort": sort, "limit": limit, "cursor": cursor}
+    return _list_page(request, c, session, {**query, "client_id": client_id})
 
 
 @router.post("/agents/tokens")

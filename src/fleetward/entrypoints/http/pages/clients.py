@@ -10,10 +10,11 @@ from fastapi.responses import Response
 from fleetward.bootstrap import Container
 from fleetward.domain.errors import Conflict, InvalidInput
 from fleetward.domain.identity import Access
-from fleetward.domain.tenancy import Client, clean_name
+from fleetward.domain.pagination import DEFAULT_LIMIT, Page
+from fleetward.domain.tenancy import CLIENT_PAGE_SORT, CLIENT_SORTS, Client, clean_name
 from fleetward.entrypoints.http.deps import ContainerDep
 from fleetward.entrypoints.http.errors import STATUS
-from fleetward.entrypoints.http.pages import crud
+from fleetward.entrypoints.http.pages import crud, lookups
 from fleetward.entrypoints.http.pages.common import (
     FormSessionDep,
     PageRoute,
@@ -22,12 +23,14 @@ from fleetward.entrypoints.http.pages.common import (
     redirect,
     render,
 )
+from fleetward.entrypoints.http.pages.listing import ListView, list_params
 from fleetward.services.identity import SessionInfo
 
 router = APIRouter(route_class=PageRoute)
 
 NameForm = Annotated[str, Form()]
 NotesForm = Annotated[str, Form()]
+NAME_FILTER_MAX = 100  # the API's filter length
 
 
 def _message(exc: InvalidInput | Conflict, name: str) -> str:
@@ -44,19 +47,36 @@ def _list_page(
     request: Request,
     c: Container,
     session: SessionInfo,
-    cursor: str | None = None,
+    query: dict[str, str] | None = None,
     status_code: int = 200,
     error: str | None = None,
     form: dict[str, str] | None = None,
 ) -> Response:
-    page = c.clients.list_clients(session.principal, None, cursor)
+    """The list as `query` (name, sort, limit, cursor) asks, with the new-client form."""
+    asked = query or {}
+    filters = {"name": asked.get("name", "").strip()}
+    cursor = asked.get("cursor", "")
+    page: Page[Client] = Page([], None, 0)
+    order, size = CLIENT_PAGE_SORT, DEFAULT_LIMIT
+    try:
+        order, size = list_params(
+            asked.get("sort", ""), asked.get("limit", ""), CLIENT_SORTS, CLIENT_PAGE_SORT
+        )
+        name = lookups.printable(filters["name"], "name") or None
+        if name and len(name) > NAME_FILTER_MAX:
+            raise InvalidInput(f"name must be at most {NAME_FILTER_MAX} characters", field="name")
+        page = c.clients.list_clients(session.principal, size, cursor or None, order, name)
+    except InvalidInput as exc:
+        error, status_code = exc.message, 422
+    view = ListView("/clients", filters, order, CLIENT_PAGE_SORT, size, cursor, page, "clients")
     return render(
         request,
         "clients.html",
         session,
         status_code,
+        view=view,
         page=page,
-        cursor=cursor,
+        filters=filters,
         error=error,
         form=form or {"name": "", "notes": ""},
     )
@@ -107,9 +127,16 @@ CLIENTS: crud.Kind[Client] = crud.Kind(
 
 @router.get("/clients")
 def list_clients(
-    request: Request, c: ContainerDep, session: SessionDep, cursor: str | None = None
+    request: Request,
+    c: ContainerDep,
+    session: SessionDep,
+    name: str = "",
+    sort: str = "",
+    limit: str = "",
+    cursor: str = "",
 ) -> Response:
-    return _list_page(request, c, session, cursor or None)
+    query = {"name": name, "sort": sort, "limit": limit, "cursor": cursor}
+    return _list_page(request, c, session, query)
 
 
 @router.post("/clients")

@@ -77,9 +77,12 @@ def _choice(site: Site, client: Client) -> SiteChoice:
     return SiteChoice(site.id, site.name, client.id, client.name)
 
 
-def agent_rows(c: Container, who: Principal, agents: list[Agent]) -> list[AgentRow]:
+def agent_rows(
+    c: Container, who: Principal, agents: list[Agent], known: list[SiteChoice] | None = None
+) -> list[AgentRow]:
+    """`known`: the tenant's sites when the caller has them already."""
     now = c.agents.clock()
-    by_id = {s.id: s for s in sites(c, who)}
+    by_id = {s.id: s for s in (known if known is not None else sites(c, who))}
     return [AgentRow(a, a.online(now), by_id.get(a.site_id)) for a in agents]
 
 

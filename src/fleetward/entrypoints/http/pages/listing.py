@@ -9,7 +9,7 @@ and footer come from the macros in templates/_list.html.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -29,18 +29,25 @@ def list_params(sort: str, limit: str, allowed: Collection[str], default: Sort) 
     return order, int(limit)
 
 
+# A filter's value: one, or several for a parameter that repeats (?kind=a&kind=b).
+FilterValue = str | Sequence[str]
+
+
 @dataclass(frozen=True)
 class ListView:
     path: str
-    filters: Mapping[str, str]  # the filters the reader set (empty ones left out)
+    filters: Mapping[str, FilterValue]  # the filters the reader set (empty ones left out)
     sort: Sort
     default_sort: Sort
     limit: int
     cursor: str
     page: Page[Any]
     noun: str = "items"  # "alerts": the total reads "1,204 alerts"
+    # Where counting stopped, for lists too long to count whole (the total is then
+    # one more than this, and reads "more than 10,000 events").
+    total_cap: int | None = None
 
-    def _params(self, **changes: str | None) -> dict[str, str]:
+    def _params(self, **changes: FilterValue | None) -> dict[str, FilterValue]:
         params = {key: value for key, value in self.filters.items() if value}
         if self.sort != self.default_sort:
             params["sort"] = str(self.sort)
@@ -53,10 +60,10 @@ class ListView:
                 params.pop(key, None)
         return params
 
-    def url(self, **changes: str | None) -> str:
+    def url(self, **changes: FilterValue | None) -> str:
         """This list's URL with `changes` (None or "" removes a parameter)."""
         params = self._params(**changes)
-        return self.path + (f"?{urlencode(params)}" if params else "")
+        return self.path + (f"?{urlencode(params, doseq=True)}" if params else "")
 
     def sort_url(self, key: str, descending_first: bool = False) -> str:
         """A header's link: the other direction if sorted by it, else its first one."""
@@ -89,6 +96,15 @@ class ListView:
         return tuple(sorted({*PAGE_SIZES, self.limit}))
 
     @property
+    def capped(self) -> bool:
+        """Whether the total stopped counting at total_cap."""
+        total = self.page.total
+        return self.total_cap is not None and total is not None and total > self.total_cap
+
+    @property
     def kept_fields(self) -> list[tuple[str, str]]:
         """Hidden fields for the page-size form, so changing it keeps the rest."""
-        return [(k, v) for k, v in self._params(limit=None, cursor=None).items()]
+        fields: list[tuple[str, str]] = []
+        for key, value in self._params(limit=None, cursor=None).items():
+            fields.extend((key, v) for v in ([value] if isinstance(value, str) else value))
+        return fields

@@ -20,7 +20,7 @@ from fleetward.domain.identity import Principal
 from fleetward.domain.integrations import Integration
 from fleetward.domain.maintenance import zone
 from fleetward.domain.pagination import MAX_LIMIT
-from fleetward.domain.tenancy import Client, User
+from fleetward.domain.tenancy import CLIENT_PAGE_SORT, Client, User
 
 # Offered in time zone selects and datalists; any other IANA name may be typed.
 COMMON_ZONES = (
@@ -63,7 +63,7 @@ def by_name(items: list[Any]) -> list[Any]:
 
 def clients(c: Container, who: Principal) -> list[Client]:
     """The tenant's clients for a select, by name (the first MAX_LIMIT of them)."""
-    return by_name(c.clients.list_clients(who, MAX_LIMIT, None).items)
+    return by_name(c.clients.list_clients(who, MAX_LIMIT, None, CLIENT_PAGE_SORT).items)
 
 
 def integrations(c: Container, who: Principal) -> list[Integration]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -16,7 +18,14 @@ from fastapi.responses import Response
 from fleetward.bootstrap import Container
 from fleetward.domain.errors import InvalidInput, NotFound
 from fleetward.domain.identity import Access
-from fleetward.domain.pagination import MAX_LIMIT
+from fleetward.domain.listing import Sort
+from fleetward.domain.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    Page,
+    decode_cursor,
+    encode_cursor,
+)
 from fleetward.domain.rules import AlertRule
 from fleetward.entrypoints.http.deps import ContainerDep
 from fleetward.entrypoints.http.pages import lookups
@@ -28,6 +37,7 @@ from fleetward.entrypoints.http.pages.common import (
     redirect,
     render,
 )
+from fleetward.entrypoints.http.pages.listing import ListView, list_params
 from fleetward.services.identity import SessionInfo
 from fleetward.services.rules import Trial
 
@@ -35,6 +45,7 @@ router = APIRouter(route_class=PageRoute)
 
 TextForm = Annotated[str, Form()]
 _MOVES = {"up": -1, "down": 1}
+BAD_CURSOR = "cursor is not one this server handed out for this sort order"
 
 
 def all_rules(c: Container, session: SessionInfo) -> list[AlertRule]:
@@ -85,6 +96,43 @@ def _summary(rule: AlertRule, names: dict[uuid.UUID, str]) -> tuple[list[str], l
     return when or ["every alert"], then
 
 
+@dataclass(frozen=True, slots=True)
+class RuleRow:
+    """A rule as the list shows it, with its place in evaluation order (from 1)."""
+
+    position: int
+    rule: AlertRule
+    when: list[str]
+    then: list[str]
+
+
+# Sorting the view never changes the evaluation order: "order" is that order.
+RULE_SORTS: dict[str, Callable[[RuleRow], Any]] = {
+    "order": lambda row: row.position,
+    "name": lambda row: row.rule.name.casefold(),
+    "active": lambda row: row.rule.active,
+}
+RULE_DEFAULT_SORT = Sort("order")
+RULE_STATES = {"active": True, "inactive": False}
+
+
+def _rule_page(rows: list[RuleRow], sort: Sort, limit: int, cursor: str) -> Page[RuleRow]:
+    """One page of the rules in `sort` order. Rules are few and all loaded already
+    (reordering names them all), so the cursor is an offset into this order."""
+    # Rows come in evaluation order and sorted() is stable, reversed or not: rules
+    # that sort alike stay in the order they are tried.
+    ordered = sorted(rows, key=RULE_SORTS[sort.key], reverse=sort.descending)
+    start = 0
+    if cursor:
+        parts = decode_cursor(cursor, 2)
+        if parts[0] != str(sort) or not isinstance(parts[1], int) or parts[1] < 0:
+            raise InvalidInput(BAD_CURSOR, field="cursor")
+        start = parts[1]
+    end = start + limit
+    next_cursor = encode_cursor(str(sort), end) if end < len(ordered) else None
+    return Page(ordered[start:end], next_cursor, len(ordered))
+
+
 def _list_page(
     request: Request,
     c: Container,
@@ -92,8 +140,11 @@ def _list_page(
     status_code: int = 200,
     error: str | None = None,
     test: dict[str, Any] | None = None,
+    query: dict[str, str] | None = None,
 ) -> Response:
     who = session.principal
+    asked = query or {}
+    state, cursor = asked.get("state", ""), asked.get("cursor", "")
     rules = all_rules(c, session)
     clients, integrations = lookups.clients(c, who), lookups.integrations(c, who)
     boards = c.boards.list_boards(who, MAX_LIMIT, None).items
@@ -102,21 +153,49 @@ def _list_page(
         **lookups.names(boards),
         **lookups.names(c.boards.list_priorities(who)),
     }
+    rows = [RuleRow(n, rule, *_summary(rule, names)) for n, rule in enumerate(rules, 1)]
+    page: Page[RuleRow] = Page([], None, 0)
+    order, size = RULE_DEFAULT_SORT, DEFAULT_LIMIT
+    try:
+        if state and state not in RULE_STATES:
+            raise InvalidInput("state must be active or inactive", field="state")
+        order, size = list_params(
+            asked.get("sort", ""), asked.get("limit", ""), RULE_SORTS, RULE_DEFAULT_SORT
+        )
+        shown = [r for r in rows if not state or r.rule.active == RULE_STATES[state]]
+        page = _rule_page(shown, order, size, cursor)
+    except InvalidInput as exc:
+        error, status_code = exc.message, 422
+    view = ListView(
+        "/rules", {"state": state}, order, RULE_DEFAULT_SORT, size, cursor, page, "rules"
+    )
     return render(
         request,
         "rules.html",
         session,
         status_code,
         error=error,
-        rules=[(rule, *_summary(rule, names)) for rule in rules],
+        view=view,
+        # Moving is done where the whole evaluation order is in view.
+        may_move=view.sort == RULE_DEFAULT_SORT and not view.filtered,
+        rule_count=len(rows),
         integrations=integrations,
         test=test or {"integration_id": "", "payload": "", "results": None, "error": None},
     )
 
 
 @router.get("/rules")
-def list_rules(request: Request, c: ContainerDep, session: SessionDep) -> Response:
-    return _list_page(request, c, session)
+def list_rules(
+    request: Request,
+    c: ContainerDep,
+    session: SessionDep,
+    state: str = "",
+    sort: str = "",
+    limit: str = "",
+    cursor: str = "",
+) -> Response:
+    query = {"state": state, "sort": sort, "limit": limit, "cursor": cursor}
+    return _list_page(request, c, session, query=query)
 
 
 @router.post("/rules/{rule_id}/move")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -17,8 +16,13 @@ from fleetward.bootstrap import Container
 from fleetward.domain.alerts import AlertFilter
 from fleetward.domain.errors import Conflict, InvalidInput, NotFound
 from fleetward.domain.overview import age_bucket
-from fleetward.domain.pagination import MAX_LIMIT
-from fleetward.domain.tickets import StatusKind, TicketStatus
+from fleetward.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from fleetward.domain.tickets import (
+    TICKET_DEFAULT_SORT,
+    TICKET_SORTS,
+    StatusKind,
+    TicketStatus,
+)
 from fleetward.entrypoints.http.deps import ContainerDep
 from fleetward.entrypoints.http.errors import STATUS
 from fleetward.entrypoints.http.pages import lookups, ticket_history
@@ -30,13 +34,16 @@ from fleetward.entrypoints.http.pages.common import (
     redirect,
     render,
 )
+from fleetward.entrypoints.http.pages.listing import ListView, list_params
 from fleetward.services.identity import SessionInfo
+from fleetward.services.tickets import TicketView
 
 router = APIRouter(route_class=PageRoute)
 
 TextForm = Annotated[str, Form()]
 STATES = {"open": False, "closed": True, "all": None}
-ASSIGNEES = ("", "me")  # "me": the reader's own tickets
+# The assignee filter's two words: the reader ("my tickets"), and nobody.
+MINE, NOBODY = "mine", "none"
 
 
 def _statuses(c: Container, session: SessionInfo) -> tuple[list[Any], list[TicketStatus]]:
@@ -45,6 +52,17 @@ def _statuses(c: Container, session: SessionInfo) -> tuple[list[Any], list[Ticke
     boards = lookups.by_name(c.boards.list_boards(who, MAX_LIMIT, None).items)
     statuses = [s for b in boards for s in c.boards.list_statuses(who, b.id)]
     return boards, statuses
+
+
+def _assignee(value: str, session: SessionInfo) -> dict[str, Any]:
+    """The assignee filter: "mine" is the reader, "none" nobody, else a user's id."""
+    if not value:
+        return {}
+    if value == MINE:
+        return {"assignee_id": session.principal.user_id}
+    if value == NOBODY:
+        return {"unassigned": True}
+    return {"assignee_id": lookups.optional_id(value, "assignee")}
 
 
 @router.get("/tickets")
@@ -56,60 +74,79 @@ def list_tickets(
     board_id: str = "",
     status_id: str = "",
     client_id: str = "",
+    priority_id: str = "",
     assignee: str = "",
     age: str = "",
+    sort: str = "",
+    limit: str = "",
     cursor: str = "",
 ) -> Response:
     who = session.principal
-    if state not in STATES:
-        raise InvalidInput("state must be open, closed or all", field="state")
-    if assignee not in ASSIGNEES:
-        raise InvalidInput("assignee must be me or empty", field="assignee")
-    where: dict[str, Any] = {
-        "is_closed": STATES[state],
-        "board_id": lookups.optional_id(board_id, "board_id"),
-        "status_id": lookups.optional_id(status_id, "status_id"),
-        "client_id": lookups.optional_id(client_id, "client_id"),
-        "assignee_id": who.user_id if assignee == "me" else None,
-    }
-    if age:  # the overview's age buckets: opened that long ago
-        where["opened_after"], where["opened_until"] = age_bucket(age).opened_between(
-            c.tickets.clock()
-        )
-    page = c.tickets.search(
-        who, None, cursor or None, **{k: v for k, v in where.items() if v is not None}
-    )
-    boards, statuses = _statuses(c, session)
-    clients = lookups.clients(c, who)
     form = {
         "state": state,
         "board_id": board_id,
         "status_id": status_id,
         "client_id": client_id,
+        "priority_id": priority_id,
         "assignee": assignee,
         "age": age,
     }
-    chosen = {k: v for k, v in form.items() if v and not (k == "state" and v == "open")}
-    next_url = f"/tickets?{urlencode({**chosen, 'cursor': page.next})}" if page.next else None
+    page: Page[TicketView] = Page([], None, 0)
+    error, status_code = None, 200
+    order, size = TICKET_DEFAULT_SORT, DEFAULT_LIMIT
+    try:
+        if state not in STATES:
+            raise InvalidInput("state must be open, closed or all", field="state")
+        order, size = list_params(sort, limit, TICKET_SORTS, TICKET_DEFAULT_SORT)
+        where: dict[str, Any] = {
+            "is_closed": STATES[state],
+            "board_id": lookups.optional_id(board_id, "board_id"),
+            "status_id": lookups.optional_id(status_id, "status_id"),
+            "client_id": lookups.optional_id(client_id, "client_id"),
+            "priority_id": lookups.optional_id(priority_id, "priority_id"),
+            **_assignee(assignee, session),
+        }
+        if age:  # the overview's age buckets: opened that long ago
+            where["opened_after"], where["opened_until"] = age_bucket(age).opened_between(
+                c.tickets.clock()
+            )
+        chosen = {k: v for k, v in where.items() if v is not None}
+        page = c.tickets.search(who, size, cursor or None, order, **chosen)
+    except InvalidInput as exc:
+        # The filter form comes back with the reason, rather than a bare error page.
+        error, status_code = exc.message, 422
+    # Open is the list's own default: only another state is kept in its links.
+    kept = {**form, "state": "" if state == "open" else state}
+    view = ListView("/tickets", kept, order, TICKET_DEFAULT_SORT, size, cursor, page, "tickets")
+    boards, statuses = _statuses(c, session)
+    clients = lookups.clients(c, who)
+    users = lookups.users(c, who)
+    user_names = {u.id: u.display_name or u.email for u in users}
+    user_names.setdefault(who.user_id, who.email)
+    priorities = c.boards.list_priorities(who)
     return render(
         request,
         "tickets.html",
         session,
+        status_code,
+        error=error,
+        view=view,
         page=page,
         form=form,
-        filtered=bool(chosen),
-        cursor=cursor,
-        first_url="/tickets" + (f"?{urlencode(chosen)}" if chosen else ""),
-        next_url=next_url,
+        mine=MINE,
+        nobody=NOBODY,
         boards=boards,
         statuses=statuses,
         board_names=lookups.names(boards),
         status_by_id={s.id: s for s in statuses},
         clients=clients,
         client_names=lookups.names(clients),
-        priority_names=lookups.names(c.boards.list_priorities(who)),
+        priorities=priorities,
+        priority_names=lookups.names(priorities),
+        users=users,
+        user_names=user_names,
         assignee_names=ticket_history.assignee_names(c, who),
-        age_label=age_bucket(age).label if age else "",
+        age_label=age_bucket(age).label if age and status_code == 200 else "",
     )
 
 

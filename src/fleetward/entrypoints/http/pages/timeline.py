@@ -20,21 +20,25 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from fleetward.bootstrap import Container
-from fleetward.domain.agents import StoredEvent
+from fleetward.domain.agents import TIMELINE_DEFAULT_SORT, TIMELINE_SORTS, StoredEvent
 from fleetward.domain.errors import InvalidInput
 from fleetward.domain.identity import Principal
-from fleetward.domain.pagination import MAX_LIMIT, Page
+from fleetward.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from fleetward.domain.timeline import KNOWN_KINDS, TimelineKind
 from fleetward.domain.timeline_lanes import LANE_KINDS, POWER_OFF, POWER_ON, build_lanes
 from fleetward.entrypoints.http.deps import ContainerDep
 from fleetward.entrypoints.http.pages import fleet, lookups, swimlanes
 from fleetward.entrypoints.http.pages.agents import agent_context
 from fleetward.entrypoints.http.pages.common import PageRoute, SessionDep, reader_zone, render
+from fleetward.entrypoints.http.pages.listing import FilterValue, ListView, list_params
 from fleetward.services.identity import SessionInfo
 
 router = APIRouter(route_class=PageRoute)
 
-EVENTS_PER_PAGE = 50
+EVENTS_PER_PAGE = DEFAULT_LIMIT
+# A timeline may hold millions of events: the list counts up to this many, then
+# says "more than".
+COUNT_CAP = 10_000
 DEFAULT_RANGE = timedelta(hours=24)
 RANGES = (
     ("24 h", timedelta(hours=24)),
@@ -160,10 +164,13 @@ def _timeline_page(
     filters: Filters,
     cursor: str,
     extra: list[tuple[str, str]],
+    sort: str = "",
+    limit: str = "",
 ) -> Response:
     who = session.principal
     now = c.timeline.clock()
     page: Page[StoredEvent] = Page([], None)
+    order, size = TIMELINE_DEFAULT_SORT, EVENTS_PER_PAGE
     chart: swimlanes.Chart | None = None
     lane_events: list[StoredEvent] = []
     capped = False
@@ -176,6 +183,7 @@ def _timeline_page(
         until = lookups.local_to_utc(filters.until, zone_name, "until")
         start, end = _range(filters, now, zone_name)
         pc_id = row.id if row else None
+        order, size = list_params(sort, limit, TIMELINE_SORTS, TIMELINE_DEFAULT_SORT)
         page = c.timeline.query(
             who,
             pc_id,
@@ -183,45 +191,46 @@ def _timeline_page(
             filters.sources,
             since,
             until,
-            limit=EVENTS_PER_PAGE,
+            limit=size,
             cursor=cursor or None,
+            sort=order,
+            count_up_to=COUNT_CAP,
         )
         if pc_id is not None:
             chart, lane_events, capped = _lanes(c, who, pc_id, start, end, now, zone)
     except InvalidInput as exc:
         # The filters come back with the reason, rather than a bare error page.
         error, status_code = exc.message, 422
-    params = [*extra, *filters.params()]
+    kept: dict[str, FilterValue] = {
+        **dict(extra),
+        "kind": filters.kinds,
+        "source": filters.sources,
+        "since": filters.since,
+        "until": filters.until,
+    }
+    view = ListView(
+        base, kept, order, TIMELINE_DEFAULT_SORT, size, cursor, page, "events", COUNT_CAP
+    )
     # The known kinds, then any other kind an agent sent (kinds are open-ended).
     others = sorted({e.kind for e in page.items} - KNOWN_KINDS | set(filters.kinds) - KNOWN_KINDS)
     kind_chips = [
         Chip(
             kind.replace("_", " "),
             kind in filters.kinds,
-            _url(base, [*extra, *filters.params(kind=_toggled(filters.kinds, kind))]),
+            view.url(kind=_toggled(filters.kinds, kind), cursor=None),
         )
         for kind in [*(k.value for k in TimelineKind), *others]
     ]
     seen = {e.source for e in [*page.items, *lane_events]}
     source_chips = [
-        Chip(
-            s,
-            s in filters.sources,
-            _url(base, [*extra, *filters.params(source=_toggled(filters.sources, s))]),
-        )
+        Chip(s, s in filters.sources, view.url(source=_toggled(filters.sources, s), cursor=None))
         for s in sorted(seen | set(filters.sources))
     ]
     range_chips = [
         Chip(
             label,
             False,
-            _url(
-                base,
-                [
-                    *extra,
-                    *filters.params(since=lookups.utc_to_local(now - span, zone_name), until=""),
-                ],
-            ),
+            view.url(since=lookups.utc_to_local(now - span, zone_name), until="", cursor=None),
         )
         for label, span in RANGES
     ]
@@ -250,9 +259,7 @@ def _timeline_page(
         chart=chart,
         capped=capped,
         lane_cap=LANE_EVENT_CAP,
-        cursor=cursor,
-        first_url=_url(base, params),
-        older_url=_url(base, [*params, ("cursor", page.next)]) if page.next else None,
+        view=view,
         clear_url=_url(base, extra),
     )
 
@@ -267,12 +274,16 @@ def tenant_timeline(
     source: Repeated = None,
     since: str = "",
     until: str = "",
+    sort: str = "",
+    limit: str = "",
     cursor: str = "",
 ) -> Response:
     row = agent_context(c, session, pc_id) if pc_id.strip() else None
     filters = Filters(kind or [], [s for s in source or [] if s.strip()], since, until)
     extra = [("pc_id", str(row.id))] if row else []
-    return _timeline_page(request, c, session, "/timeline", row, filters, cursor, extra)
+    return _timeline_page(
+        request, c, session, "/timeline", row, filters, cursor, extra, sort, limit
+    )
 
 
 @router.get("/agents/{agent_id}/timeline")
@@ -285,9 +296,11 @@ def agent_timeline(
     source: Repeated = None,
     since: str = "",
     until: str = "",
+    sort: str = "",
+    limit: str = "",
     cursor: str = "",
 ) -> Response:
     row = agent_context(c, session, agent_id)
     filters = Filters(kind or [], [s for s in source or [] if s.strip()], since, until)
     base = f"/agents/{row.id}/timeline"
-    return _timeline_page(request, c, session, base, row, filters, cursor, [])
+    return _timeline_page(request, c, session, base, row, filters, cursor, [], sort, limit)

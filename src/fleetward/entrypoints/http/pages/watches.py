@@ -20,10 +20,17 @@ from pydantic import BaseModel
 from fleetward.bootstrap import Container
 from fleetward.domain.alerts import Severity
 from fleetward.domain.errors import InvalidInput
-from fleetward.domain.eventlog import EventLogWatch, MinLevel, ScopeType, WatchScope
+from fleetward.domain.eventlog import (
+    WATCH_DEFAULT_SORT,
+    WATCH_SORTS,
+    EventLogWatch,
+    MinLevel,
+    ScopeType,
+    WatchScope,
+)
 from fleetward.domain.identity import Access
 from fleetward.domain.log_levels import LEVEL_HINTS, OTHER_WINDOWS_LOG, level_hint
-from fleetward.domain.pagination import MAX_LIMIT
+from fleetward.domain.pagination import DEFAULT_LIMIT, Page
 from fleetward.domain.tenancy import clean_name
 from fleetward.entrypoints.http.deps import ContainerDep
 from fleetward.entrypoints.http.pages import crud, fleet, lookups
@@ -33,6 +40,7 @@ from fleetward.entrypoints.http.pages.common import (
     SessionDep,
     render,
 )
+from fleetward.entrypoints.http.pages.listing import ListView, list_params
 from fleetward.services.identity import SessionInfo
 
 router = APIRouter(route_class=PageRoute)
@@ -48,6 +56,7 @@ SCOPE_FIELDS = {
     ScopeType.AGENT: "agent_id",
 }
 COMMON_LOGS = ("System", "Application", "Security", "Setup", "journal")
+WATCH_STATES = {"enabled": True, "disabled": False}
 
 
 class WatchForm(BaseModel):
@@ -166,22 +175,28 @@ def _page(
     form: WatchForm,
     watch: EventLogWatch | None = None,
     errors: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
 ) -> Response:
+    """A watch page; the list's (watches.html) as `query` (state, sort, limit, cursor) asks."""
     who = session.principal
-    watches = c.watches.page(who, MAX_LIMIT, None).items
+    view, error = (
+        _list_view(c, session, query or {}) if template == "watches.html" else (None, None)
+    )
     clients = lookups.clients(c, who)
     sites = fleet.sites(c, who, clients)
     agents = fleet.all_agents(c, who)
     names: dict[uuid.UUID, str] = lookups.names(clients)
     names.update({s.id: s.label for s in sites})
     names.update({a.id: a.agent.hostname for a in agents})
+    if errors:
+        error = "The rule was not saved: correct the fields marked below."
     return render(
         request,
         template,
         session,
-        422 if errors else 200,
-        error="The rule was not saved: correct the fields marked below." if errors else None,
-        watches=sorted(watches, key=lambda w: (w.rule.name.casefold(), str(w.id))),
+        422 if errors or error else 200,
+        error=error,
+        view=view,
         watch=watch,
         form=form,
         errors=errors or {},
@@ -198,9 +213,42 @@ def _page(
     )
 
 
+def _list_view(
+    c: Container, session: SessionInfo, query: dict[str, str]
+) -> tuple[ListView, str | None]:
+    state, cursor = query.get("state", ""), query.get("cursor", "")
+    page: Page[EventLogWatch] = Page([], None, 0)
+    order, size = WATCH_DEFAULT_SORT, DEFAULT_LIMIT
+    error = None
+    try:
+        if state and state not in WATCH_STATES:
+            raise InvalidInput("state must be enabled or disabled", field="state")
+        order, size = list_params(
+            query.get("sort", ""), query.get("limit", ""), WATCH_SORTS, WATCH_DEFAULT_SORT
+        )
+        enabled = WATCH_STATES.get(state)
+        page = c.watches.listed(session.principal, size, cursor or None, order, enabled)
+    except InvalidInput as exc:
+        error = exc.message
+    filters = {"state": state}
+    view = ListView(
+        "/watches", filters, order, WATCH_DEFAULT_SORT, size, cursor, page, "watch rules"
+    )
+    return view, error
+
+
 @router.get("/watches")
-def list_watches(request: Request, c: ContainerDep, session: SessionDep) -> Response:
-    return _page(request, c, session, "watches.html", WatchForm(enabled="on"))
+def list_watches(
+    request: Request,
+    c: ContainerDep,
+    session: SessionDep,
+    state: str = "",
+    sort: str = "",
+    limit: str = "",
+    cursor: str = "",
+) -> Response:
+    query = {"state": state, "sort": sort, "limit": limit, "cursor": cursor}
+    return _page(request, c, session, "watches.html", WatchForm(enabled="on"), query=query)
 
 
 def _save(

@@ -6,9 +6,18 @@ import uuid
 
 from fastapi import APIRouter
 
-from fleetward.domain.tenancy import Client, Site
+from fleetward.domain.listing import parse_sort
+from fleetward.domain.pagination import Page
+from fleetward.domain.tenancy import CLIENT_DEFAULT_SORT, CLIENT_SORTS, Client, Site
 from fleetward.entrypoints.http.deps import ContainerDep, PrincipalDep
-from fleetward.entrypoints.http.routers.common import StandardRoutes
+from fleetward.entrypoints.http.routers.common import (
+    CursorQuery,
+    FilterQuery,
+    Limit,
+    SortQuery,
+    StandardRoutes,
+    page_model,
+)
 from fleetward.entrypoints.http.schemas import (
     ClientIn,
     ClientOut,
@@ -21,7 +30,22 @@ from fleetward.entrypoints.http.schemas import (
 router = APIRouter(prefix="/api/v1/clients", tags=["clients"])
 
 clients = StandardRoutes[()](router, "/{client_id}", ClientOut, "client")
-clients.list(lambda c, who, limit, cursor: c.clients.list_clients(who, limit, cursor))
+
+
+@router.get("", response_model=page_model(ClientOut))
+def list_clients(
+    c: ContainerDep,
+    who: PrincipalDep,
+    name: FilterQuery = None,
+    sort: SortQuery = None,
+    limit: Limit = None,
+    cursor: CursorQuery = None,
+) -> Page[Client]:
+    """In the order they were made unless `sort` says otherwise (`name` or
+    `created_at`, `-` before it for descending); `name` keeps those whose name
+    holds it, in any case; `total` counts every match."""
+    order = parse_sort(sort, CLIENT_SORTS, CLIENT_DEFAULT_SORT)
+    return c.clients.list_clients(who, limit, cursor, order, name or None)
 
 
 @router.post("", status_code=201, response_model=ClientOut)

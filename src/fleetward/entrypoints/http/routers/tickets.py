@@ -16,9 +16,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import Field
 
-from fleetward.domain.tickets import Comment, TimeEntry
+from fleetward.domain.listing import parse_sort
+from fleetward.domain.tickets import TICKET_DEFAULT_SORT, TICKET_SORTS, Comment, TimeEntry
 from fleetward.entrypoints.http.deps import ContainerDep, PrincipalDep
-from fleetward.entrypoints.http.routers.common import CursorQuery, Limit, StandardRoutes, page_of
+from fleetward.entrypoints.http.routers.common import (
+    CursorQuery,
+    Limit,
+    SortQuery,
+    StandardRoutes,
+    page_of,
+)
 from fleetward.entrypoints.http.schemas import In, LongText, Out, Page, Text
 from fleetward.services.tickets import MINUTES_RANGE, TITLE_MAX, TicketView
 
@@ -121,11 +128,14 @@ def list_tickets(
     priority_id: IdFilter = None,
     assignee_id: IdFilter = None,
     is_closed: Annotated[bool | None, Query()] = None,
+    sort: SortQuery = None,
     limit: Limit = None,
     cursor: CursorQuery = None,
 ) -> dict[str, Any]:
-    """Newest first (highest number first). Filters combine with AND."""
-    filters = {
+    """Newest first (highest number first) unless `sort` says otherwise (`number`,
+    `title`, `status`, `priority`, `created_at` or `updated_at`, `-` before it for
+    descending); `total` counts every match. Filters combine with AND."""
+    filters: dict[str, Any] = {
         "status_id": status_id,
         "board_id": board_id,
         "client_id": client_id,
@@ -134,7 +144,8 @@ def list_tickets(
         "is_closed": is_closed,
     }
     where = {key: value for key, value in filters.items() if value is not None}
-    return page_of(c.tickets.search(who, limit, cursor, **where), _out)
+    order = parse_sort(sort, TICKET_SORTS, TICKET_DEFAULT_SORT)
+    return page_of(c.tickets.search(who, limit, cursor, order, **where), _out)
 
 
 @router.post("", status_code=201, response_model=TicketOut)

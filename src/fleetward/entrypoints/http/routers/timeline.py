@@ -8,10 +8,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from fleetward.domain.agents import StoredEvent
+from fleetward.domain.agents import TIMELINE_DEFAULT_SORT, TIMELINE_SORTS, StoredEvent
+from fleetward.domain.listing import parse_sort
 from fleetward.domain.pagination import Page as DomainPage
 from fleetward.entrypoints.http.deps import ContainerDep, PrincipalDep
-from fleetward.entrypoints.http.routers.common import CursorQuery, Limit
+from fleetward.entrypoints.http.routers.common import CursorQuery, Limit, SortQuery
 from fleetward.entrypoints.http.schemas import Out, Page, Text
 
 
@@ -46,8 +47,13 @@ def query_timeline(
     payload: Annotated[
         list[Text] | None, _repeated("key:value, exact match on a top-level payload key")
     ] = None,
+    sort: SortQuery = None,
     limit: Limit = None,
     cursor: CursorQuery = None,
 ) -> DomainPage[StoredEvent]:
-    """Events of every machine of the tenant, or of one (`pc_id`); all filters must hold."""
-    return c.timeline.query(who, pc_id, kind, source, since, until, payload, limit, cursor)
+    """Events of every machine of the tenant, or of one (`pc_id`); all filters must hold.
+    Newest first; `sort=at` for oldest first."""
+    order = parse_sort(sort, TIMELINE_SORTS, TIMELINE_DEFAULT_SORT)
+    return c.timeline.query(
+        who, pc_id, kind, source, since, until, payload, limit, cursor, sort=order
+    )

@@ -10,7 +10,9 @@ time (the default order of a shift's alert list), a device's alerts, open
 alerts by status, severity and client (the overview's counts); one object's
 audit entries (a ticket's history on its page), and an integration's newest
 alert and receipt (when its last webhook came, read without a write on the
-webhook path).
+webhook path); clients by name in any case (the clients page's default order),
+and a tenant's timeline by time (the timeline page's default, with no machine
+chosen).
 """
 
 from __future__ import annotations
@@ -52,12 +54,25 @@ def upgrade() -> None:
         "alert_receipt",
         ["integration_id", "created_at"],
     )
+    with op.batch_alter_table("obs_event", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_obs_event_tenant_id_at_id"), ["tenant_id", "at", "id"], unique=False
+        )
+    op.create_index(
+        "ix_client_tenant_id_lower_name",
+        "client",
+        ["tenant_id", sa.text("lower(name)"), "id"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
     op.drop_index("ix_alert_receipt_integration_id_created_at", table_name="alert_receipt")
     op.drop_index("ix_alert_integration_id_created_at", table_name="alert")
     op.drop_index("ix_audit_log_tenant_id_object_id_seq", table_name="audit_log")
+    op.drop_index("ix_client_tenant_id_lower_name", table_name="client")
+    with op.batch_alter_table("obs_event", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_obs_event_tenant_id_at_id"))
     with op.batch_alter_table("alert", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_alert_tenant_id_status_severity_client_id"))
         batch_op.drop_index(batch_op.f("ix_alert_asset_id"))
