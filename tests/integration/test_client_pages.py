@@ -227,7 +227,7 @@ def test_the_page_shows_the_clients_agents_open_alerts_and_tickets_linking_the_l
 
     agents = client.get(f"/agents?client_id={client_id}")
     assert "CONTOSO-PC" in agents.text and "GLOBEX-PC" not in agents.text
-    assert f'href="/agents?state=online&amp;client_id={client_id}"' in agents.text
+    assert f'href="/agents?client_id={client_id}&amp;state=online"' in agents.text
     assert "GLOBEX-PC" in client.get("/agents").text
     assert client.get("/agents?client_id=nope").status_code == 422
 

@@ -131,7 +131,8 @@ def test_tickets_sort_count_page_and_keep_their_filters(
 
 
 def client_names(page: Response) -> list[str]:
-    return [html.unescape(n) for n in re.findall(r'<td class="name">([^<]+)</td>', page.text)]
+    names = re.findall(r'<td class="name"><a href="/clients/[^"]+">([^<]+)</a></td>', page.text)
+    return [html.unescape(n) for n in names]
 
 
 def test_clients_sort_by_name_count_and_keep_the_name_filter(
