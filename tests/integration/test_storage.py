@@ -19,7 +19,7 @@ from fleetward.adapters.storage.database import Database, normalize_url
 
 # Alembic cannot compare expression indexes (lower(name)); test_list_sorts_api.py
 # checks that one exists on both engines instead.
-@pytest.mark.filterwarnings("ignore:.*expression-based index ix_client_tenant_id_lower_name")
+@pytest.mark.filterwarnings("ignore:.*expression-based index")
 def test_migrations_produce_exactly_the_declared_schema(database_url: str) -> None:
     db = Database(database_url)
     try:
