@@ -1,4 +1,4 @@
-"""In-memory fakes of the storage ports (services/ports.py), for services on plain values.
+"""In-memory fakes of the storage ports (services/ports/), for services on plain values.
 
 Hand-written, not mocks: each keeps its rows in a dict and answers as the SQL
 repository would for what the services ask. The pipeline's repositories are

@@ -2,7 +2,7 @@
 
 Its events are what the provider's webhook normaliser makes of the same body, so a
 webhook and a poll of one alert carry the same external id and series, as the
-ProviderApi contract (services/ports.py) promises of the real clients.
+ProviderApi contract (services/ports/) promises of the real clients.
 """
 
 from __future__ import annotations

@@ -218,6 +218,28 @@ def render(
     return response
 
 
+def render_form(
+    request: Request,
+    name: str,
+    session: SessionInfo,
+    status_code: int,
+    error: InvalidInput | None,
+    **context: Any,
+) -> Response:
+    """A page of one form (the profile, the tenant settings): render() with the
+    InvalidInput its save was refused with as `error` (the message) and `error_field`
+    (the field it names, which the template marks); both None on a first showing."""
+    return render(
+        request,
+        name,
+        session,
+        status_code,
+        error=error.message if error else None,
+        error_field=error.field if error else None,
+        **context,
+    )
+
+
 def redirect(request: Request, url: str, flash: str | None = None) -> Response:
     """303 after a form post (post/redirect/get), with a message for the next page."""
     response = RedirectResponse(url, status_code=303)

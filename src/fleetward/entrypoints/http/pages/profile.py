@@ -21,7 +21,7 @@ from fleetward.entrypoints.http.pages.common import (
     SessionDep,
     browser_zone,
     redirect,
-    render,
+    render_form,
 )
 from fleetward.services.identity import SessionInfo
 
@@ -40,14 +40,13 @@ def _page(
 ) -> Response:
     user = c.identity.current_user(session.principal)
     browser = browser_zone(request)
-    return render(
+    return render_form(
         request,
         "profile.html",
         session,
         status_code,
+        error,
         active="profile",
-        error=error.message if error else None,
-        error_field=error.field if error else None,
         user=user,
         form=form or {"time_zone": user.time_zone, "display_name": user.display_name},
         zones=known_zones(),

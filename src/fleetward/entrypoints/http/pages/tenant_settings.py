@@ -20,7 +20,7 @@ from fleetward.entrypoints.http.pages.common import (
     PageRoute,
     SessionDep,
     redirect,
-    render,
+    render_form,
 )
 from fleetward.services.identity import SessionInfo
 
@@ -38,13 +38,12 @@ def _page(
     form: dict[str, str] | None = None,
 ) -> Response:
     current = settings_doc(c.tenant_settings.get(session.principal))
-    return render(
+    return render_form(
         request,
         "tenant_settings.html",
         session,
         status_code,
-        error=error.message if error else None,
-        error_field=error.field if error else None,
+        error,
         bounds=SETTING_BOUNDS,
         form=form or {name: str(value) for name, value in current.items()},
     )

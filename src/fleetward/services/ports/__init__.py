@@ -1,0 +1,92 @@
+"""What services need from the world, as protocols; adapters provide them.
+
+One module per area; every name is importable from here."""
+
+from fleetward.services.ports.agents import Agents, EnrollmentTokens, Timeline, Watches
+from fleetward.services.ports.base import Clock, ScopedRows, T
+from fleetward.services.ports.delivery import (
+    EventOutbox,
+    Jobs,
+    NotificationPreferences,
+    Notifications,
+    OutboxPurge,
+    WebhookPoster,
+    WebhookSubscriptions,
+)
+from fleetward.services.ports.identity import (
+    ApiKeys,
+    AuditLog,
+    Clients,
+    LoginThrottle,
+    PasswordHasher,
+    SessionRecord,
+    Sessions,
+    Tenants,
+    Users,
+)
+from fleetward.services.ports.pipeline import (
+    Alerts,
+    ApiOpener,
+    Assets,
+    Boards,
+    FlapStates,
+    Integrations,
+    OrgMappings,
+    Priorities,
+    ProviderApi,
+    ProviderApiFactory,
+    Receipts,
+    Rules,
+    Statuses,
+    SyncRuns,
+    Tickets,
+    Windows,
+)
+from fleetward.services.ports.reads import OverviewQueries, SearchQueries
+from fleetward.services.ports.unit_of_work import Repositories, UnitOfWork
+
+__all__ = [
+    "Agents",
+    "Alerts",
+    "ApiKeys",
+    "ApiOpener",
+    "Assets",
+    "AuditLog",
+    "Boards",
+    "Clients",
+    "Clock",
+    "EnrollmentTokens",
+    "EventOutbox",
+    "FlapStates",
+    "Integrations",
+    "Jobs",
+    "LoginThrottle",
+    "NotificationPreferences",
+    "Notifications",
+    "OrgMappings",
+    "OutboxPurge",
+    "OverviewQueries",
+    "PasswordHasher",
+    "Priorities",
+    "ProviderApi",
+    "ProviderApiFactory",
+    "Receipts",
+    "Repositories",
+    "Rules",
+    "ScopedRows",
+    "SearchQueries",
+    "SessionRecord",
+    "Sessions",
+    "Statuses",
+    "SyncRuns",
+    "T",
+    "Tenants",
+    "Tickets",
+    "Timeline",
+    "UnitOfWork",
+    "Users",
+    "Watches",
+    "WebhookPoster",
+    "WebhookSubscriptions",
+    "Windows",
+]
