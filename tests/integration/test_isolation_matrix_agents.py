@@ -43,6 +43,11 @@ from tests.support.matrix import (
     resources,
 )
 
+# Who may call what is decided above the SQL, by the same tenant filter on both
+# engines: the matrix runs on SQLite (the storage contract runs on both engines
+# in the repository and API tests).
+pytestmark = pytest.mark.sqlite_only
+
 TOKENS = "/api/v1/enrollment-tokens"
 TOKEN = TOKENS + "/{token_id}"
 AGENTS = "/api/v1/agents"

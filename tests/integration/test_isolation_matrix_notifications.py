@@ -25,6 +25,11 @@ from tests.conftest import Actor, TenantFixture
 from tests.support.api import unique
 from tests.support.matrix import Route, Target, World, check_resource, resources
 
+# Who may call what is decided above the SQL, by the same tenant filter on both
+# engines: the matrix runs on SQLite (the storage contract runs on both engines
+# in the repository and API tests).
+pytestmark = pytest.mark.sqlite_only
+
 NOTIFICATIONS = "/api/v1/notifications"
 NOTIFICATION = NOTIFICATIONS + "/{notification_id}"
 PREFERENCES = "/api/v1/users/me/notification-preferences"

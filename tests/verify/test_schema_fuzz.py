@@ -78,7 +78,7 @@ def test_the_fuzzer_generates_negative_data_too() -> None:
 @schema.parametrize()
 @schema.given(data=st.data())
 @settings(
-    max_examples=size(20, 100),
+    max_examples=size(10, 100),
     derandomize=not full_run(),
     deadline=None,
     database=None,
