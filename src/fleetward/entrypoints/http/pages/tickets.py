@@ -121,8 +121,6 @@ def list_tickets(
     boards, statuses = _statuses(c, session)
     clients = lookups.clients(c, who)
     users = lookups.users(c, who)
-    user_names = {u.id: u.display_name or u.email for u in users}
-    user_names.setdefault(who.user_id, who.email)
     priorities = c.boards.list_priorities(who)
     return render(
         request,
@@ -144,7 +142,6 @@ def list_tickets(
         priorities=priorities,
         priority_names=lookups.names(priorities),
         users=users,
-        user_names=user_names,
         assignee_names=ticket_history.assignee_names(c, who),
         age_label=age_bucket(age).label if age and status_code == 200 else "",
     )
