@@ -228,8 +228,12 @@ def test_integrations_failing_by_sync_or_provider_calls_and_silent_by_nothing_re
     quiet = make_integration(client, tenant, "generic")
     synced = make_integration(client, tenant, "ninjaone")
     new = make_integration(client, tenant, "generic")
-    for made in (busy, quiet, synced):
+    resetting = make_integration(client, tenant, "generic")
+    for made in (busy, quiet, synced, resetting):
         set_row(container, schema.integration, made["id"], created_at=long_ago)
+    # `resetting` only had a reset lately: a webhook came, so it is not silent.
+    with uow.write() as repos:
+        repos.receipts.add(tenant.id, uuid.UUID(resetting["id"]), "reset", "r1", now)
     # `synced` last failed a sync (an earlier one succeeded), and received nothing.
     for status, started in ((SyncStatus.SUCCEEDED, 3), (SyncStatus.FAILED, 1)):
         run = SyncRun(
@@ -267,5 +271,6 @@ def test_integrations_failing_by_sync_or_provider_calls_and_silent_by_nothing_re
     assert found[synced["id"]].last_sync_failed and found[synced["id"]].failing
     assert found[synced["id"]].silent(now)
     assert found[quiet["id"]].silent(now) and not found[quiet["id"]].failing
+    assert not found[resetting["id"]].silent(now)
     # Too new to be called silent.
     assert not found[new["id"]].silent(now) and not found[new["id"]].failing

@@ -17,7 +17,8 @@ the lists its numbers link to agree on them:
   call to its provider (reset or acknowledge) gave up within OUTBOUND_WINDOW or
   is being retried after an error. It is silent when it is enabled, older than
   SILENT_AFTER, and nothing arrived from it for SILENT_AFTER: no new alert (by
-  webhook or sync) and no unreadable body kept as a dead letter. Fleetward's
+  webhook or sync), no reset or acknowledgement taken, and no unreadable body
+  kept as a dead letter (what the integrations list calls its last webhook). Fleetward's
   own agent integration is never silent: it hears only when a watch rule
   matches.
 - Response times are medians, over the alerts (tickets) created in the last 7

@@ -167,6 +167,7 @@ def _integrations(
     conn: Connection, tenant_id: uuid.UUID, now: datetime, provider_call_kinds: Sequence[str]
 ) -> list[IntegrationHealth]:
     i, run, a, dead = schema.integration, schema.sync_run, schema.alert, schema.dead_letter
+    receipt = schema.alert_receipt
     last_run = (
         select(run.c.status)
         .where(
@@ -179,10 +180,13 @@ def _integrations(
         .scalar_subquery()
     )
     since = now - SILENT_AFTER
+    # What a webhook leaves behind, as the integrations list's "last webhook" reads it
+    # (IntegrationRepository.last_received): an alert, a receipt or a dead letter.
     received = or_(
         exists().where(
             a.c.tenant_id == tenant_id, a.c.created_at >= since, a.c.integration_id == i.c.id
         ),
+        exists().where(receipt.c.integration_id == i.c.id, receipt.c.created_at >= since),
         exists().where(
             dead.c.tenant_id == tenant_id,
             dead.c.integration_id == i.c.id,
