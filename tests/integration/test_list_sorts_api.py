@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from fleetward.adapters.storage.database import Database
 from fleetward.bootstrap import Container
-from fleetward.domain.agents import AGENT_DEFAULT_SORT, AGENT_SORTS
+from fleetward.domain.agents import AGENT_DEFAULT_SORT
 from fleetward.domain.eventlog import WATCH_DEFAULT_SORT, WATCH_SORTS
 from fleetward.domain.identity import Principal
 from fleetward.domain.listing import parse_sort
@@ -142,7 +142,7 @@ def test_migrations_make_the_clients_name_index(database_url: str) -> None:
 def test_agents_sort_by_site_and_last_seen_and_count_each_state(
     client: TestClient, tenant: TenantFixture, container: Container
 ) -> None:
-    """Through the service: the agents list has no API sort of its own."""
+    """Through GET /api/v1/agents, which the dashboard's list shares its storage with."""
     h = tenant.admin.headers
     sites = {}
     for client_name, site_name in (("Beta", "Annex"), ("alpha", "HQ"), ("Beta", "Depot")):
@@ -173,16 +173,15 @@ def test_agents_sort_by_site_and_last_seen_and_count_each_state(
     admin = tenant.admin
     who = Principal(tenant.id, admin.user_id, admin.email, admin.role)
 
-    def hostnames(sort: str, state: str | None = None) -> list[str]:
-        order = parse_sort(sort, AGENT_SORTS, AGENT_DEFAULT_SORT)
+    def hostnames(sort: str, state: str | None = None, **more: str) -> list[str]:
         shown: list[str] = []
-        cursor = None
+        params = {"sort": sort, "limit": 2, **({"state": state} if state else {}), **more}
         while True:
-            page, _ = container.agents.list_agents(who, 2, cursor, order, state)
-            shown.extend(a.hostname for a in page.items)
-            cursor = page.next
-            if cursor is None:
+            page = api(client, tenant, "GET", "/api/v1/agents", params=params)
+            shown.extend(a["hostname"] for a in page["items"])
+            if page["next"] is None:
                 return shown
+            params["cursor"] = page["next"]
 
     assert hostnames("hostname") == ["Alpha", "db-01", "gone", "web-02"]
     # Client, then site, in any case.
@@ -193,6 +192,15 @@ def test_agents_sort_by_site_and_last_seen_and_count_each_state(
     assert hostnames("hostname", "online") == ["web-02"]
     assert hostnames("hostname", "offline") == ["Alpha", "db-01"]
     assert hostnames("-hostname", "revoked") == ["gone"]
+    # One client's sites only; the API's default order is still enrolment order.
+    beta = api(client, tenant, "GET", "/api/v1/clients", params={"name": "Beta"})["items"][0]
+    assert hostnames("hostname", client_id=beta["id"]) == ["db-01", "gone", "web-02"]
+    enrolled = api(client, tenant, "GET", "/api/v1/agents")
+    assert [a["hostname"] for a in enrolled["items"]] == ["web-02", "Alpha", "db-01", "gone"]
+    assert enrolled["total"] == 4
+    refused = client.get("/api/v1/agents", params={"sort": "colour"}, headers=h)
+    assert refused.status_code == 422 and refused.json()["error"]["field"] == "sort"
+    assert client.get(f"/api/v1/agents?client_id={uuid.uuid4()}", headers=h).status_code == 404
     page, counts = container.agents.list_agents(who, 1, None, AGENT_DEFAULT_SORT, "offline")
     assert counts == {"online": 1, "offline": 2, "revoked": 1}
     assert page.total == 2

@@ -11,20 +11,21 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AwareDatetime, Field
 
 from fleetward.bootstrap import Container
-from fleetward.domain.agents import TOKEN_HOURS_MAX, Agent, EnrollmentToken
+from fleetward.domain.agents import AGENT_SORTS, TOKEN_HOURS_MAX, Agent, EnrollmentToken
 from fleetward.domain.errors import Unauthenticated
+from fleetward.domain.listing import Sort, parse_sort
 from fleetward.entrypoints.http.deps import ContainerDep, PrincipalDep, container_of
 from fleetward.entrypoints.http.errors import error_response
-from fleetward.entrypoints.http.routers.common import CursorQuery, Limit
+from fleetward.entrypoints.http.routers.common import CursorQuery, Limit, SortQuery
 from fleetward.entrypoints.http.schemas import In, Out, Page, Text
 from fleetward.services.timeline import MAX_BATCH, BatchTooLarge, decode_body
 
@@ -139,12 +140,35 @@ def revoke_token(token_id: uuid.UUID, c: ContainerDep, who: PrincipalDep) -> Enr
 # Agents
 
 
+# The API's order stays the order agents enrolled in; the dashboard's is by hostname.
+API_AGENT_SORT = Sort("created_at")
+
+
 @agents.get("", response_model=Page[AgentOut])
 def list_agents(
-    c: ContainerDep, who: PrincipalDep, limit: Limit = None, cursor: CursorQuery = None
+    c: ContainerDep,
+    who: PrincipalDep,
+    state: Annotated[
+        Literal["online", "offline", "revoked"] | None,
+        Query(description="online: heard from in the last 3 minutes and not revoked"),
+    ] = None,
+    client_id: uuid.UUID | None = None,
+    sort: SortQuery = None,
+    limit: Limit = None,
+    cursor: CursorQuery = None,
 ) -> dict[str, Any]:
-    page = c.agents.page_agents(who, limit, cursor)
-    return {"items": [_agent_out(c, a) for a in page.items], "next": page.next}
+    """In the order they enrolled unless `sort` says otherwise (`hostname`,
+    `last_seen_at`, `os`, `site` or `created_at`, `-` before it for descending);
+    `client_id` keeps the agents of that client's sites; `total` counts every match."""
+    order = parse_sort(sort, AGENT_SORTS, API_AGENT_SORT)
+    if client_id is not None:
+        c.clients.get_client(who, client_id)  # another tenant's client: 404, audited
+    page, _ = c.agents.list_agents(who, limit, cursor, order, state, client_id)
+    return {
+        "items": [_agent_out(c, a) for a in page.items],
+        "next": page.next,
+        "total": page.total,
+    }
 
 
 @agents.get("/{agent_id}", response_model=AgentOut)
