@@ -180,11 +180,20 @@ def test_demo_prints_a_login_that_works_and_can_run_twice(
         user, _ = container.identity.login(DEMO_ADMIN, password.group(1), "127.0.0.1")
         with TestClient(create_app(container)) as http:
             _, secret = container.identity.create_api_key(SYSTEM_CLI, user, "t")
-            clients = http.get(
-                "/api/v1/clients", headers={"Authorization": f"Bearer {secret}"}
-            ).json()
-        # Running demo twice does not duplicate the sample clients.
+            auth = {"Authorization": f"Bearer {secret}"}
+            clients = http.get("/api/v1/clients", headers=auth).json()
+            alerts = http.get("/api/v1/alerts", headers=auth).json()
+            tickets = http.get("/api/v1/tickets", headers=auth).json()
+        # Running demo twice does not duplicate the sample clients or their alerts.
         assert len(clients["items"]) == 3
+        # The sample alerts went through the pipeline: each trigger has its ticket
+        # and the reset resolved its alert.
+        assert alerts["total"] == 6
+        statuses = sorted(a["status"] for a in alerts["items"])
+        assert statuses == ["active"] * 5 + ["resolved"]
+        assert all(a["ticket_id"] and a["client_id"] for a in alerts["items"])
+        assert len({a["client_id"] for a in alerts["items"]}) == 3
+        assert tickets["total"] == 6
     finally:
         container.close()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -30,6 +31,7 @@ from fleetward.entrypoints.cli_common import (
 )
 from fleetward.entrypoints.cli_evtx import evtx_app
 from fleetward.entrypoints.cli_integrations import integrations_app
+from fleetward.services.demo_data import seed_demo_alerts
 
 app = typer.Typer(
     help="Fleetward: alerts to tickets, agents and compliance evidence for MSPs.",
@@ -298,12 +300,17 @@ def _ensure_demo(c: Container) -> tuple[Tenant, str]:
         )
         for site_name in sites:
             c.clients.create_site(acting, client.id, site_name)
+    by_name = {client.name: client for client in c.clients.list_clients(acting, 500, None).items}
+    demo_clients = [by_name[name] for name in DEMO_CLIENTS if name in by_name]
+    seed_demo_alerts(
+        acting, demo_clients, c.integrations, c.rules, c.webhooks, c.pipeline, datetime.now(UTC)
+    )
     return tenant, password
 
 
 @app.command()
 def demo() -> None:
-    """Initialise the database and add a demo tenant with sample clients; prints a login."""
+    """Initialise the database with a demo tenant: clients, alerts, tickets; prints a login."""
 
     def action() -> None:
         settings = load_settings()
